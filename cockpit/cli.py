@@ -1,0 +1,275 @@
+"""The ``cockpit`` command line (DESIGN.md "CLI contract").
+
+Owns parsing arguments, turning every input problem into ``FILE:LINE: message``
+and exit 2 (never a traceback), and dispatching to the core. Textual is imported
+only by the commands that open the app, so ``cockpit --version`` and the
+scripting commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cockpit import __version__
+from cockpit.errors import CockpitError, InputErrors
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
+RELEASE_TYPES = ("standard", "major", "patch", "hotfix")
+
+
+def _globals() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--workspace",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="the repository being released (default: the current directory)",
+    )
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="config file (default: WORKSPACE/cockpit.yaml, else the shipped one)",
+    )
+    common.add_argument(
+        "--runbook",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="runbook folder (default: config 'runbook:', else the shipped checklists)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _globals()
+    parser = argparse.ArgumentParser(
+        prog="cockpit",
+        parents=[common],
+        description="Drive a production release by the team's runbook.",
+    )
+    parser.add_argument("--version", action="version", version=f"cockpit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_, description=help_)
+
+    add("demo", "a self-contained demo in a sandbox workspace")
+    p = add("validate", "check runbook and config files; exit 2 listing every error")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p = add("start", "start a run")
+    p.add_argument("--type", required=True, choices=RELEASE_TYPES, dest="release_type")
+    p.add_argument(
+        "--version",
+        dest="release_version",
+        metavar="X.Y.Z",
+        help="default: the next version from the production tags",
+    )
+    add("runs", "list runs and their state")
+    p = add("status", "a run's phases, items and steps")
+    p.add_argument("--run", metavar="ID")
+    p.add_argument("--json", action="store_true")
+    p = add("check", "tick an item from a script (a CI job ticks its gate)")
+    p.add_argument("phase")
+    p.add_argument("item")
+    p.add_argument("--run", metavar="ID")
+    p.add_argument("--note", metavar="TEXT")
+    p.add_argument("--undo", action="store_true", help="untick instead")
+    p = add("watch", "read-only live view of a run driven elsewhere")
+    p.add_argument("--run", metavar="ID")
+    p = add("version", "release versions from the production tags")
+    vsub = p.add_subparsers(dest="version_command", metavar="next", required=True)
+    vn = vsub.add_parser("next", parents=[common], help="the next semantic version")
+    vn.add_argument("--type", required=True, choices=RELEASE_TYPES, dest="release_type")
+    return parser
+
+
+def _workspace(args: argparse.Namespace):
+    from cockpit.workspace import Workspace
+
+    root = getattr(args, "workspace", None) or Path.cwd()
+    if not root.is_dir():
+        raise CockpitError(f"workspace {root} is not a folder")
+    return Workspace.open(root, getattr(args, "config", None), getattr(args, "runbook", None))
+
+
+def _session(args: argparse.Namespace):
+    from cockpit.session import RunSession
+
+    ws = _workspace(args)
+    run_id = getattr(args, "run", None) or ws.active_run_id()
+    if run_id is None:
+        raise CockpitError("no active run: start one with `cockpit start --type standard`")
+    return RunSession(ws, run_id)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from cockpit.validate import validate_paths
+
+    root = getattr(args, "workspace", None) or Path.cwd()
+    report = validate_paths(
+        args.paths, root, getattr(args, "config", None), getattr(args, "runbook", None)
+    )
+    for error in report.errors:
+        print(error, file=sys.stderr)
+    if report.errors:
+        print(f"{len(report.errors)} error(s)", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"ok: {report.phases} phases, {report.items} items, {report.steps} steps"
+        + (f", {report.configs} config" if report.configs else "")
+    )
+    return EXIT_OK
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from cockpit.session import RunSession
+
+    ws = _workspace(args)
+    before = ws.active_run_id()
+    session = RunSession.start(ws, args.release_type, args.release_version)
+    run = session.state.run
+    assert run is not None
+    print(f"started {run.id}: {run.type} release {run.version} by {run.operator}")
+    if run.previous_version:
+        print(f"production is at {run.previous_version}")
+    if before:
+        print(f"note: run {before} is still open; reach it with --run {before}")
+    session.close()
+    return EXIT_OK
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from cockpit.lock import RunLock
+
+    ws = _workspace(args)
+    runs = ws.list_runs()
+    if not runs:
+        print("no runs yet: start one with `cockpit start --type standard`")
+        return EXIT_OK
+    active = ws.active_run_id()
+    print(f"{'RUN':<40} {'TYPE':<9} {'VERSION':<9} {'OPERATOR':<16} {'STARTED':<20} STATE")
+    for r in runs:
+        lock = RunLock(ws.run_dir(r.id) / "lock")
+        state = "closed" if r.closed else ("driven" if lock.is_held_elsewhere() else "open")
+        if r.id == active:
+            state += " (active)"
+        print(
+            f"{r.id:<40} {r.type:<9} {r.version:<9} {r.operator:<16} {r.started_at[:19]:<20} {state}"
+        )
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    session = _session(args)
+    doc = session.status()
+    for warning in session.state.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    run = doc["run"]
+    print(
+        f"run {run['id']}  {run['type']} {run['version']}  operator {run['operator']}  "
+        f"started {run['started_at'][:19]}"
+    )
+    if doc["rollback_criteria_met"]:
+        print("ROLLBACK CRITERIA MET: " + ", ".join(doc["rollback_criteria_met"]))
+    for phase in doc["phases"]:
+        mark = "done" if phase["complete"] else ("LOCKED" if phase["locked"] else "open")
+        extra = f"  waiting on {', '.join(phase['waiting_on'])}" if phase["locked"] else ""
+        print(f"  {phase['id']:<22} {phase['done']:>3}/{phase['total']:<3} {mark}{extra}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    session = _session(args)
+    if args.undo:
+        session.uncheck(args.phase, args.item, args.note)
+        print(f"unticked {args.phase}/{args.item}")
+    else:
+        session.check(args.phase, args.item, args.note)
+        print(f"ticked {args.phase}/{args.item} as {session.operator}")
+    session.close()
+    return EXIT_OK
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    from cockpit.versioning import current_version, next_version
+
+    root = getattr(args, "workspace", None) or Path.cwd()
+    current = current_version(root)
+    print(next_version(root, args.release_type))
+    if current is None:
+        print("note: no production-vX.Y.Z tag yet; counting from 0.0.0", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
+    from cockpit.lock import LockHeld
+
+    ws = _workspace(args)
+    run_id = getattr(args, "run", None) or ws.active_run_id()
+    from screens.app import run_app  # Textual only now
+
+    try:
+        return run_app(ws, run_id, read_only=read_only)
+    except LockHeld as exc:
+        print(f"cockpit: {exc}. Watch it read-only with `cockpit watch`.", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cockpit.demo import make_sandbox
+    from cockpit.session import RunSession
+    from cockpit.workspace import Workspace
+
+    root = make_sandbox()
+    ws = Workspace.open(root)
+    RunSession.start(ws, "standard").close()
+    print(f"demo workspace: {root}")
+    from screens.app import run_app
+
+    code = run_app(ws, ws.active_run_id())
+    print(f"the demo's workspace stays at {root} (try: cockpit --workspace {root} status)")
+    return code
+
+
+COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    None: cmd_tui,
+    "demo": cmd_demo,
+    "validate": cmd_validate,
+    "start": cmd_start,
+    "runs": cmd_runs,
+    "status": cmd_status,
+    "check": cmd_check,
+    "version": cmd_version,
+    "watch": lambda a: cmd_tui(a, read_only=True),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except InputErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except CockpitError as exc:
+        print(f"cockpit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_ABORTED
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""What the runbook and a run's state say together: progress, completion, locks.
+
+Owns the derived views every surface shows: a phase's done/total for the run's
+release type, whether it is complete, which earlier phases it waits on, whether
+it is locked (and overridden), whether any rollback criterion is met, and the
+``status --json`` document of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cockpit.runbook import Entry, Phase, Runbook
+from cockpit.state import RunState
+
+
+@dataclass(frozen=True)
+class PhaseProgress:
+    """A phase as the dashboard shows it."""
+
+    phase: Phase
+    done: int
+    total: int
+    complete: bool
+    waiting_on: tuple[str, ...]
+    overridden: bool
+
+    @property
+    def locked(self) -> bool:
+        return bool(self.waiting_on) and not self.overridden
+
+
+def tasks(phase: Phase, release_type: str) -> list[Entry]:
+    """The items that must be ticked for the phase to be complete (criteria excluded)."""
+    return [e for e in phase.items_for(release_type) if not e.criterion]
+
+
+def progress(runbook: Runbook, state: RunState, phase_id: str) -> PhaseProgress:
+    assert state.run is not None
+    rtype = state.run.type
+    phase = runbook.phase(phase_id)
+    todo = tasks(phase, rtype)
+    done = sum(1 for e in todo if state.item(phase_id, e.item.id).checked)
+    waiting = tuple(
+        dep
+        for dep in phase.after
+        if dep in runbook.phases
+        and runbook.phases[dep].applies_to(rtype)
+        and not is_complete(runbook, state, dep)
+    )
+    return PhaseProgress(
+        phase,
+        done,
+        len(todo),
+        is_complete(runbook, state, phase_id),
+        waiting,
+        phase_id in state.overrides,
+    )
+
+
+def is_complete(runbook: Runbook, state: RunState, phase_id: str) -> bool:
+    assert state.run is not None
+    phase = runbook.phase(phase_id)
+    todo = tasks(phase, state.run.type)
+    items_done = all(state.item(phase_id, e.item.id).checked for e in todo)
+    # Steps complete the phase through their checks today; the step runner adds step states.
+    return items_done and (bool(todo) or not phase.steps_for(state.run.type))
+
+
+def criteria_met(runbook: Runbook, state: RunState) -> list[tuple[Phase, Entry]]:
+    """Every rollback criterion currently ticked as met."""
+    assert state.run is not None
+    out = []
+    for phase in runbook.for_type(state.run.type):
+        for entry in phase.items_for(state.run.type):
+            if entry.criterion and state.item(phase.id, entry.item.id).checked:
+                out.append((phase, entry))
+    return out
+
+
+def status_document(runbook: Runbook, state: RunState) -> dict[str, Any]:
+    """``cockpit status --json`` (DESIGN.md shape, with extra fields)."""
+    assert state.run is not None
+    run = state.run
+    phases = []
+    for phase in runbook.for_type(run.type):
+        p = progress(runbook, state, phase.id)
+        items = []
+        for entry in phase.items_for(run.type):
+            st = state.item(phase.id, entry.item.id)
+            items.append(
+                {
+                    "id": entry.item.id,
+                    "text": entry.item.text,
+                    "checked": st.checked,
+                    "by": st.by if st.checked else None,
+                    "at": st.at if st.checked else None,
+                    "note": st.note,
+                    "role": entry.role,
+                    "criterion": entry.criterion,
+                    "evidence": st.evidence,
+                }
+            )
+        steps = [
+            {
+                "id": s.id,
+                "title": s.title,
+                "state": "pending",
+                "started_at": None,
+                "finished_at": None,
+                "exit_code": None,
+                "budget_s": s.budget.high if s.budget else None,
+            }
+            for s in phase.steps_for(run.type)
+        ]
+        phases.append(
+            {
+                "id": phase.id,
+                "title": phase.title,
+                "complete": p.complete,
+                "locked": p.locked,
+                "waiting_on": list(p.waiting_on),
+                "done": p.done,
+                "total": p.total,
+                "override": (
+                    {"by": state.overrides[phase.id].by, "reason": state.overrides[phase.id].reason}
+                    if p.overridden
+                    else None
+                ),
+                "items": items,
+                "steps": steps,
+            }
+        )
+    return {
+        "run": {
+            "id": run.id,
+            "type": run.type,
+            "version": run.version,
+            "operator": run.operator,
+            "started_at": run.started_at,
+            "previous_version": run.previous_version,
+            "closed": state.closed is not None,
+        },
+        "rollback_criteria_met": [e.item.id for _, e in criteria_met(runbook, state)],
+        "warnings": state.warnings,
+        "phases": phases,
+    }

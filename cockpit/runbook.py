@@ -1,0 +1,404 @@
+"""The runbook as data: phases of checklist items and timed steps, loaded strictly.
+
+Owns the models of a phase file (DESIGN.md "Runbook format"), loading a runbook
+folder (every ``*.yaml`` but ``cockpit.yaml``, in file-name order), and every check
+that needs more than one field: duplicate ids, unknown placeholders and
+environments, unknown phases in ``after`` and cycles among them. All problems are
+collected, each with its file and line; nothing is silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from cockpit.config import Config
+from cockpit.durations import Budget, parse_duration
+from cockpit.errors import InputErrors, SourceError, display_path
+from cockpit.placeholders import known_names, names_in
+from cockpit.strict import StrictModel, validate
+from cockpit.yamlsource import LMap, line_of, load_yaml
+
+ReleaseType = Literal["standard", "major", "patch", "hotfix"]
+RELEASE_TYPES: tuple[str, ...] = ("standard", "major", "patch", "hotfix")
+KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+CONFIG_FILE_NAMES = ("cockpit.yaml", "cockpit.yml")
+
+
+def slug(text: str, limit: int = 48) -> str:
+    """A kebab-case id from an item's text, cut at a word boundary near ``limit``."""
+    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
+    out = ""
+    for word in words:
+        candidate = f"{out}-{word}" if out else word
+        if len(candidate) > limit and out:
+            break
+        out = candidate
+    return out or "item"
+
+
+def _with_default_id(data: Any) -> Any:
+    if isinstance(data, str):
+        return {"text": data, "id": slug(data)}
+    if isinstance(data, dict) and "id" not in data and isinstance(data.get("text"), str):
+        return {**data, "id": slug(data["text"])}
+    return data
+
+
+def _kebab(value: str) -> str:
+    if not KEBAB.match(value):
+        raise ValueError(f"id {value!r} must be kebab-case (like staging-healthy)")
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+BudgetField = Annotated[Budget, BeforeValidator(Budget.parse)]
+Types = list[ReleaseType] | None
+
+
+class Auto(StrictModel):
+    """How an item verifies itself: a health probe of an environment, or a command's exit code."""
+
+    health: str | None = None
+    run: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Auto:
+        if (self.health is None) == (self.run is None):
+            raise ValueError("auto needs exactly one of 'health' or 'run'")
+        return self
+
+
+class Item(StrictModel):
+    """One checklist line of the runbook."""
+
+    text: str
+    id: Annotated[str, BeforeValidator(_kebab)]
+    role: str | None = None
+    release_types: Types = None
+    auto: Auto | None = None
+    note_required: bool = False
+
+
+ItemField = Annotated[Item, BeforeValidator(_with_default_id)]
+
+
+class Section(StrictModel):
+    """A titled group of items, optionally only for some release types."""
+
+    title: str
+    kind: Literal["checklist", "criteria"] = "checklist"
+    """``criteria``: each item is a condition that may be met (rollback criteria), not a task;
+    criteria do not count toward the phase's completion."""
+    role: str | None = None
+    release_types: Types = None
+    items: list[ItemField] = Field(min_length=1)
+
+
+class Command(StrictModel):
+    """One command of a step: a shell command (``run``) or a built-in health probe."""
+
+    run: str | None = None
+    health: str | None = None
+    timeout: Seconds | None = None
+    allow_failure: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> Command:
+        if (self.health is None) == (self.run is None):
+            raise ValueError("a command needs exactly one of 'run' or 'health'")
+        return self
+
+
+class Step(StrictModel):
+    """A timed step of a procedure: commands to run and manual checks to tick."""
+
+    id: Annotated[str, BeforeValidator(_kebab)]
+    title: str
+    budget: BudgetField | None = None
+    confirm: str | None = None
+    role: str | None = None
+    release_types: Types = None
+    commands: list[Command] = Field(default_factory=list)
+    checks: list[ItemField] = Field(default_factory=list)
+
+
+class Phase(StrictModel):
+    """One phase file: a checklist (sections), a timed procedure (steps), or both."""
+
+    id: Annotated[str, BeforeValidator(_kebab)]
+    title: str
+    summary: str | None = None
+    release_types: Types = None
+    after: list[str] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Phase:
+        if not self.sections and not self.steps:
+            raise ValueError("a phase needs 'sections', 'steps', or both")
+        return self
+
+    def applies_to(self, release_type: str) -> bool:
+        return applies(self.release_types, release_type)
+
+    def entries(self) -> Iterator[Entry]:
+        """Every tickable item of the phase in display order, with where it sits."""
+        for section in self.sections:
+            for item in section.items:
+                types = _narrow(section.release_types, item.release_types)
+                yield Entry(
+                    item,
+                    section.title,
+                    None,
+                    item.role or section.role,
+                    types,
+                    criterion=section.kind == "criteria",
+                )
+        for step in self.steps:
+            for item in step.checks:
+                types = _narrow(step.release_types, item.release_types)
+                yield Entry(item, step.title, step.id, item.role or step.role, types)
+
+    def items_for(self, release_type: str | None) -> list[Entry]:
+        """The entries that apply to ``release_type`` (all of them when None)."""
+        return [e for e in self.entries() if release_type is None or applies(e.types, release_type)]
+
+    def steps_for(self, release_type: str) -> list[Step]:
+        return [s for s in self.steps if applies(s.release_types, release_type)]
+
+    def item(self, item_id: str) -> Entry | None:
+        return next((e for e in self.entries() if e.item.id == item_id), None)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An item in context: its section (or step) title, step id, effective role and types."""
+
+    item: Item
+    group: str
+    step: str | None
+    role: str | None
+    types: tuple[str, ...] | None
+    criterion: bool = False
+
+
+def _narrow(outer: list[str] | None, inner: list[str] | None) -> tuple[str, ...] | None:
+    if outer is None and inner is None:
+        return None
+    if outer is None or inner is None:
+        return tuple(outer or inner or ())
+    return tuple(t for t in inner if t in outer)
+
+
+def applies(types: list[str] | tuple[str, ...] | None, release_type: str) -> bool:
+    return types is None or release_type in types
+
+
+@dataclass
+class Runbook:
+    """A loaded runbook: its phases in display order and where each came from."""
+
+    folder: Path
+    phases: dict[str, Phase]
+    files: dict[str, Path]
+
+    def phase(self, phase_id: str) -> Phase:
+        try:
+            return self.phases[phase_id]
+        except KeyError:
+            known = ", ".join(self.phases)
+            raise KeyError(f"no phase {phase_id!r} in the runbook (phases: {known})") from None
+
+    def for_type(self, release_type: str) -> list[Phase]:
+        return [p for p in self.phases.values() if p.applies_to(release_type)]
+
+
+def phase_files(folder: Path) -> list[Path]:
+    """The phase files of a runbook folder, in display (file-name) order."""
+    files = [*folder.glob("*.yaml"), *folder.glob("*.yml")]
+    return sorted(f for f in files if f.name not in CONFIG_FILE_NAMES)
+
+
+def _load_phase(path: Path) -> tuple[Phase | None, Any, list[SourceError]]:
+    name = display_path(path)
+    data, errors = load_yaml(path)
+    if data is None:
+        return None, None, errors
+    if not isinstance(data, LMap):
+        return (
+            None,
+            None,
+            [*errors, SourceError(name, getattr(data, "line", 1), "expected a mapping")],
+        )
+    if "id" not in data:
+        data["id"] = path.stem
+    phase, more = validate(Phase, data, name)
+    return phase, data, errors + more
+
+
+def _semantic_errors(
+    phase: Phase, data: Any, name: str, config: Config | None
+) -> list[SourceError]:
+    errors: list[SourceError] = []
+    seen: dict[str, int] = {}
+    locs: list[tuple[tuple[Any, ...], Item]] = []
+    for si, section in enumerate(phase.sections):
+        locs += [(("sections", si, "items", ii), it) for ii, it in enumerate(section.items)]
+    for si, step in enumerate(phase.steps):
+        locs += [(("steps", si, "checks", ii), it) for ii, it in enumerate(step.checks)]
+    for loc, item in locs:
+        line = line_of(data, loc)
+        if item.id in seen:
+            errors.append(
+                SourceError(
+                    name, line, f"duplicate item id {item.id!r} (first at line {seen[item.id]})"
+                )
+            )
+        else:
+            seen[item.id] = line
+    step_seen: dict[str, int] = {}
+    for si, step in enumerate(phase.steps):
+        line = line_of(data, ("steps", si))
+        if step.id in step_seen:
+            errors.append(
+                SourceError(
+                    name,
+                    line,
+                    f"duplicate step id {step.id!r} (first at line {step_seen[step.id]})",
+                )
+            )
+        step_seen.setdefault(step.id, line)
+    if config is None:
+        return errors
+    names = known_names(config.vars, config.environments)
+    envs = set(config.environments)
+
+    def check_env(env: str, loc: tuple[Any, ...]) -> None:
+        if env not in envs:
+            known = ", ".join(sorted(envs)) or "none configured"
+            errors.append(
+                SourceError(
+                    name, line_of(data, loc), f"unknown environment {env!r} (environments: {known})"
+                )
+            )
+
+    def check_command(text: str, loc: tuple[Any, ...]) -> None:
+        for placeholder in names_in(text):
+            if placeholder not in names:
+                errors.append(
+                    SourceError(
+                        name,
+                        line_of(data, loc),
+                        f"unknown placeholder {{{placeholder}}} (known: {', '.join(sorted(names))})",
+                    )
+                )
+
+    for loc, item in locs:
+        if item.auto and item.auto.health:
+            check_env(item.auto.health, (*loc, "auto", "health"))
+        if item.auto and item.auto.run:
+            check_command(item.auto.run, (*loc, "auto", "run"))
+    for si, step in enumerate(phase.steps):
+        for ci, command in enumerate(step.commands):
+            if command.health is not None:
+                check_env(command.health, ("steps", si, "commands", ci, "health"))
+            if command.run is not None:
+                check_command(command.run, ("steps", si, "commands", ci, "run"))
+    return errors
+
+
+def _order_errors(phases: dict[str, tuple[Phase, Any, str]]) -> list[SourceError]:
+    errors = []
+    for phase, data, name in phases.values():
+        for i, dep in enumerate(phase.after):
+            if dep not in phases:
+                errors.append(
+                    SourceError(
+                        name, line_of(data, ("after", i)), f"'after' names unknown phase {dep!r}"
+                    )
+                )
+    state: dict[str, int] = {}
+    reported: set[frozenset[str]] = set()
+
+    def visit(pid: str, path: list[str]) -> None:
+        state[pid] = 1
+        for dep in phases[pid][0].after:
+            if dep not in phases:
+                continue
+            if state.get(dep) == 1:
+                cycle = [*path[path.index(dep) :], dep]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    for member in cycle[:-1]:
+                        _, data, name = phases[member]
+                        errors.append(
+                            SourceError(
+                                name,
+                                line_of(data, ("after",)),
+                                "cycle in 'after': " + " → ".join(cycle),
+                            )
+                        )
+            elif state.get(dep) is None:
+                visit(dep, [*path, dep])
+        state[pid] = 2
+
+    for pid in phases:
+        if state.get(pid) is None:
+            visit(pid, [pid])
+    return errors
+
+
+def check_runbook(
+    files: list[Path], config: Config | None
+) -> tuple[dict[str, tuple[Phase, Path]], list[SourceError]]:
+    """Load and check phase files; returns the phases that loaded and every error."""
+    errors: list[SourceError] = []
+    loaded: dict[str, tuple[Phase, Any, str]] = {}
+    paths: dict[str, Path] = {}
+    for path in files:
+        phase, data, more = _load_phase(path)
+        errors += more
+        if phase is None:
+            continue
+        name = display_path(path)
+        if phase.id in loaded:
+            first = loaded[phase.id][2]
+            errors.append(
+                SourceError(
+                    name,
+                    line_of(data, ("id",)) or 1,
+                    f"duplicate phase id {phase.id!r} (also in {first})",
+                )
+            )
+            continue
+        errors += _semantic_errors(phase, data, name, config)
+        loaded[phase.id] = (phase, data, name)
+        paths[phase.id] = path
+    errors += _order_errors(loaded)
+    return {pid: (p, paths[pid]) for pid, (p, _, _) in loaded.items()}, errors
+
+
+def load_runbook(folder: Path, config: Config | None) -> Runbook:
+    """The runbook in ``folder``; raises InputErrors with every problem found."""
+    if not folder.is_dir():
+        raise InputErrors([SourceError(display_path(folder), 0, "runbook folder not found")])
+    files = phase_files(folder)
+    if not files:
+        raise InputErrors(
+            [SourceError(display_path(folder), 0, "no phase files (*.yaml) in the runbook folder")]
+        )
+    phases, errors = check_runbook(files, config)
+    if errors:
+        raise InputErrors(errors)
+    return Runbook(
+        folder,
+        {pid: p for pid, (p, _) in phases.items()},
+        {pid: f for pid, (_, f) in phases.items()},
+    )

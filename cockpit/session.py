@@ -1,0 +1,270 @@
+"""Driving (or reading) one run: the intents every surface sends, checked against the runbook.
+
+Owns ``RunSession``: starting a run, following its journal into ``RunState``, the
+driver lock (with a journaled takeover of a stale one), and the operator's
+intents — tick, untick, note, override a locked phase, close — each validated
+(phase and item exist and apply to the run's release type, the phase is not
+locked, a required note is there) and written to the journal before it counts.
+The state only changes by reading the journal back, so the driver, a script
+ticking a gate, and a watcher all see the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cockpit.clock import Clock
+from cockpit.errors import CockpitError
+from cockpit.journal import Journal, JournalFollower
+from cockpit.lock import Holder, RunLock
+from cockpit.progress import PhaseProgress, progress, status_document
+from cockpit.runbook import RELEASE_TYPES, Entry, Phase
+from cockpit.secrets import Redactor
+from cockpit.state import RunState
+from cockpit.versioning import Version, current_version
+from cockpit.workspace import Workspace, ensure_private_dir
+
+
+class RunSession:
+    """One run of a workspace, as its driver or a reader."""
+
+    def __init__(
+        self, ws: Workspace, run_id: str, clock: Clock | None = None, operator: str | None = None
+    ):
+        self.ws = ws
+        self.run_id = run_id
+        self.dir = ws.run_dir(run_id)
+        self.journal_path = self.dir / "journal.jsonl"
+        if not self.journal_path.exists():
+            raise CockpitError(f"no run {run_id!r} in {ws.runs_dir}")
+        self.clock = clock or Clock()
+        self.operator = operator or ws.operator()
+        self.redactor = Redactor(ws.config.secret_values())
+        self.journal = Journal(self.journal_path, self.operator, self.clock, self.redactor)
+        self.follower = JournalFollower(self.journal_path)
+        self.state = RunState()
+        self.lock = RunLock(self.dir / "lock", self.clock)
+        batch = self.follower.read_new(final=True)
+        for event in batch.events:
+            self.state.apply(event)
+        self.state.warnings.extend(batch.warnings)
+        if self.state.run is None:
+            raise CockpitError(f"run {run_id!r}: the journal has no run.started event")
+
+    # -- creating and following -------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        ws: Workspace,
+        release_type: str,
+        version: str | None = None,
+        clock: Clock | None = None,
+        operator: str | None = None,
+    ) -> RunSession:
+        """Create a new run (its folder, journal and ``run.started`` event)."""
+        if release_type not in RELEASE_TYPES:
+            raise CockpitError(
+                f"unknown release type {release_type!r} (choose {', '.join(RELEASE_TYPES)})"
+            )
+        clock = clock or Clock()
+        operator = operator or ws.operator()
+        try:
+            previous = current_version(ws.root)
+        except CockpitError:
+            previous = None
+        if version is None:
+            version = str((previous or Version(0, 0, 0)).bump(release_type))
+        version = str(Version.parse(version))
+        now = clock.now()
+        ensure_private_dir(ws.state_dir)
+        ensure_private_dir(ws.runs_dir)
+        base = f"{now:%Y%m%d-%H%M%S}-{release_type}-{version}"
+        run_id, n = base, 1
+        while ws.run_dir(run_id).exists():
+            n += 1
+            run_id = f"{base}-{n}"
+        ensure_private_dir(ws.run_dir(run_id))
+        journal = Journal(
+            ws.run_dir(run_id) / "journal.jsonl",
+            operator,
+            clock,
+            Redactor(ws.config.secret_values()),
+        )
+        journal.append(
+            "run.started",
+            run={
+                "id": run_id,
+                "type": release_type,
+                "version": version,
+                "operator": operator,
+                "started_at": journal.clock.now().isoformat(timespec="milliseconds"),
+                "previous_version": str(previous) if previous else None,
+                "workspace": str(ws.root),
+            },
+            runbook=str(ws.runbook.folder),
+            config=str(ws.config_path),
+        )
+        journal.close()
+        return cls(ws, run_id, clock, operator)
+
+    def refresh(self) -> list[dict[str, Any]]:
+        """Read what was appended since the last read (by us or anyone) into the state."""
+        batch = self.follower.read_new()
+        for event in batch.events:
+            self.state.apply(event)
+        self.state.warnings.extend(batch.warnings)
+        return batch.events
+
+    def close(self) -> None:
+        self.release()
+        self.journal.close()
+
+    # -- the driver lock ---------------------------------------------------------------
+
+    def take_lock(self) -> Holder | None:
+        """Become the driver; journal a takeover of a stale lock and return its old holder."""
+        previous = self.lock.acquire(self.operator)
+        if previous is not None:
+            self.journal.append(
+                "lock.taken_over",
+                previous={
+                    "pid": previous.pid,
+                    "host": previous.host,
+                    "user": previous.user,
+                    "operator": previous.operator,
+                    "started_at": previous.started_at,
+                },
+                reason=previous.gone_reason(),
+            )
+            self.refresh()
+        return previous
+
+    def release(self) -> None:
+        self.lock.release()
+
+    # -- what the run looks like -----------------------------------------------------------
+
+    @property
+    def release_type(self) -> str:
+        assert self.state.run is not None
+        return self.state.run.type
+
+    def phases(self) -> list[Phase]:
+        return self.ws.runbook.for_type(self.release_type)
+
+    def progress(self, phase_id: str) -> PhaseProgress:
+        return progress(self.ws.runbook, self.state, phase_id)
+
+    def status(self) -> dict[str, Any]:
+        return status_document(self.ws.runbook, self.state)
+
+    def placeholder_values(self) -> dict[str, str | list[str]]:
+        """Values for ``{name}`` in commands: config vars, environment URLs, the run's facts."""
+        assert self.state.run is not None
+        run = self.state.run
+        values: dict[str, str | list[str]] = dict(self.ws.config.vars)
+        for name, env in self.ws.config.environments.items():
+            values[f"{name}_url"] = env.url
+        previous = run.previous_version or ""
+        values.update(
+            version=run.version,
+            run_id=run.id,
+            release_type=run.type,
+            previous_version=previous,
+            workspace=str(self.ws.root),
+            rollback_target=f"production-v{previous}" if previous else "",
+            rollback_version=previous,
+            deployment_range=f"production-v{previous}..production-v{run.version}"
+            if previous
+            else "",
+        )
+        return values
+
+    # -- intents -------------------------------------------------------------------------
+
+    def _entry(self, phase_id: str, item_id: str) -> tuple[Phase, Entry]:
+        try:
+            phase = self.ws.runbook.phase(phase_id)
+        except KeyError as exc:
+            raise CockpitError(str(exc.args[0])) from None
+        if not phase.applies_to(self.release_type):
+            raise CockpitError(f"phase {phase_id!r} is not part of a {self.release_type} release")
+        entry = phase.item(item_id)
+        if entry is None:
+            known = ", ".join(e.item.id for e in phase.items_for(self.release_type))
+            raise CockpitError(f"no item {item_id!r} in phase {phase_id!r} (items: {known})")
+        if entry.types is not None and self.release_type not in entry.types:
+            raise CockpitError(
+                f"item {item_id!r} is not part of a {self.release_type} release "
+                f"(only {', '.join(entry.types)})"
+            )
+        return phase, entry
+
+    def _require_unlocked(self, phase_id: str) -> None:
+        p = self.progress(phase_id)
+        if p.locked:
+            raise CockpitError(
+                f"phase {phase_id!r} is locked until {', '.join(p.waiting_on)} "
+                f"{'is' if len(p.waiting_on) == 1 else 'are'} complete; override it with a reason"
+            )
+
+    def check(
+        self,
+        phase_id: str,
+        item_id: str,
+        note: str | None = None,
+        evidence: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Tick an item (with an optional note and evidence)."""
+        _, entry = self._entry(phase_id, item_id)
+        self._require_unlocked(phase_id)
+        note = (note or "").strip() or None
+        if entry.item.note_required and not note and not self.state.item(phase_id, item_id).note:
+            raise CockpitError(f"item {item_id!r} needs a note: {entry.item.text}")
+        fields: dict[str, Any] = {"phase": phase_id, "item": item_id}
+        if note:
+            fields["note"] = note
+        if evidence:
+            fields["evidence"] = evidence
+        event = self.journal.append("item.checked", **fields)
+        self.refresh()
+        return event
+
+    def uncheck(self, phase_id: str, item_id: str, note: str | None = None) -> dict[str, Any]:
+        """Untick an item (the journal keeps that it had been ticked)."""
+        self._entry(phase_id, item_id)
+        self._require_unlocked(phase_id)
+        fields: dict[str, Any] = {"phase": phase_id, "item": item_id}
+        if note and note.strip():
+            fields["note"] = note.strip()
+        event = self.journal.append("item.unchecked", **fields)
+        self.refresh()
+        return event
+
+    def toggle(self, phase_id: str, item_id: str, note: str | None = None) -> dict[str, Any]:
+        if self.state.item(phase_id, item_id).checked:
+            return self.uncheck(phase_id, item_id, note)
+        return self.check(phase_id, item_id, note)
+
+    def add_note(self, phase_id: str, item_id: str, note: str) -> dict[str, Any]:
+        """Attach a note to an item without ticking it."""
+        self._entry(phase_id, item_id)
+        if not note.strip():
+            raise CockpitError("a note needs some text")
+        event = self.journal.append("item.noted", phase=phase_id, item=item_id, note=note.strip())
+        self.refresh()
+        return event
+
+    def override(self, phase_id: str, reason: str) -> dict[str, Any]:
+        """Open a locked phase early; the reason and what it was waiting on are journaled."""
+        p = self.progress(phase_id)
+        if not p.locked:
+            raise CockpitError(f"phase {phase_id!r} is not locked")
+        if not reason.strip():
+            raise CockpitError("an override needs a reason")
+        event = self.journal.append(
+            "phase.unlocked", phase=phase_id, reason=reason.strip(), waiting=list(p.waiting_on)
+        )
+        self.refresh()
+        return event

@@ -1,0 +1,151 @@
+"""A run's state as a pure function of its journal events (replay).
+
+Owns ``RunState`` and ``apply``: the run's facts, every item's latest tick with
+who/when/note/evidence, notes, phase overrides and the lock history. The TUI,
+``watch``, ``status`` and ``report`` all read state through this one replay.
+Events of types this version does not know are kept in the timeline and
+otherwise ignored, so adding event types never breaks older readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RunInfo:
+    """What ``run.started`` recorded."""
+
+    id: str
+    type: str
+    version: str
+    operator: str
+    started_at: str
+    previous_version: str | None = None
+    workspace: str | None = None
+
+
+@dataclass
+class ItemState:
+    """The latest word on one item."""
+
+    checked: bool = False
+    by: str | None = None
+    at: str | None = None
+    note: str | None = None
+    evidence: dict[str, Any] | None = None
+    notes: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Override:
+    """A phase opened before the phases it comes after were complete."""
+
+    by: str
+    at: str
+    reason: str
+    waiting: list[str]
+
+
+@dataclass
+class RunState:
+    """Everything the journal says about a run."""
+
+    run: RunInfo | None = None
+    items: dict[tuple[str, str], ItemState] = field(default_factory=dict)
+    overrides: dict[str, Override] = field(default_factory=dict)
+    lock_events: list[dict[str, Any]] = field(default_factory=list)
+    closed: dict[str, Any] | None = None
+    event_count: int = 0
+    last_event_at: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def item(self, phase: str, item: str) -> ItemState:
+        return self.items.get((phase, item)) or ItemState()
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Fold one event into the state."""
+        self.event_count += 1
+        self.last_event_at = event.get("ts", self.last_event_at)
+        kind = event.get("type")
+        handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
+        if handler is not None:
+            handler(self, event)
+
+
+def _started(state: RunState, e: dict[str, Any]) -> None:
+    run = e["run"]
+    state.run = RunInfo(
+        id=run["id"],
+        type=run["type"],
+        version=run["version"],
+        operator=run.get("operator") or e.get("by", "unknown"),
+        started_at=run.get("started_at") or e["ts"],
+        previous_version=run.get("previous_version"),
+        workspace=run.get("workspace"),
+    )
+
+
+def _checked(state: RunState, e: dict[str, Any]) -> None:
+    key = (e["phase"], e["item"])
+    current = state.items.setdefault(key, ItemState())
+    current.checked = True
+    current.by = e.get("by")
+    current.at = e.get("ts")
+    current.note = e.get("note") or current.note
+    current.evidence = e.get("evidence")
+    if e.get("note"):
+        current.notes.append({"by": e.get("by", ""), "at": e.get("ts", ""), "text": e["note"]})
+
+
+def _unchecked(state: RunState, e: dict[str, Any]) -> None:
+    key = (e["phase"], e["item"])
+    current = state.items.setdefault(key, ItemState())
+    current.checked = False
+    current.by = e.get("by")
+    current.at = e.get("ts")
+    current.evidence = None
+    if e.get("note"):
+        current.note = e["note"]
+        current.notes.append({"by": e.get("by", ""), "at": e.get("ts", ""), "text": e["note"]})
+
+
+def _noted(state: RunState, e: dict[str, Any]) -> None:
+    current = state.items.setdefault((e["phase"], e["item"]), ItemState())
+    current.note = e["note"]
+    current.notes.append({"by": e.get("by", ""), "at": e.get("ts", ""), "text": e["note"]})
+
+
+def _unlocked(state: RunState, e: dict[str, Any]) -> None:
+    state.overrides[e["phase"]] = Override(
+        e.get("by", ""), e.get("ts", ""), e["reason"], e.get("waiting", [])
+    )
+
+
+def _lock(state: RunState, e: dict[str, Any]) -> None:
+    state.lock_events.append(e)
+
+
+def _closed(state: RunState, e: dict[str, Any]) -> None:
+    state.closed = e
+
+
+_HANDLERS = {
+    "run.started": _started,
+    "item.checked": _checked,
+    "item.unchecked": _unchecked,
+    "item.noted": _noted,
+    "phase.unlocked": _unlocked,
+    "lock.taken_over": _lock,
+    "lock.acquired": _lock,
+    "run.closed": _closed,
+}
+
+
+def replay(events: list[dict[str, Any]]) -> RunState:
+    """The state after ``events``, in order."""
+    state = RunState()
+    for event in events:
+        state.apply(event)
+    return state

@@ -1,0 +1,133 @@
+"""YAML that remembers where everything came from.
+
+Owns reading a runbook or config file into plain dicts and lists that carry the
+line of every key and list element, so that any later validation error can be
+reported as ``FILE:LINE``. Catches what PyYAML itself lets through or reports
+badly: empty and binary files, tabs in indentation, duplicate keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cockpit.errors import SourceError, display_path
+
+
+class LMap(dict):
+    """A mapping with the line of the mapping (``line``) and of each key (``key_lines``)."""
+
+    line: int = 0
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.key_lines: dict[Any, int] = {}
+
+
+class LList(list):
+    """A sequence with the line of the sequence (``line``) and of each element (``item_lines``)."""
+
+    line: int = 0
+
+    def __init__(self, *args: Any):
+        super().__init__(*args)
+        self.item_lines: list[int] = []
+
+
+class _Loader(yaml.SafeLoader):
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, Any]] = []
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LMap:
+    loader.flatten_mapping(node)
+    out = LMap()
+    out.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        try:
+            if key in out:
+                loader.duplicates.append((line, key))
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain value", key_node.start_mark
+            ) from None
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = line
+    return out
+
+
+def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> LList:
+    out = LList()
+    out.line = node.start_mark.line + 1
+    for child in node.value:
+        out.append(loader.construct_object(child, deep=True))
+        out.item_lines.append(child.start_mark.line + 1)
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+
+
+def load_yaml(path: Path) -> tuple[Any, list[SourceError]]:
+    """Parse ``path``; return (data, errors). ``data`` is None when the file is unusable."""
+    name = display_path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [SourceError(name, 0, f"cannot read: {exc.strerror or exc}")]
+    if b"\x00" in raw:
+        return None, [SourceError(name, 0, "binary file (contains NUL bytes), expected YAML text")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [SourceError(name, line, "not UTF-8 text: expected a YAML file")]
+    if not text.strip() or all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
+        return None, [SourceError(name, 0, "empty file: expected a YAML mapping")]
+    errors = []
+    for number, ln in enumerate(text.splitlines(), 1):
+        indent = ln[: len(ln) - len(ln.lstrip(" \t"))]
+        if "\t" in indent:
+            errors.append(SourceError(name, number, "tab in indentation: YAML indents with spaces"))
+    if errors:
+        return None, errors
+    loader = _Loader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        problem = exc.problem or exc.context or "invalid YAML"
+        return None, [SourceError(name, line, f"YAML syntax: {problem}")]
+    except yaml.YAMLError as exc:
+        return None, [SourceError(name, 0, f"YAML syntax: {exc}")]
+    finally:
+        loader.dispose()
+    errors = [SourceError(name, line, f"duplicate key {key!r}") for line, key in loader.duplicates]
+    return data, errors
+
+
+def line_of(data: Any, loc: tuple[Any, ...]) -> int:
+    """The line of the deepest element of ``loc`` (a pydantic error location) found in ``data``."""
+    line = getattr(data, "line", 0)
+    node = data
+    for part in loc:
+        if isinstance(node, LMap) and part in node:
+            line = node.key_lines.get(part, line)
+            node = node[part]
+        elif isinstance(node, LList) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.item_lines[part]
+            node = node[part]
+        elif isinstance(part, str) and not isinstance(node, LMap | LList):
+            continue
+        else:
+            continue
+    return line
