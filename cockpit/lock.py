@@ -48,7 +48,10 @@ class Holder:
         if not psutil.pid_exists(self.pid):
             return f"pid {self.pid} is no longer running"
         try:
-            created = psutil.Process(self.pid).create_time()
+            process = psutil.Process(self.pid)
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return f"pid {self.pid} is no longer running (exited, not yet reaped)"
+            created = process.create_time()
         except psutil.Error:
             return f"pid {self.pid} is no longer running"
         if self.create_time is not None and abs(created - self.create_time) > 1:

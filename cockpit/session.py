@@ -11,11 +11,13 @@ ticking a gate, and a watcher all see the same thing.
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 from cockpit.clock import Clock
 from cockpit.errors import CockpitError
-from cockpit.journal import Journal, JournalFollower
+from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
 from cockpit.progress import PhaseProgress, progress, status_document
 from cockpit.runbook import RELEASE_TYPES, Entry, Phase
@@ -42,6 +44,7 @@ class RunSession:
         self.redactor = Redactor(ws.config.secret_values())
         self.journal = Journal(self.journal_path, self.operator, self.clock, self.redactor)
         self.follower = JournalFollower(self.journal_path)
+        self._read_lock = threading.Lock()
         self.state = RunState()
         self.lock = RunLock(self.dir / "lock", self.clock)
         batch = self.follower.read_new(final=True)
@@ -107,14 +110,6 @@ class RunSession:
         )
         journal.close()
         return cls(ws, run_id, clock, operator)
-
-    def refresh(self) -> list[dict[str, Any]]:
-        """Read what was appended since the last read (by us or anyone) into the state."""
-        batch = self.follower.read_new()
-        for event in batch.events:
-            self.state.apply(event)
-        self.state.warnings.extend(batch.warnings)
-        return batch.events
 
     def close(self) -> None:
         self.release()
@@ -182,6 +177,34 @@ class RunSession:
         return values
 
     # -- intents -------------------------------------------------------------------------
+    # Each intent is planned (validated against runbook and state, in memory) and then
+    # written (disk IO, safe from a worker thread); the state changes only when the
+    # journal is read back. ``check``/``uncheck``/... do all three for scripts and tests.
+
+    def write(self, intent: Intent) -> dict[str, Any]:
+        """Append a planned intent to the journal (fsynced). Thread-safe."""
+        return self.journal.append(intent.type, **intent.fields)
+
+    def read_pending(self) -> Batch:
+        """Read what was appended since the last read (disk IO; thread-safe)."""
+        with self._read_lock:
+            return self.follower.read_new()
+
+    def apply(self, batch: Batch) -> list[dict[str, Any]]:
+        """Fold a batch read by ``read_pending`` into the state (call from one thread)."""
+        for event in batch.events:
+            self.state.apply(event)
+        self.state.warnings.extend(batch.warnings)
+        return batch.events
+
+    def refresh(self) -> list[dict[str, Any]]:
+        """Read and apply what was appended since the last read (by us or anyone)."""
+        return self.apply(self.read_pending())
+
+    def _do(self, intent: Intent) -> dict[str, Any]:
+        event = self.write(intent)
+        self.refresh()
+        return event
 
     def _entry(self, phase_id: str, item_id: str) -> tuple[Phase, Entry]:
         try:
@@ -209,14 +232,14 @@ class RunSession:
                 f"{'is' if len(p.waiting_on) == 1 else 'are'} complete; override it with a reason"
             )
 
-    def check(
+    def plan_check(
         self,
         phase_id: str,
         item_id: str,
         note: str | None = None,
         evidence: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Tick an item (with an optional note and evidence)."""
+    ) -> Intent:
+        """Validate ticking an item (with an optional note and evidence)."""
         _, entry = self._entry(phase_id, item_id)
         self._require_unlocked(phase_id)
         note = (note or "").strip() or None
@@ -227,44 +250,63 @@ class RunSession:
             fields["note"] = note
         if evidence:
             fields["evidence"] = evidence
-        event = self.journal.append("item.checked", **fields)
-        self.refresh()
-        return event
+        return Intent("item.checked", fields)
 
-    def uncheck(self, phase_id: str, item_id: str, note: str | None = None) -> dict[str, Any]:
-        """Untick an item (the journal keeps that it had been ticked)."""
+    def plan_uncheck(self, phase_id: str, item_id: str, note: str | None = None) -> Intent:
+        """Validate unticking an item (the journal keeps that it had been ticked)."""
         self._entry(phase_id, item_id)
         self._require_unlocked(phase_id)
         fields: dict[str, Any] = {"phase": phase_id, "item": item_id}
         if note and note.strip():
             fields["note"] = note.strip()
-        event = self.journal.append("item.unchecked", **fields)
-        self.refresh()
-        return event
+        return Intent("item.unchecked", fields)
 
-    def toggle(self, phase_id: str, item_id: str, note: str | None = None) -> dict[str, Any]:
+    def plan_toggle(self, phase_id: str, item_id: str) -> Intent:
         if self.state.item(phase_id, item_id).checked:
-            return self.uncheck(phase_id, item_id, note)
-        return self.check(phase_id, item_id, note)
+            return self.plan_uncheck(phase_id, item_id)
+        return self.plan_check(phase_id, item_id)
 
-    def add_note(self, phase_id: str, item_id: str, note: str) -> dict[str, Any]:
-        """Attach a note to an item without ticking it."""
+    def plan_note(self, phase_id: str, item_id: str, note: str) -> Intent:
+        """Validate attaching a note to an item without ticking it."""
         self._entry(phase_id, item_id)
         if not note.strip():
             raise CockpitError("a note needs some text")
-        event = self.journal.append("item.noted", phase=phase_id, item=item_id, note=note.strip())
-        self.refresh()
-        return event
+        return Intent("item.noted", {"phase": phase_id, "item": item_id, "note": note.strip()})
 
-    def override(self, phase_id: str, reason: str) -> dict[str, Any]:
-        """Open a locked phase early; the reason and what it was waiting on are journaled."""
+    def plan_override(self, phase_id: str, reason: str) -> Intent:
+        """Validate opening a locked phase early; the reason and what it waited on are kept."""
         p = self.progress(phase_id)
         if not p.locked:
             raise CockpitError(f"phase {phase_id!r} is not locked")
         if not reason.strip():
             raise CockpitError("an override needs a reason")
-        event = self.journal.append(
-            "phase.unlocked", phase=phase_id, reason=reason.strip(), waiting=list(p.waiting_on)
+        return Intent(
+            "phase.unlocked",
+            {"phase": phase_id, "reason": reason.strip(), "waiting": list(p.waiting_on)},
         )
-        self.refresh()
-        return event
+
+    def check(
+        self,
+        phase_id: str,
+        item_id: str,
+        note: str | None = None,
+        evidence: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return self._do(self.plan_check(phase_id, item_id, note, evidence))
+
+    def uncheck(self, phase_id: str, item_id: str, note: str | None = None) -> dict[str, Any]:
+        return self._do(self.plan_uncheck(phase_id, item_id, note))
+
+    def add_note(self, phase_id: str, item_id: str, note: str) -> dict[str, Any]:
+        return self._do(self.plan_note(phase_id, item_id, note))
+
+    def override(self, phase_id: str, reason: str) -> dict[str, Any]:
+        return self._do(self.plan_override(phase_id, reason))
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A validated change, ready to be journaled."""
+
+    type: str
+    fields: dict[str, Any]

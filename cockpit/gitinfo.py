@@ -1,0 +1,79 @@
+"""What the dashboard's git panel shows: branch, HEAD, dirty or clean, the last production
+tag and the commits since it.
+
+Owns reading that summary with gitpython, and saying in words why there is none
+(not a git repository, no commits yet, no production tag, a shallow clone whose
+history may hide the tag). Never raises for an unusual repository.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cockpit.versioning import TAG, Version
+
+MAIN_BRANCHES = ("main", "master")
+
+
+@dataclass
+class GitSummary:
+    """The repository at a glance; ``problem`` is set (in words) when there is no repository."""
+
+    problem: str | None = None
+    branch: str | None = None
+    head: str | None = None
+    subject: str | None = None
+    dirty: bool = False
+    untracked: int = 0
+    last_tag: str | None = None
+    last_version: str | None = None
+    commits_since: list[str] = field(default_factory=list)
+    shallow: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def summarise(root: Path, max_commits: int = 200) -> GitSummary:
+    """The summary of the repository containing ``root``."""
+    import git
+
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return GitSummary(problem=f"not a git repository: {root.name}")
+    except Exception as exc:  # unreadable .git and the like: say it, do not crash a panel
+        return GitSummary(problem=f"cannot read the repository: {exc}")
+    out = GitSummary()
+    try:
+        head = repo.head.commit
+    except ValueError:
+        return GitSummary(problem="the repository has no commits yet")
+    out.head = head.hexsha[:8]
+    out.subject = head.summary if isinstance(head.summary, str) else head.summary.decode()
+    try:
+        out.branch = repo.active_branch.name
+    except TypeError:
+        out.branch = None
+        out.warnings.append(f"detached HEAD at {out.head}")
+    if out.branch and out.branch not in MAIN_BRANCHES:
+        out.warnings.append(f"HEAD is on {out.branch}, not main")
+    out.dirty = repo.is_dirty(untracked_files=False)
+    out.untracked = len(repo.untracked_files)
+    out.shallow = (Path(repo.git_dir) / "shallow").exists()
+    tags = []
+    for tag in repo.tags:
+        m = TAG.match(tag.name)
+        if m:
+            tags.append((Version(*(int(g) for g in m.groups())), tag))
+    if not tags:
+        out.warnings.append("no production-vX.Y.Z tag yet")
+        if out.shallow:
+            out.warnings.append("shallow clone: older tags may be missing (git fetch --unshallow)")
+        return out
+    version, tag = max(tags, key=lambda t: t[0])
+    out.last_tag, out.last_version = tag.name, str(version)
+    rev = f"{tag.commit.hexsha}..{head.hexsha}"
+    for commit in repo.iter_commits(rev, max_count=max_commits):
+        summary = commit.summary
+        out.commits_since.append(summary if isinstance(summary, str) else summary.decode())
+    return out

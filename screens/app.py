@@ -1,0 +1,230 @@
+"""The Release Cockpit app: screens, the journal follower, intents, quitting safely.
+
+Owns the App: which screen opens (start screen, dashboard), following the run's
+journal so that every surface redraws from the same state (``revision`` bumps on
+every change, whoever wrote it), sending intents (validated on the event loop,
+written by a worker thread, then read back), the command palette's commands,
+and asking before quitting while a run is driven. Also ``run_app``, the CLI's
+way in, which takes the driver lock first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from cockpit.clock import Clock
+from cockpit.errors import CockpitError
+from cockpit.session import Intent, RunSession
+from cockpit.workspace import Workspace
+from screens.checklist import ChecklistScreen
+from screens.dashboard import DashboardScreen
+from screens.dialogs import Confirm
+from screens.start import StartScreen
+
+
+class CockpitApp(App[int]):
+    """The cockpit on one workspace and (once started) one run."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Release Cockpit"
+    BINDINGS = [
+        Binding("ctrl+q", "request_quit", "Quit", id="app.quit", priority=True),
+        Binding("d", "dashboard", "Dashboard", id="app.dashboard", show=False),
+    ]
+
+    revision: reactive[int] = reactive(0, always_update=True)
+    """Bumped whenever the run's state changed; widgets watch it and redraw."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        session: RunSession | None,
+        *,
+        read_only: bool = False,
+        clock: Clock | None = None,
+        follow_interval: float = 0.5,
+        driver: str | None = None,
+    ):
+        super().__init__()
+        self.ws = ws
+        self.session = session
+        self.read_only = read_only
+        self.clock = clock or Clock()
+        self.follow_interval = follow_interval
+        self.driver = driver
+        self._io = asyncio.Lock()
+        self.takeover_message: str | None = None
+
+    # -- screens ------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.session is None:
+            self.push_screen(StartScreen())
+        else:
+            self.push_screen(DashboardScreen())
+            self.follow()
+        if self.takeover_message:
+            self.notify(self.takeover_message, title="Lock taken over", severity="warning")
+
+    def open_phase(self, phase_id: str) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.push_screen(ChecklistScreen(phase_id))
+
+    def action_dashboard(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def start_run(self, release_type: str, version: str) -> None:
+        self._start(release_type, version)
+
+    @work(exclusive=True, group="start", exit_on_error=False)
+    async def _start(self, release_type: str, version: str) -> None:
+        try:
+            session = await asyncio.to_thread(
+                RunSession.start, self.ws, release_type, version, self.clock
+            )
+            await asyncio.to_thread(session.take_lock)
+        except CockpitError as exc:
+            self.notify(str(exc), title="Could not start the run", severity="error")
+            return
+        self.session = session
+        await self.switch_screen(DashboardScreen())
+        self.follow()
+        self.revision += 1
+
+    # -- following the journal and sending intents ---------------------------------------
+
+    @work(exclusive=True, group="journal", exit_on_error=False)
+    async def follow(self) -> None:
+        """Read the journal (ours and anyone's appends) forever; poll, then sleep."""
+        while True:
+            await self.sync()
+            await asyncio.sleep(self.follow_interval)
+
+    async def sync(self) -> None:
+        """Read what the journal gained and redraw; reads happen off the event loop."""
+        if self.session is None:
+            return
+        async with self._io:
+            batch = await asyncio.to_thread(self.session.read_pending)
+            events = self.session.apply(batch)
+        for warning in batch.warnings:
+            self.notify(warning, title="Journal", severity="warning")
+        if events:
+            self.revision += 1
+
+    async def send(self, plan: Callable[[], Intent]) -> bool:
+        """Validate an intent now, journal it from a thread, then read it back."""
+        if self.read_only or self.session is None:
+            self.notify("This view is read-only.", severity="warning")
+            return False
+        try:
+            intent = plan()
+        except CockpitError as exc:
+            self.notify(str(exc), title="Not done", severity="error")
+            return False
+        try:
+            async with self._io:
+                await asyncio.to_thread(self.session.write, intent)
+        except OSError as exc:
+            self.notify(
+                f"could not write the journal: {exc.strerror or exc}",
+                title="NOT SAVED",
+                severity="error",
+                timeout=30,
+            )
+            return False
+        await self.sync()
+        return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One place where a failed worker is shown in words; the app keeps running."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.notify(
+                f"{event.worker.name or event.worker.group}: {error}",
+                title="Something failed",
+                severity="error",
+                timeout=15,
+            )
+
+    # -- palette and quitting -------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if self.session is not None:
+            yield SystemCommand(
+                "Dashboard", "All phases, environments and the repository", self.action_dashboard
+            )
+            for phase in self.session.phases():
+                yield SystemCommand(
+                    f"Open phase: {phase.title}",
+                    phase.summary or f"The {phase.id} checklist",
+                    lambda pid=phase.id: self.open_phase(pid),
+                )
+        for binding in screen.BINDINGS:
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            action = binding.action.split("(")[0]
+            if action != "back" and screen.check_action(action, ()) is True:
+                yield SystemCommand(
+                    binding.description,
+                    f"key: {binding.key}",
+                    lambda action=binding.action: self.run_action(action, screen),
+                )
+
+    async def action_request_quit(self) -> None:
+        if self.session is None or self.read_only:
+            self.exit(0)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.exit(0)
+
+        await self.push_screen(
+            Confirm(
+                "Leave the cockpit?",
+                "Every tick is already on disk. The run stays open: `cockpit` resumes it.",
+                yes="Quit",
+                no="Stay",
+            ),
+            answer,
+        )
+
+
+def run_app(ws: Workspace, run_id: str | None, read_only: bool = False) -> int:
+    """Open the app on ``run_id`` (or the start screen); drive it unless ``read_only``.
+
+    Raises LockHeld when another live process drives the run and we were to drive it.
+    """
+    session = RunSession(ws, run_id) if run_id else None
+    app = CockpitApp(ws, session, read_only=read_only)
+    try:
+        if session is not None:
+            holder = session.lock.read()
+            if read_only:
+                app.driver = (
+                    holder.describe() if holder and session.lock.is_held_elsewhere() else None
+                )
+            else:
+                previous = session.take_lock()
+                if previous is not None:
+                    app.takeover_message = (
+                        f"{previous.describe()} no longer drives this run "
+                        f"({previous.gone_reason()}); you do now. This was journaled."
+                    )
+        result = app.run()
+        return result or 0
+    finally:
+        if app.session is not None:
+            app.session.close()

@@ -1,0 +1,327 @@
+"""A phase's checklist: tick and untick, notes, who/when, filters by release type, locks.
+
+Owns the checklist screen of one phase: items grouped by section (or by step for
+timed procedures) with section progress and roles, the selected item's detail
+(notes history, evidence), and the keys — space ticks, ``n`` notes, ``a`` shows
+the items of every release type, ``o`` overrides a locked phase with a reason.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from cockpit.clock import local_hm
+from cockpit.progress import PhaseProgress
+from cockpit.runbook import Entry, Phase, applies
+from cockpit.state import ItemState
+from screens.dialogs import TextPrompt
+from screens.header import RollbackBanner, RunHeader
+from screens.theme import bar, style
+
+if TYPE_CHECKING:
+    from screens.app import CockpitApp
+
+SECTION = "section:"
+
+
+class ChecklistView(OptionList):
+    """The items of a phase as a keyboard list; section headers are not selectable."""
+
+
+class ChecklistScreen(Screen):
+    """The checklist of one phase."""
+
+    BINDINGS = [
+        Binding("space", "toggle", "Tick/untick", id="checklist.toggle"),
+        Binding("n", "note", "Note", id="checklist.note"),
+        Binding("a", "show_all", "All types", id="checklist.show_all"),
+        Binding("o", "override", "Override lock", id="checklist.override"),
+        Binding("escape", "back", "Dashboard", id="checklist.back"),
+    ]
+
+    def __init__(self, phase_id: str):
+        super().__init__()
+        self.phase_id = phase_id
+        self.show_all = False
+
+    @property
+    def cockpit(self) -> CockpitApp:
+        return cast("CockpitApp", self.app)
+
+    @property
+    def phase(self) -> Phase:
+        return self.cockpit.ws.runbook.phase(self.phase_id)
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader()
+        yield RollbackBanner()
+        yield Static(id="phase-heading")
+        yield Static(id="lock-banner")
+        yield ChecklistView(id="items")
+        yield Static(id="item-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.rebuild()
+        self.watch(self.app, "revision", lambda _: self.update_state(), init=False)
+        self.query_one(ChecklistView).focus()
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def _entries(self) -> list[Entry]:
+        session = self.cockpit.session
+        assert session is not None
+        return self.phase.items_for(None if self.show_all else session.release_type)
+
+    def _progress(self) -> PhaseProgress:
+        session = self.cockpit.session
+        assert session is not None
+        return session.progress(self.phase_id)
+
+    def _group_counts(self) -> dict[str, tuple[int, int]]:
+        session = self.cockpit.session
+        assert session is not None
+        counts: dict[str, tuple[int, int]] = {}
+        for e in self.phase.items_for(session.release_type):
+            done, total = counts.get(e.group, (0, 0))
+            counts[e.group] = (
+                done + session.state.item(self.phase_id, e.item.id).checked,
+                total + 1,
+            )
+        return counts
+
+    def _section_prompt(self, group: str, entry: Entry) -> Text:
+        done, total = self._group_counts().get(group, (0, 0))
+        text = Text()
+        text.append(group, style="bold underline")
+        if entry.step:
+            step = next(s for s in self.phase.steps if s.id == entry.step)
+            if step.budget:
+                text.append(f"  budget {step.budget}", style="dim")
+        if entry.criterion:
+            text.append("  (criteria: tick any that is met)", style="dim")
+        elif total:
+            text.append(f"  {done}/{total}", style="dim")
+        if entry.types:
+            text.append(f"  [{'/'.join(entry.types)}]", style="dim")
+        return text
+
+    def _item_prompt(self, entry: Entry, st: ItemState, applicable: bool) -> Text:
+        text = Text()
+        mark = "[x]" if st.checked else "[ ]"
+        ok = style(self.app, "error" if entry.criterion else "success", bold=True)
+        text.append(f"  {mark} ", style=ok if st.checked else "")
+        text.append(entry.item.text, style="" if applicable else "dim strike")
+        if entry.role:
+            text.append(f"  — {entry.role}", style="italic dim")
+        if entry.item.auto:
+            probe = entry.item.auto.health or entry.item.auto.run
+            text.append(f"  (verifies: {probe})", style="dim")
+        if entry.item.note_required and not st.note:
+            text.append("  note required", style=style(self.app, "warning"))
+        if not applicable and entry.types:
+            text.append(f"  ({'/'.join(entry.types)} only)", style="dim")
+        if st.checked:
+            text.append(f"   ✓ {st.by} {local_hm(st.at)}", style=style(self.app, "success"))
+        elif st.by:
+            text.append(f"   unticked by {st.by} {local_hm(st.at)}", style="dim")
+        if st.note:
+            text.append(f"\n        ↳ {st.note}", style="italic")
+        return text
+
+    def rebuild(self) -> None:
+        """Lay the options out again (after the filter changed)."""
+        session = self.cockpit.session
+        assert session is not None
+        view = self.query_one(ChecklistView)
+        highlighted = view.highlighted_option.id if view.highlighted_option else None
+        options: list[Option] = []
+        group = None
+        for entry in self._entries():
+            if entry.group != group:
+                group = entry.group
+                options.append(
+                    Option(
+                        self._section_prompt(group, entry), id=f"{SECTION}{group}", disabled=True
+                    )
+                )
+            st = session.state.item(self.phase_id, entry.item.id)
+            applicable = applies(entry.types, session.release_type)
+            options.append(
+                Option(
+                    self._item_prompt(entry, st, applicable),
+                    id=entry.item.id,
+                    disabled=not applicable,
+                )
+            )
+        view.set_options(options)
+        ids = [o.id for o in options]
+        if highlighted in ids:
+            view.highlighted = ids.index(highlighted)
+        else:
+            first = next((i for i, o in enumerate(options) if not o.disabled), None)
+            view.highlighted = first
+        self.update_state()
+
+    def update_state(self) -> None:
+        """Refresh prompts, heading, lock banner and detail from the run's state."""
+        session = self.cockpit.session
+        if session is None:
+            return
+        view = self.query_one(ChecklistView)
+        group = None
+        for entry in self._entries():
+            if entry.group != group:
+                group = entry.group
+                view.replace_option_prompt(f"{SECTION}{group}", self._section_prompt(group, entry))
+            st = session.state.item(self.phase_id, entry.item.id)
+            applicable = applies(entry.types, session.release_type)
+            view.replace_option_prompt(entry.item.id, self._item_prompt(entry, st, applicable))
+        p = self._progress()
+        heading = Text()
+        heading.append(self.phase.title, style="bold")
+        heading.append(f"   {bar(p.done, p.total, 24)} {p.done}/{p.total}")
+        if p.complete:
+            heading.append("   ✓ complete", style=style(self.app, "success", bold=True))
+        if self.show_all:
+            heading.append("   showing every release type", style=style(self.app, "warning"))
+        else:
+            heading.append(f"   {session.release_type} release", style="dim")
+        if self.phase.summary:
+            heading.append(f"\n{self.phase.summary}", style="dim")
+        self.query_one("#phase-heading", Static).update(heading)
+        banner = self.query_one("#lock-banner", Static)
+        if p.locked:
+            banner.update(
+                Text(
+                    f"LOCKED — waiting on {', '.join(p.waiting_on)}. "
+                    "Finish those first, or press o to override with a reason.",
+                    style="bold",
+                )
+            )
+            banner.set_class(True, "-locked")
+        elif p.overridden:
+            o = session.state.overrides[self.phase_id]
+            banner.update(Text(f"Opened early by {o.by} at {local_hm(o.at)}: {o.reason}"))
+            banner.set_class(True, "-overridden")
+        banner.display = p.locked or p.overridden
+        self._show_detail()
+        self.refresh_bindings()
+
+    def _highlighted_entry(self) -> Entry | None:
+        view = self.query_one(ChecklistView)
+        option = view.highlighted_option
+        if option is None or option.id is None or option.id.startswith(SECTION):
+            return None
+        return self.phase.item(option.id)
+
+    @on(OptionList.OptionHighlighted)
+    def _show_detail(self) -> None:
+        session = self.cockpit.session
+        entry = self._highlighted_entry()
+        detail = self.query_one("#item-detail", Static)
+        if entry is None or session is None:
+            detail.update("")
+            return
+        st = session.state.item(self.phase_id, entry.item.id)
+        text = Text()
+        text.append(entry.item.text, style="bold")
+        text.append(f"   id {entry.item.id}", style="dim")
+        if entry.role:
+            text.append(f"   signed by: {entry.role}")
+        if st.checked:
+            text.append(f"\nticked by {st.by} at {local_hm(st.at)}")
+        if st.evidence:
+            text.append("\nevidence: " + ", ".join(f"{k}={v}" for k, v in st.evidence.items()))
+        for note in st.notes[-3:]:
+            text.append(f"\n  {local_hm(note['at'])} {note['by']}: {note['text']}", style="italic")
+        detail.update(text)
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle", "note", "override") and self.cockpit.read_only:
+            return False
+        if self.cockpit.session is None:
+            return True
+        locked = self._progress().locked
+        if action in ("toggle", "note"):
+            return None if locked else True
+        if action == "override":
+            return True if locked else None
+        return True
+
+    async def action_toggle(self) -> None:
+        entry = self._highlighted_entry()
+        session = self.cockpit.session
+        if entry is None or session is None:
+            return
+        st = session.state.item(self.phase_id, entry.item.id)
+        if not st.checked and entry.item.note_required and not st.note:
+            self.app.push_screen(
+                TextPrompt(f"Note for: {entry.item.text}", "This item needs a note to be ticked."),
+                lambda note: self._tick_with_note(entry, note),
+            )
+            return
+        await self.cockpit.send(lambda: session.plan_toggle(self.phase_id, entry.item.id))
+
+    def _tick_with_note(self, entry: Entry, note: str | None) -> None:
+        session = self.cockpit.session
+        if note and session is not None:
+            self.app.run_worker(
+                self.cockpit.send(lambda: session.plan_check(self.phase_id, entry.item.id, note)),
+                group="intent",
+            )
+
+    def action_note(self) -> None:
+        entry = self._highlighted_entry()
+        session = self.cockpit.session
+        if entry is None or session is None:
+            return
+
+        def save(note: str | None) -> None:
+            if note:
+                self.app.run_worker(
+                    self.cockpit.send(
+                        lambda: session.plan_note(self.phase_id, entry.item.id, note)
+                    ),
+                    group="intent",
+                )
+
+        self.app.push_screen(TextPrompt(f"Note on: {entry.item.text}"), save)
+
+    def action_show_all(self) -> None:
+        self.show_all = not self.show_all
+        self.rebuild()
+
+    def action_override(self) -> None:
+        session = self.cockpit.session
+        if session is None:
+            return
+        p = self._progress()
+
+        def save(reason: str | None) -> None:
+            if reason:
+                self.app.run_worker(
+                    self.cockpit.send(lambda: session.plan_override(self.phase_id, reason)),
+                    group="intent",
+                )
+
+        self.app.push_screen(
+            TextPrompt(
+                f"Override the lock on {self.phase.title}",
+                f"It waits on {', '.join(p.waiting_on)}. The reason is journaled with your name.",
+            ),
+            save,
+        )
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

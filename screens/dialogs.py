@@ -1,0 +1,91 @@
+"""Modal dialogs: a text prompt (notes, reasons) and a yes/no confirmation.
+
+Owns the two modals every screen uses to ask the operator something before an
+intent is sent. A prompt can require text (an override's reason) and says so.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class TextPrompt(ModalScreen[str | None]):
+    """Ask for a line of text; dismisses with the text, or None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+
+    def __init__(self, title: str, detail: str = "", *, required: bool = True, value: str = ""):
+        super().__init__()
+        self.prompt_title = title
+        self.detail = detail
+        self.required = required
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.prompt_title, id="dialog-title")
+            if self.detail:
+                yield Static(self.detail, id="dialog-detail")
+            yield Input(value=self.value, id="dialog-input")
+            yield Static("", id="dialog-error")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Save", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        field = self.query_one(Input)
+        field.cursor_blink = False
+        field.focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _submit(self) -> None:
+        text = self.query_one(Input).value.strip()
+        if self.required and not text:
+            self.query_one("#dialog-error", Static).update("This needs some text.")
+            return
+        self.dismiss(text)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class Confirm(ModalScreen[bool]):
+    """Ask yes or no; ``y``/``n`` answer from the keyboard."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, title: str, detail: str = "", yes: str = "Yes", no: str = "No"):
+        super().__init__()
+        self.confirm_title = title
+        self.detail = detail
+        self.yes = yes
+        self.no = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.confirm_title, id="dialog-title")
+            if self.detail:
+                yield Static(self.detail, id="dialog-detail")
+            with Horizontal(id="dialog-buttons"):
+                yield Button(f"{self.yes} (y)", variant="error", id="yes")
+                yield Button(f"{self.no} (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)

@@ -1,0 +1,77 @@
+"""The run header shown on every screen, and the rollback banner.
+
+Owns the one line that tells the operator which run this is (type, version,
+run id, operator, elapsed clock) and whether this terminal drives or watches it,
+and the banner that appears on every screen when a rollback criterion is met.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual.widgets import Static
+
+from cockpit.clock import local_hm, parse_iso
+from cockpit.durations import format_clock
+from cockpit.progress import criteria_met
+from screens.theme import style
+
+if TYPE_CHECKING:
+    from screens.app import CockpitApp
+
+
+class RunHeader(Static):
+    """Run id, type, version, operator and the elapsed clock (ticks every second)."""
+
+    DEFAULT_CSS = """
+    RunHeader { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+    """
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.refresh)
+        self.watch(self.app, "revision", lambda _: self.refresh(), init=False)
+
+    def render(self) -> Text:
+        app = cast("CockpitApp", self.app)
+        session = app.session
+        if session is None or session.state.run is None:
+            return Text("Release Cockpit — no run yet", style="bold")
+        run = session.state.run
+        elapsed = (session.clock.now() - parse_iso(run.started_at)).total_seconds()
+        text = Text()
+        text.append(f" {run.type.upper()} {run.version} ", style="bold reverse")
+        text.append(f"  run {run.id}  ·  operator {run.operator}  ·  started ")
+        text.append(local_hm(run.started_at))
+        text.append("  ·  elapsed ")
+        text.append(format_clock(elapsed), style="bold")
+        if app.read_only:
+            text.append("   WATCHING (read-only)", style=style(app, "warning", bold=True))
+            if app.driver:
+                text.append(f" — driven by {app.driver}")
+        else:
+            text.append("   DRIVING", style=style(app, "success", bold=True))
+        return text
+
+
+class RollbackBanner(Static):
+    """ "ROLLBACK CRITERIA MET" with the evidence, on every screen, while any criterion is met."""
+
+    DEFAULT_CSS = """
+    RollbackBanner { height: auto; background: $error; color: $text; padding: 0 1; display: none; }
+    RollbackBanner.-met { display: block; }
+    """
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "revision", lambda _: self._update(), init=True)
+
+    def _update(self) -> None:
+        app = cast("CockpitApp", self.app)
+        session = app.session
+        met = (
+            criteria_met(session.ws.runbook, session.state) if session and session.state.run else []
+        )
+        self.set_class(bool(met), "-met")
+        if met:
+            reasons = "; ".join(e.item.text for _, e in met)
+            self.update(Text(f"ROLLBACK CRITERIA MET: {reasons}", style="bold"))

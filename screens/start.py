@@ -1,0 +1,107 @@
+"""The start screen: choose the release type and version when no run is active.
+
+Owns the choice of release type (with the runbook's definition of each), the
+version (prefilled with the next one from the production tags, editable), and
+asking the app to start the run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
+
+from cockpit.errors import CockpitError
+from cockpit.versioning import Version, current_version
+
+if TYPE_CHECKING:
+    from screens.app import CockpitApp
+
+TYPES = {
+    "standard": "Standard — planned bi-weekly release: features, improvements, fixes",
+    "patch": "Patch — bug fixes and small improvements, 1-3 days to production",
+    "hotfix": "Hotfix — emergency fix for a Severity 1/2 incident, 2-4 hours",
+    "major": "Major — significant features or architecture, quarterly",
+}
+
+
+class StartScreen(Screen):
+    """Start a release."""
+
+    BINDINGS = [Binding("ctrl+s", "start", "Start the run", id="start.start")]
+
+    current: Version | None = None
+    edited = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="start-box"):
+            yield Label("Start a release", id="start-title")
+            yield Static("reading production tags…", id="start-current")
+            with RadioSet(id="start-type"):
+                for n, (key, label) in enumerate(TYPES.items()):
+                    yield RadioButton(label, value=n == 0, id=f"type-{key}")
+            yield Label("Version")
+            yield Input(id="start-version", placeholder="X.Y.Z")
+            yield Static("", id="start-error")
+            yield Button("Start the run", variant="primary", id="start-button")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#start-version", Input).cursor_blink = False
+        self.query_one(RadioSet).focus()
+        self.read_tags()
+
+    @work(thread=True, exclusive=True, group="tags", exit_on_error=False)
+    def read_tags(self) -> None:
+        app = cast("CockpitApp", self.app)
+        try:
+            current, problem = current_version(app.ws.root), None
+        except CockpitError as exc:
+            current, problem = None, str(exc)
+        self.app.call_from_thread(self._tags_read, current, problem)
+
+    def _tags_read(self, current: Version | None, problem: str | None) -> None:
+        self.current = current
+        line = self.query_one("#start-current", Static)
+        if problem:
+            line.update(f"{problem}: choose the version by hand")
+        elif current is None:
+            line.update("no production-vX.Y.Z tag yet: counting from 0.0.0")
+        else:
+            line.update(f"production is at {current} (tag production-v{current})")
+        self._suggest()
+
+    def _release_type(self) -> str:
+        pressed = self.query_one(RadioSet).pressed_button
+        return (pressed.id or "type-standard").removeprefix("type-") if pressed else "standard"
+
+    def _suggest(self) -> None:
+        if self.edited:
+            return
+        field = self.query_one("#start-version", Input)
+        with field.prevent(Input.Changed):
+            field.value = str((self.current or Version(0, 0, 0)).bump(self._release_type()))
+
+    @on(RadioSet.Changed)
+    def _type_changed(self) -> None:
+        self._suggest()
+
+    @on(Input.Changed, "#start-version")
+    def _version_edited(self) -> None:
+        self.edited = True
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#start-button")
+    def action_start(self) -> None:
+        field = self.query_one("#start-version", Input)
+        try:
+            version = str(Version.parse(field.value))
+        except CockpitError as exc:
+            self.query_one("#start-error", Static).update(str(exc))
+            return
+        cast("CockpitApp", self.app).start_run(self._release_type(), version)

@@ -1,0 +1,62 @@
+"""Shared fixtures: a sandbox workspace (real git repo with production tags) and runs in it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cockpit.clock import FrozenClock
+from cockpit.demo import make_repo, write_config
+from cockpit.session import RunSession
+from cockpit.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+FROZEN = datetime(2026, 11, 24, 14, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COCKPIT_OPERATOR", "ana")
+    monkeypatch.delenv("COCKPIT_STATE_DIR", raising=False)
+    monkeypatch.setenv("TZ", "UTC")
+
+
+@pytest.fixture
+def workspace_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    make_repo(root)
+    write_config(root, "http://127.0.0.1:18081", "http://127.0.0.1:18082")
+    return root
+
+
+@pytest.fixture
+def ws(workspace_dir: Path) -> Workspace:
+    return Workspace.open(workspace_dir)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(FROZEN)
+
+
+@pytest.fixture
+def session(ws: Workspace, clock: FrozenClock) -> RunSession:
+    s = RunSession.start(ws, "standard", clock=clock, operator="ana")
+    yield s
+    s.close()
+
+
+def cockpit_cmd(*args: str) -> list[str]:
+    """The cockpit CLI as a real subprocess (the installed console script's entry point)."""
+    return [sys.executable, "-m", "cockpit.cli", *args]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    return env
