@@ -232,6 +232,12 @@ class RunSession:
                 f"{'is' if len(p.waiting_on) == 1 else 'are'} complete; override it with a reason"
             )
 
+    def tick_allowed(self, phase_id: str, item_id: str) -> Entry:
+        """The item, if it may be ticked now (a note may still be needed); else CockpitError."""
+        _, entry = self._entry(phase_id, item_id)
+        self._require_unlocked(phase_id)
+        return entry
+
     def plan_check(
         self,
         phase_id: str,
@@ -240,8 +246,7 @@ class RunSession:
         evidence: dict[str, Any] | None = None,
     ) -> Intent:
         """Validate ticking an item (with an optional note and evidence)."""
-        _, entry = self._entry(phase_id, item_id)
-        self._require_unlocked(phase_id)
+        entry = self.tick_allowed(phase_id, item_id)
         note = (note or "").strip() or None
         if entry.item.note_required and not note and not self.state.item(phase_id, item_id).note:
             raise CockpitError(f"item {item_id!r} needs a note: {entry.item.text}")

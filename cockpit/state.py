@@ -9,8 +9,11 @@ otherwise ignored, so adding event types never breaks older readers.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+RECENT = 200
 
 
 @dataclass
@@ -60,6 +63,8 @@ class RunState:
     event_count: int = 0
     last_event_at: str | None = None
     warnings: list[str] = field(default_factory=list)
+    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT))
+    """The last events, newest last, for activity feeds (the journal keeps them all)."""
 
     def item(self, phase: str, item: str) -> ItemState:
         return self.items.get((phase, item)) or ItemState()
@@ -67,6 +72,7 @@ class RunState:
     def apply(self, event: dict[str, Any]) -> None:
         """Fold one event into the state."""
         self.event_count += 1
+        self.recent.append(event)
         self.last_event_at = event.get("ts", self.last_event_at)
         kind = event.get("type")
         handler = _HANDLERS.get(kind)  # type: ignore[arg-type]

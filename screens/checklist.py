@@ -19,6 +19,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cockpit.clock import local_hm
+from cockpit.errors import CockpitError
 from cockpit.progress import PhaseProgress
 from cockpit.runbook import Entry, Phase, applies
 from cockpit.state import ItemState
@@ -158,8 +159,7 @@ class ChecklistScreen(Screen):
             options.append(
                 Option(
                     self._item_prompt(entry, st, applicable),
-                    id=entry.item.id,
-                    disabled=not applicable,
+                    id=entry.item.id,  # other release types stay readable; a tick is refused
                 )
             )
         view.set_options(options)
@@ -266,6 +266,11 @@ class ChecklistScreen(Screen):
             return
         st = session.state.item(self.phase_id, entry.item.id)
         if not st.checked and entry.item.note_required and not st.note:
+            try:
+                session.tick_allowed(self.phase_id, entry.item.id)
+            except CockpitError as exc:
+                self.notify(str(exc), title="Not done", severity="error")
+                return
             self.app.push_screen(
                 TextPrompt(f"Note for: {entry.item.text}", "This item needs a note to be ticked."),
                 lambda note: self._tick_with_note(entry, note),

@@ -14,8 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Footer, Label, Static
 
+from cockpit.clock import local_hm
+from cockpit.describe import describe
 from screens.header import RollbackBanner, RunHeader
 from screens.panels import DeployPanel, GitPanel, HealthPanel
 from screens.theme import bar, style
@@ -27,10 +29,12 @@ if TYPE_CHECKING:
 class PhaseTable(DataTable):
     """One row per phase of the run's release type: progress bar, count and state in words."""
 
+    BINDINGS = [Binding("enter", "select_cursor", "Open phase", id="phases.open")]
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
-        self.add_column("Phase", key="phase", width=38)
-        self.add_column("Progress", key="progress", width=24)
+        self.add_column("Phase", key="phase", width=36)
+        self.add_column("Progress", key="progress", width=18)
         self.add_column("State", key="state")
         self.watch(self.app, "revision", lambda _: self.reload(), init=True)
 
@@ -44,15 +48,13 @@ class PhaseTable(DataTable):
         for phase in session.phases():
             p = session.progress(phase.id)
             if p.total:
-                progress = Text(f"{bar(p.done, p.total)} {p.done:>2}/{p.total}")
+                progress = Text(f"{bar(p.done, p.total, 12)} {p.done:>2}/{p.total}")
             else:
                 progress = Text(f"{len(phase.steps_for(session.release_type))} steps", style="dim")
             if p.complete:
                 state = Text("✓ complete", style=style(app, "success"))
             elif p.locked:
-                state = Text(
-                    f"locked: after {', '.join(p.waiting_on)}", style=style(app, "warning")
-                )
+                state = Text(f"waits for {', '.join(p.waiting_on)}", style=style(app, "warning"))
             elif p.overridden:
                 state = Text("open (override)", style=style(app, "warning"))
             else:
@@ -62,12 +64,27 @@ class PhaseTable(DataTable):
             self.move_cursor(row=min(row, self.row_count - 1))
 
 
+class ActivityLog(Static):
+    """The run's latest events, newest first, in words — what a watcher wants to see move."""
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "revision", lambda _: self.refresh(layout=True), init=True)
+
+    def render(self) -> Text:
+        app = cast("CockpitApp", self.app)
+        session = app.session
+        if session is None:
+            return Text("")
+        text = Text()
+        for event in list(reversed(session.state.recent))[: self.size.height or 20]:
+            text.append(f"{local_hm(event.get('ts'))}  ", style="dim")
+            text.append(describe(event, session.ws.runbook) + "\n")
+        text.rstrip()
+        return text
+
+
 class DashboardScreen(Screen):
     """The run at a glance."""
-
-    BINDINGS = [
-        Binding("enter", "open_phase", "Open phase", id="dashboard.open", show=True),
-    ]
 
     def compose(self) -> ComposeResult:
         yield RunHeader()
@@ -76,6 +93,8 @@ class DashboardScreen(Screen):
             with Vertical(id="phases-column"):
                 yield Label("Phases", classes="column-title")
                 yield PhaseTable(id="phases")
+                yield Label("Activity", classes="column-title")
+                yield ActivityLog(id="activity")
             with Vertical(id="panels-column"):
                 yield HealthPanel(id="health-panel")
                 yield DeployPanel(id="deploy-panel")
@@ -89,10 +108,3 @@ class DashboardScreen(Screen):
     def _selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
             cast("CockpitApp", self.app).open_phase(event.row_key.value)
-
-    def action_open_phase(self) -> None:
-        table = self.query_one(PhaseTable)
-        if table.row_count:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            if key:
-                cast("CockpitApp", self.app).open_phase(key)

@@ -27,7 +27,10 @@ class Panel(Static):
     """A bordered panel with a title; subclasses render their content."""
 
     DEFAULT_CSS = """
-    Panel { border: round $primary-muted; padding: 0 1; height: auto; }
+    Panel {
+        border: round $primary-muted; padding: 0 1; height: auto;
+        border-title-color: $text; border-title-style: bold;
+    }
     """
 
     @property
@@ -84,14 +87,14 @@ class DeployPanel(Panel):
         for n, step in enumerate(steps, 1):
             budget = str(step.budget) if step.budget else "—"
             total += step.budget.high if step.budget else 0
-            text.append(f"{n}. {step.title:<30}", style="bold" if n == 1 else "")
+            text.append(f"{n}. {step.title:<30}")
             text.append(f"{budget:>6}  ")
             text.append("pending\n", style="dim")
         if session is not None:
             p = session.progress(DEPLOY_PHASE)
             if p.locked:
                 text.append(
-                    f"locked: waiting on {', '.join(p.waiting_on)}\n",
+                    f"waits for {', '.join(p.waiting_on)}\n",
                     style=style(self.app, "warning"),
                 )
         text.append(f"total budget {format_duration(total)} · runbook target < 60m", style="dim")

@@ -1,0 +1,47 @@
+"""Journal events in words, for the activity feed, ``watch`` and the report timeline.
+
+Owns the one sentence each event type reads as ("ana ticked Pre-Production ›
+Verify staging environment is healthy — CI green"), using the runbook for titles.
+Unknown event types still read sensibly, so new events never break old readers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cockpit.runbook import Runbook
+
+
+def _item_text(runbook: Runbook, phase_id: str, item_id: str) -> str:
+    phase = runbook.phases.get(phase_id)
+    entry = phase.item(item_id) if phase else None
+    title = phase.title if phase else phase_id
+    return f"{title} › {entry.item.text if entry else item_id}"
+
+
+def describe(event: dict[str, Any], runbook: Runbook) -> str:
+    """One line for ``event`` (without the time), naming who did what."""
+    who = event.get("by", "?")
+    kind = event.get("type", "?")
+    note = f" — {event['note']}" if event.get("note") else ""
+    if kind == "run.started":
+        run = event.get("run", {})
+        return f"{who} started a {run.get('type')} release {run.get('version')}"
+    if kind == "item.checked":
+        return f"{who} ticked {_item_text(runbook, event['phase'], event['item'])}{note}"
+    if kind == "item.unchecked":
+        return f"{who} unticked {_item_text(runbook, event['phase'], event['item'])}{note}"
+    if kind == "item.noted":
+        return f"{who} noted on {_item_text(runbook, event['phase'], event['item'])}{note}"
+    if kind == "phase.unlocked":
+        phase = runbook.phases.get(event["phase"])
+        title = phase.title if phase else event["phase"]
+        return f"{who} opened {title} early: {event.get('reason', '')}"
+    if kind == "lock.taken_over":
+        prev = event.get("previous", {})
+        return (
+            f"{who} took over driving from {prev.get('operator', '?')} ({event.get('reason', '')})"
+        )
+    if kind == "run.closed":
+        return f"{who} closed the run{note}"
+    return f"{who}: {kind}"

@@ -1,0 +1,58 @@
+"""SVG snapshots of the dashboard and a checklist: fixed size, frozen clock, deterministic repo.
+
+Regenerate on purpose only (``pytest --snapshot-update tests/test_snapshots.py``), after
+looking at the SVGs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from screens.app import CockpitApp
+from screens.checklist import ChecklistScreen
+from screens.panels import GitPanel
+
+SIZE = (160, 48)
+
+
+def make_app(session) -> CockpitApp:
+    return CockpitApp(session.ws, session, clock=session.clock, follow_interval=0.05)
+
+
+async def settle(pilot) -> None:
+    app = pilot.app
+    for _ in range(250):
+        panels = app.screen.query(GitPanel)
+        if all(p.summary is not None for p in panels):
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def test_dashboard_snapshot(snap_compare, session):
+    session.check("pre-release-gates", "typescript-compilation-passes", note="CI #4411")
+    session.check("pre-release-gates", "eslint-checks-pass-with-zero-errors")
+    for entry in session.ws.runbook.phase("staging-deployment").items_for("standard"):
+        session.check("staging-deployment", entry.item.id)
+    session.clock.advance(timedelta(minutes=12, seconds=7).total_seconds())
+    assert snap_compare(make_app(session), terminal_size=SIZE, run_before=settle)
+
+
+def test_checklist_snapshot(snap_compare, session):
+    session.override("pre-production", "Gates signed off in CAB-88")
+    session.check("pre-production", "staging-healthy")
+    session.add_note(
+        "pre-production", "confirm-all-tests-pass", "CI run 4411 green; e2e rerun pending"
+    )
+    session.clock.advance(180)
+
+    async def open_checklist(pilot) -> None:
+        pilot.app.open_phase("pre-production")
+        for _ in range(250):
+            if isinstance(pilot.app.screen, ChecklistScreen):
+                break
+            await pilot.pause(0.02)
+        await pilot.press("down")
+        await pilot.pause()
+
+    assert snap_compare(make_app(session), terminal_size=SIZE, run_before=open_checklist)

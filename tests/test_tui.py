@@ -1,0 +1,243 @@
+"""The app driven by keys (Textual Pilot): ticking, notes, filters, locks, start, quit, watch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.widgets.option_list import OptionDoesNotExist
+
+from cockpit.journal import read_journal
+from cockpit.session import RunSession
+from screens.app import CockpitApp
+from screens.checklist import ChecklistScreen, ChecklistView
+from screens.dashboard import DashboardScreen, PhaseTable
+from screens.dialogs import Confirm, TextPrompt
+from screens.start import StartScreen
+
+
+async def until(pilot, condition: Callable[[], bool], what: str, attempts: int = 250) -> None:
+    """Let the app run until ``condition`` holds (bounded; no timing assertion)."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"never happened: {what}")
+
+
+def app_for(session, **kw) -> CockpitApp:
+    return CockpitApp(session.ws, session, clock=session.clock, follow_interval=0.05, **kw)
+
+
+def journal_types(session) -> list[str]:
+    return [e["type"] for e in read_journal(session.journal_path).events]
+
+
+async def open_phase(pilot, app, phase_id: str) -> ChecklistScreen:
+    app.open_phase(phase_id)
+    await until(pilot, lambda: isinstance(app.screen, ChecklistScreen), "checklist open")
+    await pilot.pause()
+    return app.screen
+
+
+def prompt_of(screen: ChecklistScreen, item_id: str) -> str:
+    view = screen.query_one(ChecklistView)
+    return str(view.get_option(item_id).prompt)
+
+
+async def test_dashboard_lists_phases_with_lock_state(session):
+    app = app_for(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "dashboard")
+        table = app.screen.query_one(PhaseTable)
+        await until(pilot, lambda: table.row_count == 11, "phase rows")
+        row = table.get_row("pre-production")
+        assert "0/11" in str(row[1])
+        assert "waits for pre-release-gates, staging-signoff" in str(row[2])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ChecklistScreen), "enter opens a phase")
+        assert app.screen.phase_id == "pre-release-gates"
+
+
+async def test_space_ticks_and_unticks_with_who_and_when(session):
+    app = app_for(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_phase(pilot, app, "pre-release-gates")
+        await pilot.press("space")
+        await until(
+            pilot,
+            lambda: (
+                session.state.item("pre-release-gates", "typescript-compilation-passes").checked
+            ),
+            "first item ticked",
+        )
+        assert "[x] TypeScript compilation passes" in prompt_of(
+            screen, "typescript-compilation-passes"
+        )
+        assert "✓ ana 14:00" in prompt_of(screen, "typescript-compilation-passes")
+        await pilot.press("space")
+        await until(
+            pilot,
+            lambda: (
+                not session.state.item("pre-release-gates", "typescript-compilation-passes").checked
+            ),
+            "unticked",
+        )
+        assert journal_types(session)[-2:] == ["item.checked", "item.unchecked"]
+        assert "[ ] TypeScript" in prompt_of(screen, "typescript-compilation-passes")
+
+
+async def test_note_key_adds_a_note(session):
+    app = app_for(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_phase(pilot, app, "pre-release-gates")
+        await pilot.press("down", "n")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt), "note prompt")
+        await pilot.press(*"lint job 881 green", "enter")
+        await until(
+            pilot,
+            lambda: (
+                session.state.item("pre-release-gates", "eslint-checks-pass-with-zero-errors").note
+                == "lint job 881 green"
+            ),
+            "note saved",
+        )
+        assert "↳ lint job 881 green" in prompt_of(screen, "eslint-checks-pass-with-zero-errors")
+        assert not session.state.item(
+            "pre-release-gates", "eslint-checks-pass-with-zero-errors"
+        ).checked
+
+
+async def test_filter_shows_other_release_types_dimmed_and_untickable(session):
+    app = app_for(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_phase(pilot, app, "pre-release-gates")
+        view = screen.query_one(ChecklistView)
+        with pytest.raises(OptionDoesNotExist):
+            view.get_option("impact-assessment-documented")
+        before = view.option_count
+        await pilot.press("a")
+        await pilot.pause()
+        assert view.option_count == before + 7 + 2  # 3 patch + 4 hotfix items, 2 section headers
+        assert "(patch only)" in prompt_of(screen, "impact-assessment-documented")
+        view.highlighted = view.get_option_index("impact-assessment-documented")
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        assert not session.state.item("pre-release-gates", "impact-assessment-documented").checked
+        await pilot.press("a")
+        await pilot.pause()
+        assert view.option_count == before
+
+
+async def test_locked_phase_refuses_ticks_until_overridden_with_a_reason(session):
+    app = app_for(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_phase(pilot, app, "pre-production")
+        assert "LOCKED" in str(screen.query_one("#lock-banner").render())
+        assert screen.check_action("toggle", ()) is None  # shown, disabled
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        assert not session.state.item("pre-production", "staging-healthy").checked
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt), "reason prompt")
+        await pilot.press("enter")  # empty reason is refused
+        await pilot.pause()
+        assert isinstance(app.screen, TextPrompt)
+        assert "needs some text" in str(app.screen.query_one("#dialog-error").render())
+        await pilot.press(*"CAB-88 approved", "enter")
+        await until(
+            pilot, lambda: "pre-production" in session.state.overrides, "override journaled"
+        )
+        assert session.state.overrides["pre-production"].reason == "CAB-88 approved"
+        await pilot.press("space")
+        await until(
+            pilot, lambda: session.state.item("pre-production", "staging-healthy").checked, "ticked"
+        )
+
+
+async def test_note_required_item_asks_for_the_note(ws, clock):
+    patch = RunSession.start(ws, "patch", clock=clock, operator="ana")
+    app = app_for(patch)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_phase(pilot, app, "pre-release-gates")
+        view = screen.query_one(ChecklistView)
+        view.highlighted = view.get_option_index("impact-assessment-documented")
+        await pilot.press("space")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt), "note prompt")
+        await pilot.press(*"blast radius: invoices only", "enter")
+        await until(
+            pilot,
+            lambda: patch.state.item("pre-release-gates", "impact-assessment-documented").checked,
+            "ticked with note",
+        )
+        assert (
+            patch.state.item("pre-release-gates", "impact-assessment-documented").note
+            == "blast radius: invoices only"
+        )
+    patch.close()
+
+
+async def test_a_tick_from_a_script_appears_live(session, ws):
+    app = app_for(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_phase(pilot, app, "pre-release-gates")
+        RunSession(ws, session.run_id, operator="ci-bot").check(
+            "pre-release-gates", "unit-tests-pass-90-coverage", note="coverage 93%"
+        )
+        await until(
+            pilot,
+            lambda: "✓ ci-bot" in prompt_of(screen, "unit-tests-pass-90-coverage"),
+            "live tick",
+        )
+
+
+async def test_start_screen_starts_a_run(ws, clock):
+    app = CockpitApp(ws, None, clock=clock, follow_interval=0.05)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartScreen), "start screen")
+        field = app.screen.query_one("#start-version")
+        await until(pilot, lambda: field.value == "1.3.0", "next standard version suggested")
+        app.screen.query_one("#type-patch").value = True
+        await until(pilot, lambda: field.value == "1.2.1", "next patch version suggested")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "dashboard after start")
+        assert app.session.state.run.type == "patch"
+        assert app.session.state.run.version == "1.2.1"
+        assert app.session.lock.held
+    app.session.close()
+
+
+async def test_quit_asks_while_driving(session):
+    app = app_for(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), "confirmation")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "stayed")
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), "confirmation again")
+        await pilot.press("y")
+        await until(pilot, lambda: app.return_code is not None or not app.is_running, "quit")
+
+
+async def test_watch_mode_is_read_only(session):
+    app = app_for(session, read_only=True, driver="bob (pid 1)")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_phase(pilot, app, "pre-release-gates")
+        header = str(screen.query_one("RunHeader").render())
+        assert "WATCHING (read-only) — driven by bob" in header
+        assert screen.check_action("toggle", ()) is False
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        assert journal_types(session) == ["run.started"]
+
+
+async def test_palette_reaches_every_phase_and_action(session):
+    app = app_for(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_phase(pilot, app, "pre-release-gates")
+        titles = [c.title for c in app.get_system_commands(screen)]
+        for phase in session.phases():
+            assert f"Open phase: {phase.title}" in titles
+        assert {"Tick/untick", "Note", "All types", "Dashboard"} <= set(titles)
+        assert "Override lock" not in titles  # not locked: nothing to override
