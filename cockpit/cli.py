@@ -219,7 +219,13 @@ def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
     try:
         return run_app(ws, run_id, read_only=read_only)
     except LockHeld as exc:
-        print(f"cockpit: {exc}. Watch it read-only with `cockpit watch`.", file=sys.stderr)
+        print(f"cockpit: {exc}.", file=sys.stderr)
+        if not sys.stdin.isatty():
+            print("Watch it read-only with `cockpit watch`.", file=sys.stderr)
+            return EXIT_USAGE
+        answer = input("Watch it read-only instead? [Y/n] ").strip().lower()
+        if answer in ("", "y", "yes"):
+            return run_app(ws, run_id, read_only=True)
         return EXIT_USAGE
 
 
