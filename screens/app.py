@@ -213,9 +213,8 @@ def run_app(ws: Workspace, run_id: str | None, read_only: bool = False) -> int:
         if session is not None:
             holder = session.lock.read()
             if read_only:
-                app.driver = (
-                    holder.describe() if holder and session.lock.is_held_elsewhere() else None
-                )
+                if holder and session.lock.is_held_elsewhere():
+                    app.driver = f"{holder.operator} (pid {holder.pid} on {holder.host})"
             else:
                 previous = session.take_lock()
                 if previous is not None:
