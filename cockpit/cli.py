@@ -73,12 +73,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("status", "a run's phases, items and steps")
     p.add_argument("--run", metavar="ID")
     p.add_argument("--json", action="store_true")
+    p = add("health", "probe the ready endpoints; exit 0 only if all are READY")
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        dest="envs",
+        help="probe this environment instead of the configured ones (repeatable)",
+    )
+    p.add_argument(
+        "--count", type=int, default=1, metavar="N", help="probe N times, health.interval apart"
+    )
+    p.add_argument("--json", action="store_true")
     p = add("check", "tick an item from a script (a CI job ticks its gate)")
     p.add_argument("phase")
     p.add_argument("item")
     p.add_argument("--run", metavar="ID")
     p.add_argument("--note", metavar="TEXT")
     p.add_argument("--undo", action="store_true", help="untick instead")
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="tick a self-verifying item by hand (needs --note saying why)",
+    )
     p = add("watch", "read-only live view of a run driven elsewhere")
     p.add_argument("--run", metavar="ID")
     p = add("version", "release versions from the production tags")
@@ -188,14 +206,45 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     session = _session(args)
-    if args.undo:
-        session.uncheck(args.phase, args.item, args.note)
-        print(f"unticked {args.phase}/{args.item}")
-    else:
+    try:
+        if args.undo:
+            session.uncheck(args.phase, args.item, args.note)
+            print(f"unticked {args.phase}/{args.item}")
+            return EXIT_OK
+        from cockpit.verify import health_target, verify_item
+
+        if health_target(session, args.phase, args.item) and not args.no_verify:
+            import asyncio
+
+            result = asyncio.run(verify_item(session, args.phase, args.item, args.note))
+            session.write(result.intent)
+            if not result.ok:
+                print(
+                    f"not verified: {result.reason} ({result.sample.url}); the item stays unticked",
+                    file=sys.stderr,
+                )
+                return EXIT_FAILED
+            print(
+                f"verified and ticked {args.phase}/{args.item}: {result.reason} "
+                f"in {result.sample.latency_ms:.0f}ms"
+            )
+            return EXIT_OK
+        if args.no_verify and not (args.note or "").strip():
+            raise CockpitError("--no-verify needs --note saying why the item is ticked by hand")
         session.check(args.phase, args.item, args.note)
         print(f"ticked {args.phase}/{args.item} as {session.operator}")
-    session.close()
-    return EXIT_OK
+        return EXIT_OK
+    finally:
+        session.close()
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from cockpit.config import find_config, load_config
+    from cockpit.healthcli import run_health
+
+    root = getattr(args, "workspace", None) or Path.cwd()
+    config = load_config(find_config(root, getattr(args, "config", None)))
+    return run_health(config, args.envs, args.count, args.json)
 
 
 def cmd_version(args: argparse.Namespace) -> int:
@@ -232,15 +281,17 @@ def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from cockpit.demo import make_sandbox
     from cockpit.session import RunSession
+    from cockpit.simservice import SimService
     from cockpit.workspace import Workspace
 
-    root = make_sandbox()
-    ws = Workspace.open(root)
-    RunSession.start(ws, "standard").close()
-    print(f"demo workspace: {root}")
-    from screens.app import run_app
+    with SimService() as service:
+        root = make_sandbox(service=service)
+        ws = Workspace.open(root)
+        RunSession.start(ws, "standard").close()
+        print(f"demo workspace: {root}")
+        from screens.app import run_app
 
-    code = run_app(ws, ws.active_run_id())
+        code = run_app(ws, ws.active_run_id(), demo=service)
     print(f"the demo's workspace stays at {root} (try: cockpit --workspace {root} status)")
     return code
 
@@ -253,6 +304,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "runs": cmd_runs,
     "status": cmd_status,
     "check": cmd_check,
+    "health": cmd_health,
     "version": cmd_version,
     "watch": lambda a: cmd_tui(a, read_only=True),
 }

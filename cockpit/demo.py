@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from cockpit.config import shipped_dir
+from cockpit.simservice import SimService
 
 HISTORY: list[tuple[str, str | None]] = [
     ("feat: customer records and job scheduling", "production-v1.0.0"),
@@ -71,6 +72,8 @@ def write_config(root: Path, staging_url: str, production_url: str) -> Path:
         "staging": {"url": staging_url},
         "production": {"url": production_url},
     }
+    shipped["health"]["interval"] = "1s"  # the demo shows changes within a couple of seconds
+    shipped["health"]["window"] = 30
     path = root / "cockpit.yaml"
     path.write_text(
         "# Release Cockpit demo workspace: environments on loopback, no network.\n"
@@ -79,10 +82,17 @@ def write_config(root: Path, staging_url: str, production_url: str) -> Path:
     return path
 
 
-def make_sandbox(parent: Path | None = None) -> Path:
-    """A fresh demo workspace (git history, tags, config) in a new temporary folder."""
+def make_sandbox(parent: Path | None = None, service: SimService | None = None) -> Path:
+    """A fresh demo workspace (git history, tags, config) in a new temporary folder.
+
+    With ``service``, the environments point at the simulated application; without,
+    at free loopback ports where nothing answers.
+    """
     root = Path(tempfile.mkdtemp(prefix="cockpit-demo-", dir=parent))
     make_repo(root)
     (root / ".gitignore").write_text(".cockpit/\n")
-    write_config(root, f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}")
+    if service is not None:
+        write_config(root, service.url("staging"), service.url("production"))
+    else:
+        write_config(root, f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}")
     return root

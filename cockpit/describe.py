@@ -42,6 +42,21 @@ def describe(event: dict[str, Any], runbook: Runbook) -> str:
         return (
             f"{who} took over driving from {prev.get('operator', '?')} ({event.get('reason', '')})"
         )
+    if kind == "health.changed":
+        why = f": {event['reason']}" if event.get("reason") else ""
+        before = event.get("previous") or "UNKNOWN"
+        return f"{event.get('env')} {before} → {event.get('state')}{why}"
+    if kind == "health.baseline":
+        return (
+            f"{who} took the {event.get('env')} baseline: p50 {event.get('p50_ms', 0):.0f}ms, "
+            f"p95 {event.get('p95_ms', 0):.0f}ms over {event.get('samples')} samples"
+        )
+    if kind == "item.verification_failed":
+        evidence = event.get("evidence") or {}
+        return (
+            f"verification failed for {_item_text(runbook, event['phase'], event['item'])}: "
+            f"{evidence.get('state', '?')} {evidence.get('reason') or ''}".rstrip()
+        )
     if kind == "run.closed":
         return f"{who} closed the run{note}"
     return f"{who}: {kind}"

@@ -17,6 +17,7 @@ from typing import Any
 
 from cockpit.clock import Clock
 from cockpit.errors import CockpitError
+from cockpit.healthwatch import DECISION_PHASE
 from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
 from cockpit.progress import PhaseProgress, progress, status_document
@@ -288,6 +289,37 @@ class RunSession:
         return Intent(
             "phase.unlocked",
             {"phase": phase_id, "reason": reason.strip(), "waiting": list(p.waiting_on)},
+        )
+
+    def plan_health_change(self, summary: dict[str, Any], previous: str | None) -> Intent:
+        """An environment changed state (journaled while a run is active)."""
+        keys = ("env", "state", "http_status", "latency_ms", "error", "reason", "p95_ms")
+        fields = {k: summary.get(k) for k in keys}
+        fields["previous"] = previous
+        return Intent("health.changed", fields)
+
+    def plan_baseline(self, baseline: dict[str, Any]) -> Intent:
+        """Production's latency baseline, taken when the production deployment starts."""
+        return Intent("health.baseline", dict(baseline))
+
+    def plan_flag(self, criterion: str, evidence: dict[str, Any]) -> Intent:
+        """Tick a rollback criterion as met because the health side says so."""
+        fields = {
+            "phase": DECISION_PHASE,
+            "item": criterion,
+            "evidence": evidence,
+            "by": f"{self.operator} (health signal)",
+            "auto": True,
+        }
+        return Intent("item.checked", fields)
+
+    def plan_verification_failed(
+        self, phase_id: str, item_id: str, evidence: dict[str, Any]
+    ) -> Intent:
+        """A self-verifying item's probe did not pass: keep the evidence, leave it unticked."""
+        self._entry(phase_id, item_id)
+        return Intent(
+            "item.verification_failed", {"phase": phase_id, "item": item_id, "evidence": evidence}
         )
 
     def check(

@@ -63,6 +63,11 @@ class RunState:
     event_count: int = 0
     last_event_at: str | None = None
     warnings: list[str] = field(default_factory=list)
+    health: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The last journaled health state of each environment."""
+    health_changes: list[dict[str, Any]] = field(default_factory=list)
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Latency baselines by environment (production's is taken when the deploy starts)."""
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT))
     """The last events, newest last, for activity feeds (the journal keeps them all)."""
 
@@ -133,6 +138,20 @@ def _lock(state: RunState, e: dict[str, Any]) -> None:
     state.lock_events.append(e)
 
 
+def _health(state: RunState, e: dict[str, Any]) -> None:
+    state.health[e["env"]] = e
+    state.health_changes.append(e)
+
+
+def _baseline(state: RunState, e: dict[str, Any]) -> None:
+    state.baselines[e["env"]] = e
+
+
+def _verify_failed(state: RunState, e: dict[str, Any]) -> None:
+    current = state.items.setdefault((e["phase"], e["item"]), ItemState())
+    current.evidence = e.get("evidence")
+
+
 def _closed(state: RunState, e: dict[str, Any]) -> None:
     state.closed = e
 
@@ -146,6 +165,9 @@ _HANDLERS = {
     "lock.taken_over": _lock,
     "lock.acquired": _lock,
     "run.closed": _closed,
+    "health.changed": _health,
+    "health.baseline": _baseline,
+    "item.verification_failed": _verify_failed,
 }
 
 

@@ -22,12 +22,23 @@ from textual.worker import Worker, WorkerState
 
 from cockpit.clock import Clock
 from cockpit.errors import CockpitError
+from cockpit.health import DOWN, Sample
+from cockpit.healthwatch import (
+    DECISION_PHASE,
+    EnvHealth,
+    HealthMonitor,
+    baseline_of,
+    rollback_signal,
+)
 from cockpit.session import Intent, RunSession
+from cockpit.simservice import SimService
 from cockpit.workspace import Workspace
 from screens.checklist import ChecklistScreen
 from screens.dashboard import DashboardScreen
 from screens.dialogs import Confirm
 from screens.start import StartScreen
+
+PRODUCTION = "production"
 
 
 class CockpitApp(App[int]):
@@ -42,6 +53,8 @@ class CockpitApp(App[int]):
 
     revision: reactive[int] = reactive(0, always_update=True)
     """Bumped whenever the run's state changed; widgets watch it and redraw."""
+    health_revision: reactive[int] = reactive(0, always_update=True)
+    """Bumped on every health sample; the environment panels watch it."""
 
     def __init__(
         self,
@@ -52,6 +65,8 @@ class CockpitApp(App[int]):
         clock: Clock | None = None,
         follow_interval: float = 0.5,
         driver: str | None = None,
+        poll_health: bool = True,
+        demo: SimService | None = None,
     ):
         super().__init__()
         self.ws = ws
@@ -62,10 +77,20 @@ class CockpitApp(App[int]):
         self.driver = driver
         self._io = asyncio.Lock()
         self.takeover_message: str | None = None
+        self.demo = demo
+        self.monitor: HealthMonitor | None = None
+        if ws.config.environments:
+            self.monitor = HealthMonitor.from_config(ws.config, self._on_health, self.clock)
+        self.poll_health = poll_health
+        self._signals: set[str] = set()
 
     # -- screens ------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        if self.monitor is not None and self.poll_health:
+            self.run_worker(
+                self.monitor.run(), group="health", name="health polling", exit_on_error=False
+            )
         if self.session is None:
             self.push_screen(StartScreen())
         else:
@@ -146,6 +171,82 @@ class CockpitApp(App[int]):
         await self.sync()
         return True
 
+    async def record(self, intent: Intent) -> None:
+        """Journal something the cockpit observed (not an operator intent): no validation."""
+        if self.read_only or self.session is None:
+            return
+        try:
+            async with self._io:
+                await asyncio.to_thread(self.session.write, intent)
+        except OSError as exc:
+            self.notify(
+                f"could not write the journal: {exc.strerror or exc}",
+                title="NOT SAVED",
+                severity="error",
+                timeout=30,
+            )
+            return
+        await self.sync()
+
+    # -- health ------------------------------------------------------------------------
+
+    def _on_health(self, env: EnvHealth, sample: Sample, changed: bool) -> None:
+        """Called by the monitor (on the event loop) after every probe."""
+        self.health_revision += 1
+        if changed:
+            previous = (
+                self.session.state.health.get(env.name, {}).get("state") if self.session else None
+            )
+            if env.state == DOWN and self.ws.config.health.bell:
+                self.bell()
+            if self.session is not None and previous != env.state:
+                self.run_worker(
+                    self.record(self.session.plan_health_change(env.summary(), previous)),
+                    group="record",
+                )
+        if self.session is not None and env.name == PRODUCTION:
+            self._check_rollback_signal(env)
+
+    def _check_rollback_signal(self, env: EnvHealth) -> None:
+        assert self.session is not None
+        signal = rollback_signal(env, self.session.state.baselines.get(PRODUCTION))
+        active = {signal[0]} if signal else set()
+        for criterion in active - self._signals:
+            assert signal is not None
+            already = self.session.state.item(DECISION_PHASE, criterion).checked
+            if not already:
+                self.run_worker(
+                    self.record(self.session.plan_flag(criterion, signal[1])), group="record"
+                )
+            self.notify(
+                f"{signal[1]['signal']}",
+                title="ROLLBACK CRITERIA MET",
+                severity="error",
+                timeout=20,
+            )
+        self._signals = active
+
+    def capture_baseline(self) -> None:
+        """Journal production's current p50/p95 as the baseline to compare against."""
+        env = self.monitor.envs.get(PRODUCTION) if self.monitor else None
+        baseline = baseline_of(env) if env else None
+        if baseline is None or self.session is None:
+            self.notify(
+                "No production samples yet: nothing to take a baseline from.", severity="warning"
+            )
+            return
+        self.run_worker(self.record(self.session.plan_baseline(baseline)), group="record")
+        self.notify(
+            f"p50 {baseline['p50_ms']:.0f}ms, p95 {baseline['p95_ms']:.0f}ms "
+            f"over {baseline['samples']} samples",
+            title="Production baseline taken",
+        )
+
+    def set_demo_mode(self, mode: str) -> None:
+        if self.demo is not None:
+            self.demo.set_mode(PRODUCTION, mode)
+            self.notify(f"the simulated production is now {mode}", title="Demo")
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """One place where a failed worker is shown in words; the app keeps running."""
         if event.state == WorkerState.ERROR and event.worker.error is not None:
@@ -202,13 +303,15 @@ class CockpitApp(App[int]):
         )
 
 
-def run_app(ws: Workspace, run_id: str | None, read_only: bool = False) -> int:
+def run_app(
+    ws: Workspace, run_id: str | None, read_only: bool = False, demo: SimService | None = None
+) -> int:
     """Open the app on ``run_id`` (or the start screen); drive it unless ``read_only``.
 
     Raises LockHeld when another live process drives the run and we were to drive it.
     """
     session = RunSession(ws, run_id) if run_id else None
-    app = CockpitApp(ws, session, read_only=read_only)
+    app = CockpitApp(ws, session, read_only=read_only, demo=demo)
     try:
         if session is not None:
             holder = session.lock.read()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -23,6 +23,7 @@ from cockpit.errors import CockpitError
 from cockpit.progress import PhaseProgress
 from cockpit.runbook import Entry, Phase, applies
 from cockpit.state import ItemState
+from cockpit.verify import verify_item
 from screens.dialogs import TextPrompt
 from screens.header import RollbackBanner, RunHeader
 from screens.theme import bar, style
@@ -43,6 +44,7 @@ class ChecklistScreen(Screen):
     BINDINGS = [
         Binding("space", "toggle", "Tick/untick", id="checklist.toggle"),
         Binding("n", "note", "Note", id="checklist.note"),
+        Binding("v", "verify", "Verify", id="checklist.verify"),
         Binding("a", "show_all", "All types", id="checklist.show_all"),
         Binding("o", "override", "Override lock", id="checklist.override"),
         Binding("escape", "back", "Dashboard", id="checklist.back"),
@@ -248,13 +250,17 @@ class ChecklistScreen(Screen):
     # -- keys -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle", "note", "override") and self.cockpit.read_only:
+        if action in ("toggle", "note", "override", "verify") and self.cockpit.read_only:
             return False
         if self.cockpit.session is None:
             return True
         locked = self._progress().locked
         if action in ("toggle", "note"):
             return None if locked else True
+        if action == "verify":
+            entry = self._highlighted_entry()
+            auto = entry is not None and entry.item.auto is not None and entry.item.auto.health
+            return True if auto and not locked else None
         if action == "override":
             return True if locked else None
         return True
@@ -265,6 +271,9 @@ class ChecklistScreen(Screen):
         if entry is None or session is None:
             return
         st = session.state.item(self.phase_id, entry.item.id)
+        if not st.checked and entry.item.auto is not None and entry.item.auto.health:
+            self.action_verify()
+            return
         if not st.checked and entry.item.note_required and not st.note:
             try:
                 session.tick_allowed(self.phase_id, entry.item.id)
@@ -302,6 +311,43 @@ class ChecklistScreen(Screen):
                 )
 
         self.app.push_screen(TextPrompt(f"Note on: {entry.item.text}"), save)
+
+    @work(exclusive=True, group="verify", exit_on_error=False)
+    async def action_verify(self) -> None:
+        """Probe the item's environment; tick with evidence, or say why not."""
+        entry = self._highlighted_entry()
+        session = self.cockpit.session
+        if entry is None or session is None or self.cockpit.read_only:
+            return
+        self.notify(f"probing {entry.item.auto.health if entry.item.auto else '?'}…", timeout=2)
+        try:
+            result = await verify_item(session, self.phase_id, entry.item.id)
+        except CockpitError as exc:
+            self.notify(str(exc), title="Not done", severity="error")
+            return
+        await self.cockpit.record(result.intent)
+        if result.ok:
+            self.notify(f"{result.reason} in {result.sample.latency_ms:.0f}ms", title="Verified")
+            return
+
+        def by_hand(reason: str | None) -> None:
+            if reason:
+                note = f"ticked by hand: {reason}"
+                self.app.run_worker(
+                    self.cockpit.send(
+                        lambda: session.plan_check(self.phase_id, entry.item.id, note)
+                    ),
+                    group="intent",
+                )
+
+        self.app.push_screen(
+            TextPrompt(
+                f"Not verified: {result.reason}",
+                "The item stays unticked and the evidence is journaled. To tick it by hand "
+                "anyway, say why (Esc leaves it unticked).",
+            ),
+            by_hand,
+        )
 
     def action_show_all(self) -> None:
         self.show_all = not self.show_all

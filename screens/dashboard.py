@@ -86,6 +86,29 @@ class ActivityLog(Static):
 class DashboardScreen(Screen):
     """The run at a glance."""
 
+    BINDINGS = [
+        Binding("b", "baseline", "Take baseline", id="dashboard.baseline"),
+        Binding("1", "demo('healthy')", "healthy", id="demo.healthy", show=False),
+        Binding("2", "demo('slow')", "slow", id="demo.slow", show=False),
+        Binding("3", "demo('down')", "down", id="demo.down", show=False),
+        Binding("4", "demo('flapping')", "flapping", id="demo.flapping", show=False),
+        Binding("5", "demo('degraded')", "degraded", id="demo.degraded", show=False),
+    ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        app = cast("CockpitApp", self.app)
+        if action == "demo":
+            return app.demo is not None
+        if action == "baseline":
+            return not app.read_only and app.session is not None and app.monitor is not None
+        return True
+
+    def action_baseline(self) -> None:
+        cast("CockpitApp", self.app).capture_baseline()
+
+    def action_demo(self, mode: str) -> None:
+        cast("CockpitApp", self.app).set_demo_mode(mode)
+
     def compose(self) -> ComposeResult:
         yield RunHeader()
         yield RollbackBanner()

@@ -1,8 +1,8 @@
 """The dashboard's side panels: environments, the production deployment, the repository.
 
-Owns rendering what the core knows about each: the configured environments and
-their ready endpoints, the deploy procedure's steps with budgets, and the git
-summary (read by the core in a worker thread, never on the event loop).
+Owns rendering what the core knows about each: every environment's live health
+(from the app's ``HealthMonitor``), the deploy procedure's steps with budgets, and
+the git summary (read by the core in a worker thread, never on the event loop).
 """
 
 from __future__ import annotations
@@ -11,10 +11,14 @@ from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import work
-from textual.widgets import Static
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Sparkline, Static
 
 from cockpit.durations import format_duration
 from cockpit.gitinfo import GitSummary, summarise
+from cockpit.health import DEGRADED, DOWN, OK_WORDS, READY, UNKNOWN
+from cockpit.healthwatch import ROLLBACK_FACTOR, EnvHealth, ratio_to_baseline
 from screens.theme import style
 
 if TYPE_CHECKING:
@@ -38,34 +42,119 @@ class Panel(Static):
         return cast("CockpitApp", self.app)
 
 
-class HealthPanel(Panel):
-    """Each configured environment and its ready endpoint.
+class EnvCard(Vertical):
+    """One environment: state badge in words, latency sparkline, p50/p95, checks, last error."""
 
-    Probing is not running in this build, so every environment honestly reads UNKNOWN
-    (no sample yet) rather than a state nobody measured.
+    DEFAULT_CSS = """
+    EnvCard { height: auto; margin-bottom: 1; }
+    EnvCard > .env-head { height: 1; }
+    EnvCard > Sparkline { height: 1; margin: 0 0; }
+    EnvCard > .env-detail { height: auto; color: $text-muted; }
     """
+
+    def __init__(self, env_name: str):
+        super().__init__(id=f"env-{env_name}")
+        self.env_name = env_name
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="env-head")
+        yield Sparkline([], summary_function=max)
+        yield Static(classes="env-detail")
+
+    def show(self, env: EnvHealth | None, app: CockpitApp) -> None:
+        head = Text()
+        head.append(f"{self.env_name:<11}", style="bold")
+        state = env.state if env else UNKNOWN
+        badge = {READY: "success", DEGRADED: "warning", DOWN: "error"}.get(state, "secondary")
+        head.append(f" {state} ", style=f"bold reverse {style(app, badge)}")
+        now = app.clock.now()
+        if env is not None and env.changed_at is not None:
+            head.append(f"  for {format_duration(env.since_change(now) or 0)}", style="dim")
+        else:
+            head.append("  no sample yet", style="dim")
+        self.query_one(".env-head", Static).update(head)
+        spark = self.query_one(Sparkline)
+        spark.data = env.latencies()[-60:] if env else []
+        spark.display = bool(spark.data)
+        detail = Text()
+        config = app.ws.config
+        budget = config.health.p95_budget * 1000
+        if env is None or not env.samples:
+            url = config.environments[self.env_name].url + config.health.path
+            detail.append(url)
+        else:
+            p95 = env.p95
+            detail.append(f"p50 {_ms(env.p50)} · p95 ")
+            over = p95 is not None and p95 > budget
+            detail.append(_ms(p95), style=style(app, "error", bold=True) if over else "")
+            detail.append(f" / {budget:.0f}ms budget · ok {100 * (env.success_ratio or 0):.0f}%")
+            baseline = app.session.state.baselines.get(self.env_name) if app.session else None
+            ratio = ratio_to_baseline(env, baseline)
+            if ratio is not None:
+                detail.append("\n")
+                detail.append(
+                    f"p95 ×{ratio:.1f} vs baseline {_ms(baseline['p95_ms'])}",
+                    style=style(app, "error", bold=True) if ratio > ROLLBACK_FACTOR else "",
+                )
+            last = env.last
+            if last and last.checks:
+                detail.append("\n")
+                for n, (name, value) in enumerate(last.checks.items()):
+                    ok = value.lower() in OK_WORDS
+                    detail.append(("  " if n else "") + f"{name} ")
+                    detail.append(
+                        value if ok else value.upper(),
+                        style="" if ok else style(app, "error", bold=True),
+                    )
+            if env.reason:
+                detail.append(f"\n{env.reason}", style=style(app, "warning"))
+            if env.last_error and env.last_error_at and env.last_error != env.reason:
+                ago = format_duration((now - env.last_error_at).total_seconds())
+                detail.append(f"\nlast error {ago} ago: {env.last_error}", style="dim")
+        self.query_one(".env-detail", Static).update(detail)
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}ms"
+
+
+class HealthPanel(Vertical):
+    """Every configured environment's /api/ready, live."""
+
+    DEFAULT_CSS = """
+    HealthPanel {
+        border: round $primary-muted; padding: 0 1; height: auto;
+        border-title-color: $text; border-title-style: bold;
+    }
+    HealthPanel > .demo-keys { color: $text-muted; height: auto; }
+    """
+
+    @property
+    def cockpit(self) -> CockpitApp:
+        return cast("CockpitApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        config = self.cockpit.ws.config
+        if not config.environments:
+            yield Static("No environments configured (cockpit.yaml → environments).")
+        for name in config.environments:
+            yield EnvCard(name)
+        if self.cockpit.demo is not None:
+            yield Static(
+                "demo, production: 1 healthy · 2 slow · 3 down · 4 flapping · 5 degraded",
+                classes="demo-keys",
+            )
 
     def on_mount(self) -> None:
         self.border_title = "Environments"
-        self.watch(self.app, "revision", lambda _: self.refresh(), init=False)
+        self.border_subtitle = f"{self.cockpit.ws.config.health.path}"
+        self.watch(self.app, "health_revision", lambda _: self.update_cards(), init=True)
+        self.set_interval(1.0, self.update_cards)
 
-    def render(self) -> Text:
-        config = self.cockpit.ws.config
-        if not config.environments:
-            return Text("No environments configured (cockpit.yaml → environments).")
-        text = Text()
-        for name, env in config.environments.items():
-            text.append(f"{name:<11}", style="bold")
-            text.append(" UNKNOWN ", style=style(self.app, "warning", bold=True))
-            text.append(" no sample yet\n", style="dim")
-            text.append(f"  {env.url}{config.health.path}\n", style="dim")
-        text.append(
-            f"p95 budget {format_duration(config.health.p95_budget)} · "
-            f"timeout {format_duration(config.health.timeout)} · "
-            f"every {format_duration(config.health.interval)}",
-            style="dim",
-        )
-        return text
+    def update_cards(self) -> None:
+        monitor = self.cockpit.monitor
+        for card in self.query(EnvCard):
+            card.show(monitor.envs.get(card.env_name) if monitor else None, self.cockpit)
 
 
 class DeployPanel(Panel):

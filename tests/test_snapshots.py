@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from cockpit.clock import iso
+from cockpit.health import DEGRADED, READY, Sample
 from screens.app import CockpitApp
 from screens.checklist import ChecklistScreen
 from screens.panels import GitPanel
@@ -16,11 +18,41 @@ SIZE = (160, 48)
 
 
 def make_app(session) -> CockpitApp:
-    return CockpitApp(session.ws, session, clock=session.clock, follow_interval=0.05)
+    return CockpitApp(
+        session.ws, session, clock=session.clock, follow_interval=0.05, poll_health=False
+    )
+
+
+def feed_health(app: CockpitApp) -> None:
+    """Deterministic samples instead of polling: staging READY, production degraded."""
+    clock = app.clock
+    staging = app.monitor.envs["staging"]
+    production = app.monitor.envs["production"]
+    for n, ms in enumerate([41, 44, 52, 47, 61, 43, 45, 58, 49, 46, 44, 50]):
+        at = iso(clock.now() - timedelta(seconds=60 - 5 * n))
+        ok = {"db": "ok", "redis": "ok", "sms": "ok", "email": "ok"}
+        staging.add(Sample("staging", staging.url, at, READY, 200, ms, checks=ok))
+        checks = dict(ok, sms="fail") if n >= 9 else ok
+        state = DEGRADED if n >= 9 else READY
+        reason = "check failing: sms=fail" if n >= 9 else None
+        production.add(
+            Sample(
+                "production",
+                production.url,
+                at,
+                state,
+                200,
+                ms + 20 * (n >= 9),
+                checks=checks,
+                reason=reason,
+            )
+        )
+    app.health_revision += 1
 
 
 async def settle(pilot) -> None:
     app = pilot.app
+    feed_health(app)
     for _ in range(250):
         panels = app.screen.query(GitPanel)
         if all(p.summary is not None for p in panels):
@@ -34,6 +66,10 @@ def test_dashboard_snapshot(snap_compare, session):
     session.check("pre-release-gates", "eslint-checks-pass-with-zero-errors")
     for entry in session.ws.runbook.phase("staging-deployment").items_for("standard"):
         session.check("staging-deployment", entry.item.id)
+    session.write(
+        session.plan_baseline({"env": "production", "p50_ms": 45.0, "p95_ms": 58.0, "samples": 9})
+    )
+    session.refresh()
     session.clock.advance(timedelta(minutes=12, seconds=7).total_seconds())
     assert snap_compare(make_app(session), terminal_size=SIZE, run_before=settle)
 

@@ -149,9 +149,11 @@ async def test_locked_phase_refuses_ticks_until_overridden_with_a_reason(session
             pilot, lambda: "pre-production" in session.state.overrides, "override journaled"
         )
         assert session.state.overrides["pre-production"].reason == "CAB-88 approved"
-        await pilot.press("space")
+        await pilot.press("down", "space")
         await until(
-            pilot, lambda: session.state.item("pre-production", "staging-healthy").checked, "ticked"
+            pilot,
+            lambda: session.state.item("pre-production", "confirm-all-tests-pass").checked,
+            "ticked",
         )
 
 
@@ -241,3 +243,83 @@ async def test_palette_reaches_every_phase_and_action(session):
             assert f"Open phase: {phase.title}" in titles
         assert {"Tick/untick", "Note", "All types", "Dashboard"} <= set(titles)
         assert "Override lock" not in titles  # not locked: nothing to override
+
+
+async def test_live_health_panel_baseline_and_rollback_banner(ws, clock):
+    from cockpit.demo import write_config
+    from cockpit.simservice import SimService
+    from cockpit.workspace import Workspace
+    from screens.header import RollbackBanner
+    from screens.panels import EnvCard
+
+    with SimService(latency_s=0.01) as service:
+        write_config(ws.root, service.url("staging"), service.url("production"))
+        cfg = ws.root / "cockpit.yaml"
+        cfg.write_text(cfg.read_text().replace("interval: 1s", "interval: 20ms"))
+        live = Workspace.open(ws.root)
+        session = RunSession.start(live, "standard", operator="ana")
+        app = CockpitApp(live, session, follow_interval=0.05, demo=service)
+        async with app.run_test(size=(160, 48)) as pilot:
+            production = app.monitor.envs["production"]
+            await until(
+                pilot,
+                lambda: production.state == "READY" and len(production.samples) >= 3,
+                "production READY",
+            )
+            card = app.screen.query_one("#env-production", EnvCard)
+            assert "READY" in str(card.query_one(".env-head").render())
+            await pilot.press("b")
+            await until(
+                pilot, lambda: "production" in session.state.baselines, "baseline journaled"
+            )
+            await pilot.press("3")  # demo key: production down
+            await until(
+                pilot,
+                lambda: session.state.item("rollback-decision", "critical-broken").checked,
+                "criterion flagged by the health signal",
+            )
+            banner = app.screen.query_one(RollbackBanner)
+            await until(pilot, lambda: banner.has_class("-met"), "banner shown")
+            assert "Critical functionality completely broken" in str(banner.render())
+            st = session.state.item("rollback-decision", "critical-broken")
+            assert st.by == "ana (health signal)" and st.evidence["signal"] == "production DOWN"
+            assert "DOWN" in str(card.query_one(".env-head").render())
+            assert session.state.health["production"]["state"] == "DOWN"
+        session.close()
+
+
+async def test_verify_key_ticks_with_evidence_or_explains(ws, clock):
+    from cockpit.demo import write_config
+    from cockpit.simservice import SimService
+    from cockpit.workspace import Workspace
+
+    with SimService(latency_s=0.01) as service:
+        write_config(ws.root, service.url("staging"), service.url("production"))
+        live = Workspace.open(ws.root)
+        session = RunSession.start(live, "standard", operator="ana")
+        app = CockpitApp(live, session, follow_interval=0.05, poll_health=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            screen = await open_phase(pilot, app, "staging-deployment")
+            view = screen.query_one(ChecklistView)
+            view.highlighted = view.get_option_index("verify-deployment-health")
+            await pilot.pause()
+            service.set_mode("staging", "html")
+            await pilot.press("space")  # space on a self-verifying item verifies it
+            await until(pilot, lambda: isinstance(app.screen, TextPrompt), "explains the failure")
+            assert "Not verified: staging DEGRADED" in str(app.screen.prompt_title)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not session.state.item("staging-deployment", "verify-deployment-health").checked
+            assert "item.verification_failed" in journal_types(session)
+            service.set_mode("staging", "healthy")
+            await pilot.press("v")
+            await until(
+                pilot,
+                lambda: (
+                    session.state.item("staging-deployment", "verify-deployment-health").checked
+                ),
+                "verified",
+            )
+            evidence = session.state.item("staging-deployment", "verify-deployment-health").evidence
+            assert evidence["state"] == "READY" and evidence["http_status"] == 200
+        session.close()

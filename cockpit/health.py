@@ -1,0 +1,204 @@
+"""Probing ready endpoints and judging what the answers mean.
+
+Owns one probe of ``/api/ready`` (httpx, per-request timeout and an overall deadline,
+body read up to a cap so a 20 MB answer or a trickling server costs nothing), the
+error in words ("timed out after 3 s", "connection refused", "DNS lookup failed for
+…"), the ready-document parsing (``status`` and per-dependency ``checks``), and the
+state of one answer: READY, DEGRADED, DOWN. The rolling window and states over time
+live in ``healthwatch``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import ssl
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+
+from cockpit.clock import Clock, iso
+
+READY, DEGRADED, DOWN, UNKNOWN = "READY", "DEGRADED", "DOWN", "UNKNOWN"
+BODY_CAP = 64 * 1024
+OK_WORDS = {"ok", "ready", "healthy", "pass", "passing", "up", "green", "true"}
+EXCERPT = 200
+
+
+@dataclass
+class Sample:
+    """One probe's answer."""
+
+    env: str
+    url: str
+    at: str
+    state: str
+    http_status: int | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+    body_status: str | None = None
+    checks: dict[str, str] = field(default_factory=dict)
+    excerpt: str = ""
+    reason: str | None = None
+    """Why the state is not READY, in words (the error, a failing check, an HTML body …)."""
+
+    def evidence(self) -> dict[str, Any]:
+        """What a verified item keeps: state, code, latency, checks, a body excerpt."""
+        out = {k: v for k, v in asdict(self).items() if v not in (None, {}, "")}
+        out.pop("env", None)
+        return out
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return seen
+
+
+def describe_error(exc: BaseException, url: str, timeout: float) -> str:
+    """An HTTP failure in words, naming what went wrong (never a class name alone)."""
+    host = urlparse(url).hostname or url
+    chain = _chain(exc)
+    if any(isinstance(e, httpx.TimeoutException | TimeoutError) for e in chain):
+        return f"timed out after {timeout:g} s"
+    for e in chain:
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return f"TLS: certificate {e.verify_message or 'verification failed'}"
+        if isinstance(e, ssl.SSLError):
+            return f"TLS: {e.reason or e}"
+        if isinstance(e, socket.gaierror):
+            return f"DNS lookup failed for {host}"
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(e, ConnectionResetError | BrokenPipeError):
+            return "connection reset"
+    text = " ".join(str(e) for e in chain).lower()
+    if (
+        "name or service not known" in text
+        or "nodename nor servname" in text
+        or "getaddrinfo" in text
+    ):
+        return f"DNS lookup failed for {host}"
+    if "refused" in text:
+        return "connection refused"
+    if "reset" in text or "disconnected without" in text or "peer closed" in text:
+        return "connection reset"
+    if "certificate" in text:
+        return "TLS: certificate verification failed"
+    first = chain[0]
+    return str(first) or type(first).__name__
+
+
+def _check_word(value: Any) -> str:
+    if isinstance(value, bool):
+        return "ok" if value else "fail"
+    if isinstance(value, dict):
+        return str(value.get("status", value.get("state", "unknown")))
+    return str(value)
+
+
+def judge(
+    status: int, body: bytes, truncated: bool
+) -> tuple[str, str | None, dict[str, str], str | None]:
+    """State of a 2xx/other answer from its body: (state, body status, checks, reason)."""
+    if not 200 <= status < 300:
+        return DOWN, None, {}, f"HTTP {status}"
+    if truncated:
+        return DEGRADED, None, {}, f"body larger than {BODY_CAP // 1024} KiB: not a ready document"
+    if not body.strip():
+        return READY, None, {}, None
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        kind = "an HTML page" if body.lstrip()[:1] == b"<" else "not JSON"
+        return DEGRADED, None, {}, f"2xx but the body is {kind}, not the ready document"
+    if not isinstance(doc, dict):
+        return DEGRADED, None, {}, "2xx but the body is not a JSON object"
+    raw_checks = doc.get("checks") or {}
+    checks = (
+        {str(k): _check_word(v) for k, v in raw_checks.items()}
+        if isinstance(raw_checks, dict)
+        else {}
+    )
+    body_status = str(doc["status"]) if "status" in doc else None
+    failing = [k for k, v in checks.items() if v.lower() not in OK_WORDS]
+    if failing:
+        return (
+            DEGRADED,
+            body_status,
+            checks,
+            "check failing: " + ", ".join(f"{k}={checks[k]}" for k in failing),
+        )
+    if body_status is not None and body_status.lower() not in OK_WORDS:
+        return DEGRADED, body_status, checks, f"body says {body_status!r}"
+    if body_status is None and not checks:
+        return DEGRADED, None, checks, "2xx but the JSON has neither 'status' nor 'checks'"
+    return READY, body_status, checks, None
+
+
+async def probe(
+    client: httpx.AsyncClient, env: str, url: str, timeout: float, clock: Clock | None = None
+) -> Sample:
+    """GET ``url`` once; never raises for network trouble (it becomes a DOWN sample)."""
+    clock = clock or Clock()
+    at: datetime = clock.now()
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            async with client.stream("GET", url, timeout=timeout) as response:
+                chunks: list[bytes] = []
+                size = 0
+                truncated = False
+                async for chunk in response.aiter_raw():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > BODY_CAP:
+                        truncated = True
+                        break
+                body = b"".join(chunks)[:BODY_CAP]
+                status = response.status_code
+    except (httpx.HTTPError, OSError, TimeoutError, ssl.SSLError) as exc:
+        error = describe_error(exc, url, timeout)
+        latency = (time.perf_counter() - started) * 1000
+        return Sample(
+            env, url, iso(at), DOWN, latency_ms=round(latency, 1), error=error, reason=error
+        )
+    latency = (time.perf_counter() - started) * 1000
+    state, body_status, checks, reason = judge(status, body, truncated)
+    excerpt = body[:EXCERPT].decode("utf-8", "replace")
+    return Sample(
+        env,
+        url,
+        iso(at),
+        state,
+        http_status=status,
+        latency_ms=round(latency, 1),
+        error=reason if state == DOWN else None,
+        body_status=body_status,
+        checks=checks,
+        excerpt=excerpt,
+        reason=reason,
+    )
+
+
+def make_client(timeout: float) -> httpx.AsyncClient:
+    """One client per environment: no redirects followed, certificates verified."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+        headers={"User-Agent": "release-cockpit", "Accept": "application/json"},
+        limits=httpx.Limits(max_connections=2, max_keepalive_connections=1),
+    )
+
+
+async def probe_once(env: str, url: str, timeout: float, clock: Clock | None = None) -> Sample:
+    """A single probe with its own client (``cockpit health``, item verification)."""
+    async with make_client(timeout) as client:
+        return await probe(client, env, url, timeout, clock)

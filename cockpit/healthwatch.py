@@ -1,0 +1,246 @@
+"""Environments over time: the rolling window, states and their changes, the poll loop,
+and the rollback signal against the production baseline.
+
+Owns ``EnvHealth`` (the last ``window`` samples of one environment: p50/p95/max,
+success ratio, state and when it last changed, the last error, DOWN since when),
+``HealthMonitor`` (one loop per environment: poll, then sleep, so polls never
+overlap; pausable), and ``rollback_signal`` (production DOWN, or p95 over 10× the
+baseline captured when the production deployment started).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cockpit.clock import Clock, parse_iso
+from cockpit.config import Config, HealthSettings
+from cockpit.durations import format_duration
+from cockpit.health import DEGRADED, DOWN, READY, UNKNOWN, Sample, make_client, probe
+
+log = logging.getLogger(__name__)
+ROLLBACK_FACTOR = 10.0
+PERFORMANCE_CRITERION = "performance-10x"
+BROKEN_CRITERION = "critical-broken"
+DECISION_PHASE = "rollback-decision"
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (``q`` in 0..100) of ``values``; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class EnvHealth:
+    """One environment's recent health."""
+
+    name: str
+    url: str
+    window: int = 60
+    p95_budget_ms: float = 800.0
+    samples: deque[Sample] = field(default_factory=deque)
+    state: str = UNKNOWN
+    reason: str | None = None
+    changed_at: datetime | None = None
+    down_since: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    probes: int = 0
+
+    def latencies(self) -> list[float]:
+        """Latencies of answered probes in the window, oldest first (sparkline, p50/p95)."""
+        return [
+            s.latency_ms
+            for s in self.samples
+            if s.http_status is not None and s.latency_ms is not None
+        ]
+
+    @property
+    def p50(self) -> float | None:
+        return percentile(self.latencies(), 50)
+
+    @property
+    def p95(self) -> float | None:
+        return percentile(self.latencies(), 95)
+
+    @property
+    def max_ms(self) -> float | None:
+        values = self.latencies()
+        return max(values) if values else None
+
+    @property
+    def success_ratio(self) -> float | None:
+        if not self.samples:
+            return None
+        return sum(1 for s in self.samples if s.state != DOWN) / len(self.samples)
+
+    @property
+    def last(self) -> Sample | None:
+        return self.samples[-1] if self.samples else None
+
+    def add(self, sample: Sample) -> bool:
+        """Fold in a sample; True when the environment's state changed."""
+        self.probes += 1
+        self.samples.append(sample)
+        while len(self.samples) > self.window:
+            self.samples.popleft()
+        at = parse_iso(sample.at)
+        state, reason = sample.state, sample.reason
+        p95 = self.p95
+        if state == READY and p95 is not None and p95 > self.p95_budget_ms:
+            state = DEGRADED
+            reason = f"p95 {p95:.0f}ms over the {self.p95_budget_ms:.0f}ms budget"
+        if sample.error:
+            self.last_error, self.last_error_at = sample.error, at
+        self.reason = reason
+        if state == self.state:
+            return False
+        self.state = state
+        self.changed_at = at
+        self.down_since = at if state == DOWN else None
+        return True
+
+    def since_change(self, now: datetime) -> float | None:
+        return (now - self.changed_at).total_seconds() if self.changed_at else None
+
+    def summary(self) -> dict[str, Any]:
+        """The figures ``status``/``health --json`` and the journal carry."""
+        last = self.last
+        return {
+            "env": self.name,
+            "url": self.url,
+            "state": self.state,
+            "http_status": last.http_status if last else None,
+            "latency_ms": last.latency_ms if last else None,
+            "error": last.error if last else None,
+            "reason": self.reason,
+            "checks": dict(last.checks) if last else {},
+            "p50_ms": self.p50,
+            "p95_ms": self.p95,
+            "max_ms": self.max_ms,
+            "success_ratio": self.success_ratio,
+            "samples": len(self.samples),
+        }
+
+
+def describe_since(env: EnvHealth, now: datetime) -> str:
+    """ "DOWN for 2m13s", "READY for 45s" — how long the current state has held."""
+    seconds = env.since_change(now)
+    if seconds is None:
+        return "no sample yet"
+    return f"{env.state} for {format_duration(seconds)}"
+
+
+class HealthMonitor:
+    """Polls every environment: one loop each, poll then sleep, never overlapping."""
+
+    def __init__(
+        self,
+        environments: dict[str, str],
+        settings: HealthSettings,
+        on_update: Callable[[EnvHealth, Sample, bool], None],
+        clock: Clock | None = None,
+    ):
+        self.settings = settings
+        self.clock = clock or Clock()
+        self.on_update = on_update
+        self.envs = {
+            name: EnvHealth(
+                name, url.rstrip("/") + settings.path, settings.window, settings.p95_budget * 1000
+            )
+            for name, url in environments.items()
+        }
+        self._running = asyncio.Event()
+        self._running.set()
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        on_update: Callable[[EnvHealth, Sample, bool], None],
+        clock: Clock | None = None,
+    ) -> HealthMonitor:
+        envs = {name: env.url for name, env in config.environments.items()}
+        return cls(envs, config.health, on_update, clock)
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    async def poll_once(self, env: EnvHealth, client: Any) -> Sample:
+        sample = await probe(client, env.name, env.url, self.settings.timeout, self.clock)
+        changed = env.add(sample)
+        try:
+            self.on_update(env, sample, changed)
+        except Exception:  # a consumer's bug must never stop the polling
+            log.exception("health update handler failed for %s", env.name)
+        return sample
+
+    async def _loop(self, env: EnvHealth) -> None:
+        async with make_client(self.settings.timeout) as client:
+            while True:
+                await self._running.wait()
+                await self.poll_once(env, client)
+                await asyncio.sleep(self.settings.interval)
+
+    async def run(self) -> None:
+        """Poll until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for env in self.envs.values():
+                group.create_task(self._loop(env))
+
+
+def baseline_of(env: EnvHealth) -> dict[str, Any] | None:
+    """The figures a baseline keeps (None when there is nothing measured yet)."""
+    if env.p95 is None:
+        return None
+    return {"env": env.name, "p50_ms": env.p50, "p95_ms": env.p95, "samples": len(env.latencies())}
+
+
+def ratio_to_baseline(env: EnvHealth, baseline: dict[str, Any] | None) -> float | None:
+    """Current p95 as a multiple of the baseline p95."""
+    if not baseline or env.p95 is None or not baseline.get("p95_ms"):
+        return None
+    return env.p95 / max(float(baseline["p95_ms"]), 1.0)
+
+
+def rollback_signal(
+    env: EnvHealth, baseline: dict[str, Any] | None
+) -> tuple[str, dict[str, Any]] | None:
+    """The rollback criterion production's health meets now, with its evidence (or None).
+
+    Only after a baseline exists (the production deployment has started): a DOWN
+    before the deploy is not "caused by deployment".
+    """
+    if not baseline:
+        return None
+    if env.state == DOWN:
+        return BROKEN_CRITERION, {
+            "signal": "production DOWN",
+            "error": env.last_error,
+            "since": env.changed_at.isoformat() if env.changed_at else None,
+        }
+    ratio = ratio_to_baseline(env, baseline)
+    if ratio is not None and ratio > ROLLBACK_FACTOR:
+        return PERFORMANCE_CRITERION, {
+            "signal": f"p95 ×{ratio:.1f} vs baseline",
+            "p95_ms": env.p95,
+            "baseline_p95_ms": baseline["p95_ms"],
+        }
+    return None
