@@ -11,6 +11,7 @@ live in ``healthwatch``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import socket
 import ssl
@@ -20,6 +21,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
+import certifi
 import httpx
 
 from cockpit.clock import Clock, iso
@@ -188,9 +190,16 @@ async def probe(
     )
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client (building one reads the CA bundle: slow)."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def make_client(timeout: float) -> httpx.AsyncClient:
     """One client per environment: no redirects followed, certificates verified."""
     return httpx.AsyncClient(
+        verify=tls_context(),
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         headers={"User-Agent": "release-cockpit", "Accept": "application/json"},

@@ -192,8 +192,10 @@ class HealthMonitor:
             log.exception("health update handler failed for %s", env.name)
         return sample
 
-    async def _loop(self, env: EnvHealth) -> None:
+    async def _loop(self, env: EnvHealth, offset: float = 0.0) -> None:
         async with make_client(self.settings.timeout) as client:
+            if offset:
+                await asyncio.sleep(offset)  # stagger: environments are not all probed at once
             while True:
                 await self._running.wait()
                 await self.poll_once(env, client)
@@ -201,9 +203,11 @@ class HealthMonitor:
 
     async def run(self) -> None:
         """Poll until cancelled."""
+        count = len(self.envs)
         async with asyncio.TaskGroup() as group:
-            for env in self.envs.values():
-                group.create_task(self._loop(env))
+            for n, env in enumerate(self.envs.values()):
+                offset = self.settings.interval * n / count if n else 0.0
+                group.create_task(self._loop(env, offset))
 
 
 def baseline_of(env: EnvHealth) -> dict[str, Any] | None:

@@ -13,7 +13,9 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Sparkline, Static
+from textual.geometry import Size
+from textual.widget import Widget
+from textual.widgets import Static
 
 from cockpit.durations import format_duration
 from cockpit.gitinfo import GitSummary, summarise
@@ -42,76 +44,93 @@ class Panel(Static):
         return cast("CockpitApp", self.app)
 
 
-class EnvCard(Vertical):
-    """One environment: state badge in words, latency sparkline, p50/p95, checks, last error."""
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int) -> str:
+    """Latencies as a one-line text sparkline (the newest on the right)."""
+    values = values[-width:]
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    return "".join(SPARKS[min(7, int((v - low) / span * 7.999))] for v in values)
+
+
+class EnvCard(Widget):
+    """One environment: state badge in words, latency sparkline, p50/p95, checks, last error.
+
+    One widget rendering itself, so a redraw costs one refresh (and a layout pass only
+    when its height changes): fifty environments polled every second stay cheap.
+    """
 
     DEFAULT_CSS = """
     EnvCard { height: auto; margin-bottom: 1; }
-    EnvCard > .env-head { height: 1; }
-    EnvCard > Sparkline { height: 1; margin: 0 0; }
-    EnvCard > .env-detail { height: auto; color: $text-muted; }
     """
 
     def __init__(self, env_name: str):
         super().__init__(id=f"env-{env_name}")
         self.env_name = env_name
+        self.content = Text(env_name)
 
-    def compose(self) -> ComposeResult:
-        yield Static(classes="env-head")
-        yield Sparkline([], summary_function=max)
-        yield Static(classes="env-detail")
+    def render(self) -> Text:
+        return self.content
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.content.wrap(self.app.console, width or 1))
 
     def show(self, env: EnvHealth | None, app: CockpitApp) -> None:
-        head = Text()
-        head.append(f"{self.env_name:<11}", style="bold")
+        text = Text()
+        text.append(f"{self.env_name:<11}", style="bold")
         state = env.state if env else UNKNOWN
         badge = {READY: "success", DEGRADED: "warning", DOWN: "error"}.get(state, "secondary")
-        head.append(f" {state} ", style=f"bold reverse {style(app, badge)}")
+        text.append(f" {state} ", style=f"bold reverse {style(app, badge)}")
         now = app.clock.now()
         if env is not None and env.changed_at is not None:
-            head.append(f"  for {format_duration(env.since_change(now) or 0)}", style="dim")
+            text.append(f"  for {format_duration(env.since_change(now) or 0)}", style="dim")
         else:
-            head.append("  no sample yet", style="dim")
-        self.query_one(".env-head", Static).update(head)
-        spark = self.query_one(Sparkline)
-        spark.data = env.latencies()[-60:] if env else []
-        spark.display = bool(spark.data)
-        detail = Text()
+            text.append("  no sample yet", style="dim")
         config = app.ws.config
         budget = config.health.p95_budget * 1000
         if env is None or not env.samples:
-            url = config.environments[self.env_name].url + config.health.path
-            detail.append(url)
+            text.append(
+                "\n" + config.environments[self.env_name].url + config.health.path, style="dim"
+            )
         else:
+            text.append(
+                "\n" + sparkline(env.latencies(), max(10, self.size.width or 40)),
+                style=style(app, "accent"),
+            )
             p95 = env.p95
-            detail.append(f"p50 {_ms(env.p50)} · p95 ")
+            text.append(f"\np50 {_ms(env.p50)} · p95 ")
             over = p95 is not None and p95 > budget
-            detail.append(_ms(p95), style=style(app, "error", bold=True) if over else "")
-            detail.append(f" / {budget:.0f}ms budget · ok {100 * (env.success_ratio or 0):.0f}%")
+            text.append(_ms(p95), style=style(app, "error", bold=True) if over else "")
+            text.append(f" / {budget:.0f}ms budget · ok {100 * (env.success_ratio or 0):.0f}%")
             baseline = app.session.state.baselines.get(self.env_name) if app.session else None
             ratio = ratio_to_baseline(env, baseline)
-            if ratio is not None:
-                detail.append("\n")
-                detail.append(
-                    f"p95 ×{ratio:.1f} vs baseline {_ms(baseline['p95_ms'])}",
+            if ratio is not None and baseline is not None:
+                text.append(
+                    f"\np95 ×{ratio:.1f} vs baseline {_ms(baseline['p95_ms'])}",
                     style=style(app, "error", bold=True) if ratio > ROLLBACK_FACTOR else "",
                 )
             last = env.last
             if last and last.checks:
-                detail.append("\n")
+                text.append("\n")
                 for n, (name, value) in enumerate(last.checks.items()):
                     ok = value.lower() in OK_WORDS
-                    detail.append(("  " if n else "") + f"{name} ")
-                    detail.append(
+                    text.append(("  " if n else "") + f"{name} ")
+                    text.append(
                         value if ok else value.upper(),
                         style="" if ok else style(app, "error", bold=True),
                     )
             if env.reason:
-                detail.append(f"\n{env.reason}", style=style(app, "warning"))
+                text.append(f"\n{env.reason}", style=style(app, "warning"))
             if env.last_error and env.last_error_at and env.last_error != env.reason:
                 ago = format_duration((now - env.last_error_at).total_seconds())
-                detail.append(f"\nlast error {ago} ago: {env.last_error}", style="dim")
-        self.query_one(".env-detail", Static).update(detail)
+                text.append(f"\nlast error {ago} ago: {env.last_error}", style="dim")
+        lines_before = self.content.plain.count("\n")
+        self.content = text
+        self.refresh(layout=text.plain.count("\n") != lines_before)
 
 
 def _ms(value: float | None) -> str:
@@ -145,16 +164,28 @@ class HealthPanel(Vertical):
                 classes="demo-keys",
             )
 
+    REFRESH = 0.25
+    """Seconds between redraws: samples arrive at any rate, cards redraw at most 4×/s."""
+
     def on_mount(self) -> None:
         self.border_title = "Environments"
         self.border_subtitle = f"{self.cockpit.ws.config.health.path}"
-        self.watch(self.app, "health_revision", lambda _: self.update_cards(), init=True)
-        self.set_interval(1.0, self.update_cards)
+        self._drawn: dict[str, tuple[int, str]] = {}
+        self.update_cards()
+        self.set_interval(self.REFRESH, self.update_cards)
 
     def update_cards(self) -> None:
+        """Redraw the cards whose environment has a new sample, and every card once a second
+        (the "for 2m13s" clock)."""
         monitor = self.cockpit.monitor
+        now = self.cockpit.clock.now()
         for card in self.query(EnvCard):
-            card.show(monitor.envs.get(card.env_name) if monitor else None, self.cockpit)
+            env = monitor.envs.get(card.env_name) if monitor else None
+            since = format_duration(env.since_change(now) or 0) if env and env.changed_at else ""
+            key = (env.probes if env else -1, since)
+            if self._drawn.get(card.env_name) != key:
+                self._drawn[card.env_name] = key
+                card.show(env, self.cockpit)
 
 
 class DeployPanel(Panel):

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from textual.app import App
 
+_CACHE: dict[tuple[int, str], dict[str, str]] = {}
+
 
 def style(app: App, name: str, bold: bool = False) -> str:
-    """A Rich style string for theme variable ``name`` (``success``, ``warning``, ``error`` …)."""
-    colour = app.get_css_variables().get(name, "")
+    """A Rich style string for theme variable ``name`` (``success``, ``warning``, ``error`` …).
+
+    The theme's variables are computed once per app and theme (generating them is costly).
+    """
+    key = (id(app), app.theme)
+    variables = _CACHE.get(key)
+    if variables is None:
+        variables = _CACHE[key] = app.get_css_variables()
+    colour = variables.get(name, "")
     return f"{'bold ' if bold else ''}{colour}".strip()
 
 

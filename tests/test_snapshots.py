@@ -12,7 +12,7 @@ from cockpit.clock import iso
 from cockpit.health import DEGRADED, READY, Sample
 from screens.app import CockpitApp
 from screens.checklist import ChecklistScreen
-from screens.panels import GitPanel
+from screens.panels import GitPanel, HealthPanel
 
 SIZE = (160, 48)
 
@@ -47,7 +47,7 @@ def feed_health(app: CockpitApp) -> None:
                 reason=reason,
             )
         )
-    app.health_revision += 1
+    app.screen.query_one(HealthPanel).update_cards()
 
 
 async def settle(pilot) -> None:

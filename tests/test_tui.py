@@ -267,7 +267,7 @@ async def test_live_health_panel_baseline_and_rollback_banner(ws, clock):
                 "production READY",
             )
             card = app.screen.query_one("#env-production", EnvCard)
-            assert "READY" in str(card.query_one(".env-head").render())
+            await until(pilot, lambda: "READY" in card.content.plain, "card redrawn")
             await pilot.press("b")
             await until(
                 pilot, lambda: "production" in session.state.baselines, "baseline journaled"
@@ -283,7 +283,7 @@ async def test_live_health_panel_baseline_and_rollback_banner(ws, clock):
             assert "Critical functionality completely broken" in str(banner.render())
             st = session.state.item("rollback-decision", "critical-broken")
             assert st.by == "ana (health signal)" and st.evidence["signal"] == "production DOWN"
-            assert "DOWN" in str(card.query_one(".env-head").render())
+            await until(pilot, lambda: "DOWN" in card.content.plain, "card shows DOWN")
             assert session.state.health["production"]["state"] == "DOWN"
         session.close()
 

@@ -1,0 +1,25 @@
+"""Every benchmark, one table: ``python -m bench.run [--seconds N]``.
+
+Figures are measured here, never asserted in tests. Copy the table into the README
+with the machine line it prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench import health_poll
+from bench.common import machine, print_table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the polling runs")
+    args = parser.parse_args()
+    rows = health_poll.run(args.seconds)
+    print(f"machine: {machine()}")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
