@@ -81,6 +81,11 @@ def describe_error(exc: BaseException, url: str, timeout: float) -> str:
             return "connection refused"
         if isinstance(e, ConnectionResetError | BrokenPipeError):
             return "connection reset"
+    if any(isinstance(e, httpx.RemoteProtocolError | httpx.LocalProtocolError) for e in chain):
+        detail = str(chain[0]).lower()
+        if "disconnected without" in detail or "peer closed" in detail:
+            return "connection reset"
+        return "not an HTTP answer (protocol error)"
     text = " ".join(str(e) for e in chain).lower()
     if (
         "name or service not known" in text

@@ -18,7 +18,18 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-MODES = ("healthy", "slow", "degraded", "down", "flapping", "reset", "hang", "html", "huge")
+MODES = (
+    "healthy",
+    "slow",
+    "degraded",
+    "down",
+    "flapping",
+    "reset",
+    "hang",
+    "html",
+    "huge",
+    "garbage",
+)
 CHECKS = ("db", "redis", "sms", "email")
 
 
@@ -52,6 +63,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if mode == "hang":
             self.server.stopping.wait()
+            self.close_connection = True
+            return
+        if mode == "garbage":
+            self.wfile.write(b"\x16\x03\x01 this is not HTTP \x00\xff\r\n\r\n")
             self.close_connection = True
             return
         if mode == "html":

@@ -79,6 +79,11 @@ async def test_slow_answer_past_the_timeout_is_a_timeout(service):
     assert (sample.state, sample.error) == (DOWN, "timed out after 0.5 s")
 
 
+async def test_garbage_bytes_are_down_in_words(service):
+    sample = await probe_mode(service, "garbage")
+    assert (sample.state, sample.error) == (DOWN, "not an HTTP answer (protocol error)")
+
+
 async def test_html_page_is_not_ready(service):
     sample = await probe_mode(service, "html")
     assert sample.state == DEGRADED
@@ -241,6 +246,7 @@ async def watch_until(monitor, env_name, states, max_polls):
         ("html", DEGRADED),
         ("huge", DEGRADED),
         ("slow", DEGRADED),
+        ("garbage", DOWN),
     ],
 )
 async def test_monitor_shows_each_state_within_two_polls(service, mode, expected):
