@@ -58,7 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help_: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], help=help_, description=help_)
 
-    add("demo", "a self-contained demo in a sandbox workspace")
+    p = add("demo", "a self-contained demo in a sandbox workspace")
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="drive a whole standard release end to end without a terminal UI",
+    )
     p = add("validate", "check runbook and config files; exit 2 listing every error")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p = add("start", "start a run")
@@ -97,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="tick a self-verifying item by hand (needs --note saying why)",
     )
+    p = add("run", "execute a phase's steps; exit 0 done, 1 a step failed, 3 aborted")
+    p.add_argument("phase")
+    p.add_argument("--run", metavar="ID")
+    p.add_argument("--headless", action="store_true", help="no TUI: stream to stdout")
+    p.add_argument(
+        "--dry-run", action="store_true", help="show every command substituted, run nothing"
+    )
+    p.add_argument("--yes", action="store_true", help="confirm every 'confirm:' step")
     p = add("watch", "read-only live view of a run driven elsewhere")
     p.add_argument("--run", metavar="ID")
     p = add("version", "release versions from the production tags")
@@ -238,6 +251,20 @@ def cmd_check(args: argparse.Namespace) -> int:
         session.close()
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from cockpit.headless import run_headless
+
+    session = _session(args)
+    try:
+        if args.headless or args.dry_run:
+            return run_headless(session, args.phase, args.yes, args.dry_run)
+    finally:
+        session.close()
+    from screens.app import run_app
+
+    return run_app(session.ws, session.run_id, open_phase=args.phase)
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from cockpit.config import find_config, load_config
     from cockpit.healthcli import run_health
@@ -287,11 +314,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with SimService() as service:
         root = make_sandbox(service=service)
         ws = Workspace.open(root)
-        RunSession.start(ws, "standard").close()
+        session = RunSession.start(ws, "standard")
         print(f"demo workspace: {root}")
-        from screens.app import run_app
+        if args.headless:
+            from cockpit.demorun import run_demo_headless
 
-        code = run_app(ws, ws.active_run_id(), demo=service)
+            try:
+                code = run_demo_headless(session)
+            finally:
+                session.close()
+        else:
+            session.close()
+            from screens.app import run_app
+
+            code = run_app(ws, ws.active_run_id(), demo=service)
     print(f"the demo's workspace stays at {root} (try: cockpit --workspace {root} status)")
     return code
 
@@ -305,6 +341,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "check": cmd_check,
     "health": cmd_health,
+    "run": cmd_run,
     "version": cmd_version,
     "watch": lambda a: cmd_tui(a, read_only=True),
 }

@@ -11,6 +11,7 @@ No network, no setup.
 from __future__ import annotations
 
 import socket
+import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from cockpit.config import shipped_dir
+from cockpit.demotools import vars_for
 from cockpit.simservice import SimService
 
 HISTORY: list[tuple[str, str | None]] = [
@@ -73,6 +75,7 @@ def write_config(root: Path, staging_url: str, production_url: str) -> Path:
         "production": {"url": production_url},
     }
     shipped["health"]["interval"] = "1s"  # the demo shows changes within a couple of seconds
+    shipped["vars"].update(vars_for(sys.executable))  # stand-ins for the runbook's commands
     shipped["health"]["window"] = 30
     path = root / "cockpit.yaml"
     path.write_text(
@@ -90,7 +93,7 @@ def make_sandbox(parent: Path | None = None, service: SimService | None = None) 
     """
     root = Path(tempfile.mkdtemp(prefix="cockpit-demo-", dir=parent))
     make_repo(root)
-    (root / ".gitignore").write_text(".cockpit/\n")
+    (root / ".gitignore").write_text(".cockpit/\n.cockpit-demo/\n")
     if service is not None:
         write_config(root, service.url("staging"), service.url("production"))
     else:

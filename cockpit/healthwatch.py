@@ -248,3 +248,14 @@ def rollback_signal(
             "baseline_p95_ms": baseline["p95_ms"],
         }
     return None
+
+
+async def measure_baseline(
+    env: str, url: str, settings: HealthSettings, samples: int = 5, clock: Clock | None = None
+) -> dict[str, Any] | None:
+    """Probe ``url`` a few times in a row for a baseline when no window exists yet (headless)."""
+    health = EnvHealth(env, url, samples, settings.p95_budget * 1000)
+    async with make_client(settings.timeout) as client:
+        for _ in range(samples):
+            health.add(await probe(client, env, url, settings.timeout, clock))
+    return baseline_of(health)

@@ -25,10 +25,16 @@ class PhaseProgress:
     complete: bool
     waiting_on: tuple[str, ...]
     overridden: bool
+    steps_done: int = 0
+    steps_total: int = 0
 
     @property
     def locked(self) -> bool:
         return bool(self.waiting_on) and not self.overridden
+
+
+FINISHED = ("done", "skipped")
+"""Step states that let a phase complete."""
 
 
 def tasks(phase: Phase, release_type: str) -> list[Entry]:
@@ -49,6 +55,8 @@ def progress(runbook: Runbook, state: RunState, phase_id: str) -> PhaseProgress:
         and runbook.phases[dep].applies_to(rtype)
         and not is_complete(runbook, state, dep)
     )
+    steps = phase.steps_for(rtype)
+    steps_done = sum(1 for st in steps if state.step(phase_id, st.id).state in FINISHED)
     return PhaseProgress(
         phase,
         done,
@@ -56,6 +64,8 @@ def progress(runbook: Runbook, state: RunState, phase_id: str) -> PhaseProgress:
         is_complete(runbook, state, phase_id),
         waiting,
         phase_id in state.overrides,
+        steps_done,
+        len(steps),
     )
 
 
@@ -64,8 +74,12 @@ def is_complete(runbook: Runbook, state: RunState, phase_id: str) -> bool:
     phase = runbook.phase(phase_id)
     todo = tasks(phase, state.run.type)
     items_done = all(state.item(phase_id, e.item.id).checked for e in todo)
-    # Steps complete the phase through their checks today; the step runner adds step states.
-    return items_done and (bool(todo) or not phase.steps_for(state.run.type))
+    steps_done = all(
+        state.step(phase_id, st.id).state in FINISHED
+        for st in phase.steps_for(state.run.type)
+        if st.commands
+    )
+    return items_done and steps_done
 
 
 def criteria_met(runbook: Runbook, state: RunState) -> list[tuple[Phase, Entry]]:
@@ -102,18 +116,22 @@ def status_document(runbook: Runbook, state: RunState) -> dict[str, Any]:
                     "evidence": st.evidence,
                 }
             )
-        steps = [
-            {
-                "id": s.id,
-                "title": s.title,
-                "state": "pending",
-                "started_at": None,
-                "finished_at": None,
-                "exit_code": None,
-                "budget_s": s.budget.high if s.budget else None,
-            }
-            for s in phase.steps_for(run.type)
-        ]
+        steps = []
+        for step in phase.steps_for(run.type):
+            st = state.step(phase.id, step.id)
+            steps.append(
+                {
+                    "id": step.id,
+                    "title": step.title,
+                    "state": st.state,
+                    "started_at": st.started_at,
+                    "finished_at": st.finished_at,
+                    "exit_code": st.exit_code,
+                    "reason": st.reason,
+                    "attempts": st.attempts,
+                    "budget_s": step.budget.high if step.budget else None,
+                }
+            )
         phases.append(
             {
                 "id": phase.id,

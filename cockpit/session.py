@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cockpit.clock import Clock
@@ -21,7 +22,7 @@ from cockpit.healthwatch import DECISION_PHASE
 from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
 from cockpit.progress import PhaseProgress, progress, status_document
-from cockpit.runbook import RELEASE_TYPES, Entry, Phase
+from cockpit.runbook import RELEASE_TYPES, Entry, Phase, Step
 from cockpit.secrets import Redactor
 from cockpit.state import RunState
 from cockpit.versioning import Version, current_version
@@ -290,6 +291,123 @@ class RunSession:
             "phase.unlocked",
             {"phase": phase_id, "reason": reason.strip(), "waiting": list(p.waiting_on)},
         )
+
+    # -- steps -------------------------------------------------------------------------
+
+    def step_spec(self, phase_id: str, step_id: str) -> Step:
+        """The runbook step, if it is part of this run's release type."""
+        try:
+            phase = self.ws.runbook.phase(phase_id)
+        except KeyError as exc:
+            raise CockpitError(str(exc.args[0])) from None
+        step = next((s for s in phase.steps_for(self.release_type) if s.id == step_id), None)
+        if step is None:
+            known = ", ".join(s.id for s in phase.steps_for(self.release_type)) or "none"
+            raise CockpitError(f"no step {step_id!r} in phase {phase_id!r} (steps: {known})")
+        return step
+
+    def plan_step_start(self, phase_id: str, step_id: str, commands: list[str]) -> Intent:
+        """Validate starting (or retrying) a step: the phase is open, the step not done."""
+        self.step_spec(phase_id, step_id)
+        self._require_unlocked(phase_id)
+        st = self.state.step(phase_id, step_id)
+        if st.state == "running":
+            raise CockpitError(f"step {step_id!r} is already running")
+        if st.state in ("done", "skipped"):
+            raise CockpitError(f"step {step_id!r} is {st.state}")
+        return Intent(
+            "step.started",
+            {
+                "phase": phase_id,
+                "step": step_id,
+                "attempt": st.attempts + 1,
+                "commands": [self.redactor.text(c) for c in commands],
+            },
+        )
+
+    def plan_command_started(
+        self,
+        phase_id: str,
+        step_id: str,
+        index: int,
+        command: str,
+        pid: int | None,
+        create_time: float | None,
+        token: str,
+    ) -> Intent:
+        return Intent(
+            "command.started",
+            {
+                "phase": phase_id,
+                "step": step_id,
+                "index": index,
+                "command": self.redactor.text(command),
+                "pid": pid,
+                "create_time": create_time,
+                "token": token,
+            },
+        )
+
+    def plan_command_finished(
+        self,
+        phase_id: str,
+        step_id: str,
+        index: int,
+        exit_code: int | None,
+        outcome: str,
+        duration_s: float,
+    ) -> Intent:
+        return Intent(
+            "command.finished",
+            {
+                "phase": phase_id,
+                "step": step_id,
+                "index": index,
+                "exit_code": exit_code,
+                "outcome": outcome,
+                "duration_s": round(duration_s, 3),
+            },
+        )
+
+    def plan_step_finished(
+        self,
+        phase_id: str,
+        step_id: str,
+        state: str,
+        exit_code: int | None,
+        reason: str | None,
+        duration_s: float,
+    ) -> Intent:
+        return Intent(
+            "step.finished",
+            {
+                "phase": phase_id,
+                "step": step_id,
+                "state": state,
+                "exit_code": exit_code,
+                "reason": reason,
+                "duration_s": round(duration_s, 3),
+            },
+        )
+
+    def plan_step_skip(self, phase_id: str, step_id: str, reason: str) -> Intent:
+        """Validate skipping a step: a reason is required, a running step is aborted first."""
+        self.step_spec(phase_id, step_id)
+        self._require_unlocked(phase_id)
+        st = self.state.step(phase_id, step_id)
+        if st.state == "running":
+            raise CockpitError(f"step {step_id!r} is running: abort it first")
+        if st.state in ("done", "skipped"):
+            raise CockpitError(f"step {step_id!r} is already {st.state}")
+        if not reason.strip():
+            raise CockpitError("skipping a step needs a reason")
+        return Intent(
+            "step.skipped", {"phase": phase_id, "step": step_id, "reason": reason.strip()}
+        )
+
+    def log_path(self, phase_id: str, step_id: str) -> Path:
+        """Where every line of a step's commands is kept."""
+        return self.dir / "logs" / phase_id / f"{step_id}.log"
 
     def plan_health_change(self, summary: dict[str, Any], previous: str | None) -> Intent:
         """An environment changed state (journaled while a run is active)."""

@@ -42,6 +42,42 @@ class ItemState:
 
 
 @dataclass
+class CommandState:
+    """One command of one attempt of a step."""
+
+    index: int
+    command: str
+    pid: int | None = None
+    create_time: float | None = None
+    token: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    exit_code: int | None = None
+    outcome: str | None = None
+    """Words for how it ended: "exit 0", "exit 2", "killed by SIGKILL", "timed out after 10m"."""
+
+
+@dataclass
+class StepState:
+    """A timed step as the journal tells it: pending, running, done, failed, skipped, aborted."""
+
+    state: str = "pending"
+    attempts: int = 0
+    started_at: str | None = None
+    finished_at: str | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    by: str | None = None
+    commands: list[CommandState] = field(default_factory=list)
+
+    @property
+    def running_command(self) -> CommandState | None:
+        if self.state != "running":
+            return None
+        return next((c for c in reversed(self.commands) if c.finished_at is None and c.pid), None)
+
+
+@dataclass
 class Override:
     """A phase opened before the phases it comes after were complete."""
 
@@ -58,6 +94,7 @@ class RunState:
     run: RunInfo | None = None
     items: dict[tuple[str, str], ItemState] = field(default_factory=dict)
     overrides: dict[str, Override] = field(default_factory=dict)
+    steps: dict[tuple[str, str], StepState] = field(default_factory=dict)
     lock_events: list[dict[str, Any]] = field(default_factory=list)
     closed: dict[str, Any] | None = None
     event_count: int = 0
@@ -73,6 +110,9 @@ class RunState:
 
     def item(self, phase: str, item: str) -> ItemState:
         return self.items.get((phase, item)) or ItemState()
+
+    def step(self, phase: str, step: str) -> StepState:
+        return self.steps.get((phase, step)) or StepState()
 
     def apply(self, event: dict[str, Any]) -> None:
         """Fold one event into the state."""
@@ -152,6 +192,61 @@ def _verify_failed(state: RunState, e: dict[str, Any]) -> None:
     current.evidence = e.get("evidence")
 
 
+def _step_started(state: RunState, e: dict[str, Any]) -> None:
+    st = state.steps.setdefault((e["phase"], e["step"]), StepState())
+    st.state = "running"
+    st.attempts = e.get("attempt", st.attempts + 1)
+    st.started_at = e["ts"]
+    st.finished_at = None
+    st.exit_code = None
+    st.reason = None
+    st.by = e.get("by")
+    st.commands = [CommandState(i, c) for i, c in enumerate(e.get("commands", []))]
+
+
+def _command(state: RunState, e: dict[str, Any]) -> CommandState | None:
+    st = state.steps.get((e["phase"], e["step"]))
+    if st is None:
+        return None
+    index = e.get("index", 0)
+    while len(st.commands) <= index:
+        st.commands.append(CommandState(len(st.commands), ""))
+    return st.commands[index]
+
+
+def _command_started(state: RunState, e: dict[str, Any]) -> None:
+    cmd = _command(state, e)
+    if cmd is not None:
+        cmd.pid, cmd.create_time, cmd.token = e.get("pid"), e.get("create_time"), e.get("token")
+        cmd.started_at = e["ts"]
+
+
+def _command_finished(state: RunState, e: dict[str, Any]) -> None:
+    cmd = _command(state, e)
+    if cmd is not None:
+        cmd.finished_at, cmd.exit_code, cmd.outcome = e["ts"], e.get("exit_code"), e.get("outcome")
+
+
+def _step_finished(state: RunState, e: dict[str, Any]) -> None:
+    st = state.steps.setdefault((e["phase"], e["step"]), StepState())
+    st.state = e["state"]
+    st.finished_at = e["ts"]
+    st.exit_code = e.get("exit_code")
+    st.reason = e.get("reason")
+    for cmd in st.commands:
+        if cmd.started_at and cmd.finished_at is None:
+            cmd.finished_at = e["ts"]
+            cmd.outcome = cmd.outcome or st.state
+
+
+def _step_skipped(state: RunState, e: dict[str, Any]) -> None:
+    st = state.steps.setdefault((e["phase"], e["step"]), StepState())
+    st.state = "skipped"
+    st.finished_at = e["ts"]
+    st.reason = e.get("reason")
+    st.by = e.get("by")
+
+
 def _closed(state: RunState, e: dict[str, Any]) -> None:
     state.closed = e
 
@@ -168,6 +263,11 @@ _HANDLERS = {
     "health.changed": _health,
     "health.baseline": _baseline,
     "item.verification_failed": _verify_failed,
+    "step.started": _step_started,
+    "command.started": _command_started,
+    "command.finished": _command_finished,
+    "step.finished": _step_finished,
+    "step.skipped": _step_skipped,
 }
 
 

@@ -39,9 +39,17 @@ def operator_name(root: Path) -> str:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) owner-only (0700)."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
+    """Create ``path`` and every missing parent owner-only (0700)."""
+    missing = []
+    walk = path
+    while not walk.exists():
+        missing.append(walk)
+        walk = walk.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+    if path not in missing:
+        os.chmod(path, 0o700)
     return path
 
 
