@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.runbook import Entry, Phase, Runbook
+from cockpit.runbook import Entry, Phase, Runbook, Step, applies
 from cockpit.state import RunState
 
 
@@ -35,6 +35,17 @@ class PhaseProgress:
 
 FINISHED = ("done", "skipped")
 """Step states that let a phase complete."""
+
+
+def step_state(phase: Phase, step: Step, state: RunState) -> str:
+    """A step's state for display: a step without commands is done when its checks are."""
+    current = state.step(phase.id, step.id).state
+    if current == "pending" and not step.commands and step.checks:
+        assert state.run is not None
+        checks = [c for c in step.checks if applies(c.release_types, state.run.type)]
+        if checks and all(state.item(phase.id, c.id).checked for c in checks):
+            return "done"
+    return current
 
 
 def tasks(phase: Phase, release_type: str) -> list[Entry]:
