@@ -25,6 +25,13 @@ MIGRATIONS = [
 ]
 
 
+def arm_failure(workspace: Path) -> None:
+    """Make the next demo command run in ``workspace`` fail once."""
+    flag = workspace / FAIL_FLAG
+    flag.parent.mkdir(exist_ok=True)
+    flag.touch()
+
+
 def say(text: str, pause: float = 0.25) -> None:
     print(text, flush=True)
     time.sleep(pause)
@@ -182,7 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in TOOLS:
         print(f"usage: python -m cockpit.demotools {{{','.join(TOOLS)}}} ...", file=sys.stderr)
         return 2
-    return TOOLS[argv[0]](argv[1:])
+    try:
+        return TOOLS[argv[0]](argv[1:])
+    except KeyboardInterrupt:
+        print(f"{argv[0]}: interrupted", file=sys.stderr, flush=True)
+        return 130
 
 
 if __name__ == "__main__":

@@ -114,6 +114,29 @@ def exit_words(returncode: int | None) -> str:
     return f"exit {returncode}"
 
 
+def probe_url(session: RunSession, step: Step, env: str) -> str:
+    config = session.ws.config
+    if env not in config.environments:
+        raise CockpitError(f"step {step.id!r}: environment {env!r} is not configured")
+    return config.environments[env].url + config.health.path
+
+
+def render_commands(session: RunSession, step: Step) -> list[str]:
+    """Each command of ``step`` as it will run (placeholders substituted) or the probe it is."""
+    values = session.placeholder_values()
+    out = []
+    for command in step.commands:
+        if command.health is not None:
+            out.append(f"probe {command.health} {probe_url(session, step, command.health)}")
+            continue
+        assert command.run is not None
+        try:
+            out.append(substitute(command.run, values))
+        except KeyError as exc:
+            raise CockpitError(f"step {step.id!r}: no value for {{{exc.args[0]}}}") from None
+    return out
+
+
 class StepRunner:
     """Runs one step of one phase of a session; ``abort()`` stops it from anywhere."""
 
@@ -139,27 +162,10 @@ class StepRunner:
         self.commands = self.render_commands()
 
     def render_commands(self) -> list[str]:
-        """Each command as it will run (placeholders substituted) or the probe it is."""
-        values = self.session.placeholder_values()
-        out = []
-        for command in self.step.commands:
-            if command.health is not None:
-                out.append(f"probe {command.health} {self._probe_url(command.health)}")
-            else:
-                assert command.run is not None
-                try:
-                    out.append(substitute(command.run, values))
-                except KeyError as exc:
-                    raise CockpitError(
-                        f"step {self.step.id!r}: no value for {{{exc.args[0]}}}"
-                    ) from None
-        return out
+        return render_commands(self.session, self.step)
 
     def _probe_url(self, env: str) -> str:
-        config = self.session.ws.config
-        if env not in config.environments:
-            raise CockpitError(f"step {self.step.id!r}: environment {env!r} is not configured")
-        return config.environments[env].url + config.health.path
+        return probe_url(self.session, self.step, env)
 
     def abort(self) -> None:
         """Ask the running step to stop; the command's whole tree is stopped."""

@@ -21,10 +21,11 @@ from cockpit.errors import CockpitError
 from cockpit.healthwatch import DECISION_PHASE
 from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
+from cockpit.proctree import holders, is_same_process
 from cockpit.progress import PhaseProgress, progress, status_document
 from cockpit.runbook import RELEASE_TYPES, Entry, Phase, Step
 from cockpit.secrets import Redactor
-from cockpit.state import RunState
+from cockpit.state import CommandState, RunState, StepState
 from cockpit.versioning import Version, current_version
 from cockpit.workspace import Workspace, ensure_private_dir
 
@@ -404,6 +405,26 @@ class RunSession:
         return Intent(
             "step.skipped", {"phase": phase_id, "step": step_id, "reason": reason.strip()}
         )
+
+    def stale_steps(self) -> list[tuple[str, str, StepState, CommandState | None, bool]]:
+        """Steps the journal says are running, though no runner of ours runs them.
+
+        After the cockpit was killed: (phase, step, state, command, alive) — ``alive``
+        when the recorded command (same pid and start time) or a process holding its
+        step token still runs: an orphan to kill or to wait for.
+        """
+        out = []
+        for (phase_id, step_id), st in self.state.steps.items():
+            if st.state != "running":
+                continue
+            cmd = st.running_command
+            alive = False
+            if cmd is not None and cmd.pid:
+                alive = is_same_process(cmd.pid, cmd.create_time)
+            if not alive and cmd is not None and cmd.token:
+                alive = bool(holders(cmd.token))
+            out.append((phase_id, step_id, st, cmd, alive))
+        return out
 
     def log_path(self, phase_id: str, step_id: str) -> Path:
         """Where every line of a step's commands is kept."""

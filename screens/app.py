@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from cockpit.clock import Clock
+from cockpit.demotools import arm_failure
 from cockpit.errors import CockpitError
 from cockpit.health import DOWN, Sample
 from cockpit.healthwatch import (
@@ -36,8 +37,10 @@ from cockpit.simservice import SimService
 from cockpit.workspace import Workspace
 from screens.checklist import ChecklistScreen
 from screens.dashboard import DashboardScreen
+from screens.deploy import DeployScreen
 from screens.dialogs import Confirm
 from screens.start import StartScreen
+from screens.stepping import Stepper
 
 PRODUCTION = "production"
 
@@ -85,6 +88,9 @@ class CockpitApp(App[int]):
             self.monitor = HealthMonitor.from_config(ws.config, self._on_health, self.clock)
         self.poll_health = poll_health
         self._signals: set[str] = set()
+        self.stepper = Stepper(self)
+        self.orphans: list[tuple[str, str]] = []
+        self.first_phase: str | None = None
 
     # -- screens ------------------------------------------------------------------------
 
@@ -102,13 +108,61 @@ class CockpitApp(App[int]):
         else:
             self.push_screen(DashboardScreen())
             self.follow()
+            self.reconcile()
+            if self.first_phase:
+                self.open_phase(self.first_phase)
         if self.takeover_message:
             self.notify(self.takeover_message, title="Lock taken over", severity="warning")
 
     def open_phase(self, phase_id: str) -> None:
+        """A phase with commands to run opens on the deploy screen, any other on its checklist."""
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.push_screen(ChecklistScreen(phase_id))
+        phase = self.ws.runbook.phase(phase_id)
+        runnable = self.session is not None and any(
+            s.commands for s in phase.steps_for(self.session.release_type)
+        )
+        self.push_screen(DeployScreen(phase_id) if runnable else ChecklistScreen(phase_id))
+
+    # -- steps -----------------------------------------------------------------------
+
+    @work(exclusive=True, group="reconcile", exit_on_error=False)
+    async def reconcile(self) -> None:
+        """Steps a killed cockpit left running: journal the dead ones, surface orphans."""
+        self.orphans = await self.stepper.reconcile()
+        if self.orphans:
+            names = ", ".join(step for _, step in self.orphans)
+            self.notify(
+                f"{names}: still running from before the restart. Open it to kill or wait.",
+                title="ORPHANED COMMAND",
+                severity="error",
+                timeout=30,
+            )
+        self.revision += 1
+
+    def resolve_orphan(self, phase_id: str, step_id: str, kill: bool) -> None:
+        self._resolve_orphan(phase_id, step_id, kill)
+
+    @work(group="orphan", exit_on_error=False)
+    async def _resolve_orphan(self, phase_id: str, step_id: str, kill: bool) -> None:
+        if kill:
+            survivors = await self.stepper.kill_orphan(phase_id, step_id)
+            if survivors:
+                self.notify(f"still alive after SIGKILL: {survivors}", severity="error")
+            else:
+                self.notify(
+                    "the orphaned command and everything it started are gone", title="Killed"
+                )
+        else:
+            self.notify("waiting for the orphaned command to end…", title="Waiting")
+            await self.stepper.wait_orphan(phase_id, step_id)
+        self.orphans = [o for o in self.orphans if o != (phase_id, step_id)]
+        self.revision += 1
+
+    def demo_fail_next(self) -> None:
+        if self.demo is not None:
+            arm_failure(self.ws.root)
+            self.notify("the next demo command will fail once", title="Demo")
 
     def action_dashboard(self) -> None:
         while len(self.screen_stack) > 2:
@@ -293,6 +347,24 @@ class CockpitApp(App[int]):
         if self.session is None or self.read_only:
             self.exit(0)
             return
+        if self.stepper.running:
+
+            def abort_and_quit(yes: bool | None) -> None:
+                if yes:
+                    self.stepper.on_finished.append(lambda *_: self.exit(3))
+                    self.stepper.abort()
+
+            await self.push_screen(
+                Confirm(
+                    "A step is running. Abort it and quit?",
+                    "Its command and everything it started are stopped first; the journal and log keep "
+                    "what happened.",
+                    yes="Abort and quit",
+                    no="Stay",
+                ),
+                abort_and_quit,
+            )
+            return
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -310,7 +382,11 @@ class CockpitApp(App[int]):
 
 
 def run_app(
-    ws: Workspace, run_id: str | None, read_only: bool = False, demo: SimService | None = None
+    ws: Workspace,
+    run_id: str | None,
+    read_only: bool = False,
+    demo: SimService | None = None,
+    open_phase: str | None = None,
 ) -> int:
     """Open the app on ``run_id`` (or the start screen); drive it unless ``read_only``.
 
@@ -318,6 +394,7 @@ def run_app(
     """
     session = RunSession(ws, run_id) if run_id else None
     app = CockpitApp(ws, session, read_only=read_only, demo=demo)
+    app.first_phase = open_phase
     try:
         if session is not None:
             holder = session.lock.read()

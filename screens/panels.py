@@ -17,10 +17,12 @@ from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Static
 
-from cockpit.durations import format_duration
+from cockpit.clock import parse_iso
+from cockpit.durations import format_clock, format_duration
 from cockpit.gitinfo import GitSummary, summarise
 from cockpit.health import DEGRADED, DOWN, OK_WORDS, READY, UNKNOWN
 from cockpit.healthwatch import ROLLBACK_FACTOR, EnvHealth, ratio_to_baseline
+from cockpit.progress import step_state
 from screens.theme import style
 
 if TYPE_CHECKING:
@@ -189,11 +191,12 @@ class HealthPanel(Vertical):
 
 
 class DeployPanel(Panel):
-    """The production deployment's steps, budgets and their total."""
+    """The production deployment's steps: state, elapsed against budget, and the total."""
 
     def on_mount(self) -> None:
         self.border_title = "Production deployment"
         self.watch(self.app, "revision", lambda _: self.refresh(), init=False)
+        self.set_interval(1.0, self.refresh)
 
     def render(self) -> Text:
         session = self.cockpit.session
@@ -203,21 +206,38 @@ class DeployPanel(Panel):
         phase = runbook.phases[DEPLOY_PHASE]
         steps = phase.steps_for(session.release_type) if session else phase.steps
         text = Text()
-        total = 0.0
+        total = spent = 0.0
+        now = self.cockpit.clock.now()
         for n, step in enumerate(steps, 1):
-            budget = str(step.budget) if step.budget else "—"
             total += step.budget.high if step.budget else 0
+            state = step_state(phase, step, session.state) if session else "pending"
+            st = session.state.step(DEPLOY_PHASE, step.id) if session else None
+            took = ""
+            if st is not None and st.started_at:
+                end = parse_iso(st.finished_at) if st.finished_at and st.state != "running" else now
+                seconds = (end - parse_iso(st.started_at)).total_seconds()
+                spent += seconds
+                took = format_clock(seconds)
+            colour = {
+                "done": "success",
+                "failed": "error",
+                "aborted": "error",
+                "running": "accent",
+                "skipped": "warning",
+            }.get(state)
             text.append(f"{n}. {step.title:<30}")
-            text.append(f"{budget:>6}  ")
-            text.append("pending\n", style="dim")
+            text.append(f"{took or str(step.budget or '—'):>6}  ")
+            text.append(f"{state}\n", style=style(self.app, colour) if colour else "dim")
         if session is not None:
             p = session.progress(DEPLOY_PHASE)
             if p.locked:
                 text.append(
-                    f"waits for {', '.join(p.waiting_on)}\n",
-                    style=style(self.app, "warning"),
+                    f"waits for {', '.join(p.waiting_on)}\n", style=style(self.app, "warning")
                 )
-        text.append(f"total budget {format_duration(total)} · runbook target < 60m", style="dim")
+        text.append(
+            f"{format_clock(spent)} of {format_duration(total)} budgeted · runbook target < 60m",
+            style="dim",
+        )
         return text
 
 

@@ -1,0 +1,44 @@
+"""Reading step logs back: the tail for the screen, and search through the whole file.
+
+Owns reading ``runs/ID/logs/PHASE/STEP.log`` without loading it whole: the last
+lines from the end of the file, and a streaming search that counts every match and
+keeps the last ones (a million-line log is searched in one pass, bounded memory).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+
+
+def tail_lines(path: Path, count: int) -> list[str]:
+    """The last ``count`` lines of a log file (read from its end)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            block = min(size, max(4096, count * 512))
+            fh.seek(size - block)
+            data = fh.read()
+    except FileNotFoundError:
+        return []
+    lines = data.decode("utf-8", "replace").splitlines()
+    if block < size and lines:
+        lines = lines[1:]  # the first line may be cut
+    return lines[-count:]
+
+
+def search_log(path: Path, term: str, keep: int = 200) -> tuple[list[str], int]:
+    """Lines containing ``term`` (case-insensitive): the last ``keep`` of them, and how many."""
+    needle = term.lower().encode()
+    found: deque[str] = deque(maxlen=keep)
+    total = 0
+    try:
+        with open(path, "rb") as fh:
+            for raw in fh:
+                if needle in raw.lower():
+                    total += 1
+                    found.append(raw.decode("utf-8", "replace").rstrip("\n"))
+    except FileNotFoundError:
+        return [], 0
+    return list(found), total
