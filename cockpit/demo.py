@@ -67,15 +67,21 @@ def make_repo(root: Path, history: list[tuple[str, str | None]] = HISTORY) -> No
             repo.create_tag(tag)
 
 
-def write_config(root: Path, staging_url: str, production_url: str) -> Path:
-    """The demo's cockpit.yaml: the shipped config with loopback environments."""
+def write_config(
+    root: Path, staging_url: str, production_url: str, demo_tools: bool = True
+) -> Path:
+    """The demo's cockpit.yaml: the shipped config with loopback environments.
+
+    With ``demo_tools``, the runbook's commands are wired to ``cockpit.demotools``.
+    """
     shipped = yaml.safe_load((shipped_dir() / "cockpit.yaml").read_text())
     shipped["environments"] = {
         "staging": {"url": staging_url},
         "production": {"url": production_url},
     }
     shipped["health"]["interval"] = "1s"  # the demo shows changes within a couple of seconds
-    shipped["vars"].update(vars_for(sys.executable))  # stand-ins for the runbook's commands
+    if demo_tools:
+        shipped["vars"].update(vars_for(sys.executable))  # stand-ins for the runbook's commands
     shipped["health"]["window"] = 30
     path = root / "cockpit.yaml"
     path.write_text(

@@ -32,7 +32,7 @@ def workspace_dir(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
     make_repo(root)
-    write_config(root, "http://127.0.0.1:18081", "http://127.0.0.1:18082")
+    write_config(root, "http://127.0.0.1:18081", "http://127.0.0.1:18082", demo_tools=False)
     return root
 
 

@@ -162,4 +162,4 @@ def test_placeholder_values_are_the_runs_facts(session):
     assert values["version"] == "1.3.0"
     assert values["production_url"] == "http://127.0.0.1:18082"
     assert values["rollback_target"] == "production-v1.2.0"
-    assert values["migrate"].endswith("-m cockpit.demotools migrate")
+    assert values["migrate"] == "tsx scripts/migrate.ts"

@@ -92,3 +92,42 @@ def test_checklist_snapshot(snap_compare, session):
         await pilot.pause()
 
     assert snap_compare(make_app(session), terminal_size=SIZE, run_before=open_checklist)
+
+
+def test_deploy_screen_snapshot(snap_compare, session):
+    session.override("production-deploy", "CAB-88: gates signed off in the meeting")
+    clock = session.clock
+    phase, first, second = "production-deploy", "pre-deployment-validation", "db-migration"
+
+    def step(step_id, minutes, state, code, reason=None):
+        commands = (
+            ["probe staging", "probe production"] if step_id == first else ["migrate --env PROD"]
+        )
+        session.write(session.plan_step_start(phase, step_id, commands))
+        clock.advance(minutes * 60)
+        session.write(session.plan_step_finished(phase, step_id, state, code, reason, minutes * 60))
+        session.refresh()
+
+    step(first, 4, "done", 0)
+    step(second, 13, "failed", 1, "`migrate --env PROD` failed: exit 1")
+    log = session.log_path(phase, second)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(
+        "2026-11-24T14:04:00.000Z # === Database Migration (attempt 1) by ana\n"
+        "2026-11-24T14:04:00.010Z # $ migrate --env PROD --dry-run\n"
+        "2026-11-24T14:04:01.000Z O connecting to PROD database ... ok\n"
+        "2026-11-24T14:04:02.000Z O would apply 20261101_add_survey_table ... (dry run)\n"
+        "2026-11-24T14:16:59.000Z E migrate: ERROR: connection to the database pool timed out\n"
+        "2026-11-24T14:17:00.000Z # → exit 1\n"
+    )
+    clock.advance(60)
+
+    async def open_deploy(pilot) -> None:
+        pilot.app.open_phase(phase)
+        for _ in range(250):
+            if type(pilot.app.screen).__name__ == "DeployScreen":
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(session), terminal_size=SIZE, run_before=open_deploy)

@@ -1,0 +1,131 @@
+"""The deploy screen driven by keys: run, confirm word, fail and retry, skip, abort."""
+
+from __future__ import annotations
+
+import subprocess
+
+import psutil
+import pytest
+import yaml
+from textual.widgets import RichLog
+
+from cockpit.session import RunSession
+from cockpit.workspace import Workspace
+from screens.app import CockpitApp
+from screens.deploy import DeployScreen
+from screens.dialogs import Confirm, TextPrompt
+
+from .test_tui import until
+
+PHASE = """\
+id: ship
+title: Ship
+steps:
+  - id: prepare
+    title: Prepare
+    budget: 1m
+    commands:
+      - run: "echo preparing {version}; echo warn >&2"
+  - id: apply
+    title: Apply
+    budget: 1m
+    confirm: production
+    commands:
+      - run: "{tool}"
+  - id: verify
+    title: Verify
+    commands:
+      - run: "echo verified"
+"""
+
+
+@pytest.fixture
+def ship(tmp_path):
+    root = tmp_path / "ws"
+    (root / "runbook").mkdir(parents=True)
+    (root / "runbook" / "ship.yaml").write_text(PHASE)
+    config = {"runbook": "runbook", "vars": {"tool": "exit 4"}, "environments": {}}
+    (root / "cockpit.yaml").write_text(yaml.safe_dump(config))
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    session = RunSession.start(Workspace.open(root), "standard", "1.0.0", operator="ana")
+    yield session
+    session.close()
+
+
+def set_tool(session, tool):
+    path = session.ws.root / "cockpit.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["vars"]["tool"] = tool
+    path.write_text(yaml.safe_dump(config))
+    session.ws.config = Workspace.open(session.ws.root).config
+
+
+def state(session, step):
+    return session.state.step("ship", step).state
+
+
+def log_text(screen) -> str:
+    return "\n".join(line.text for line in screen.query_one("#step-log", RichLog).lines)
+
+
+async def open_ship(pilot, app) -> DeployScreen:
+    app.open_phase("ship")
+    await until(pilot, lambda: isinstance(app.screen, DeployScreen), "deploy screen")
+    await pilot.pause()
+    return app.screen
+
+
+async def test_run_fail_retry_skip(ship):
+    app = CockpitApp(ship.ws, ship, follow_interval=0.05, poll_health=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_ship(pilot, app)
+        await pilot.press("r")
+        await until(pilot, lambda: state(ship, "prepare") == "done", "prepare done")
+        await until(
+            pilot, lambda: "preparing 1.0.0" in log_text(screen), "output streamed to the screen"
+        )
+        await pilot.press("down", "r")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt), "confirm word asked")
+        await pilot.press(*"prod", "enter")  # the wrong word: nothing runs
+        await pilot.pause(0.2)
+        assert state(ship, "apply") == "pending"
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt), "asked again")
+        await pilot.press(*"production", "enter")
+        await until(pilot, lambda: state(ship, "apply") == "failed", "apply failed")
+        assert "failed: exit 4" in ship.state.step("ship", "apply").reason
+        set_tool(ship, "echo applied")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt), "confirm for the retry")
+        await pilot.press(*"production", "enter")
+        await until(pilot, lambda: state(ship, "apply") == "done", "retry done")
+        assert ship.state.step("ship", "apply").attempts == 2
+        await pilot.press("down", "s")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt), "skip reason asked")
+        await pilot.press(*"verified by hand in the console", "enter")
+        await until(pilot, lambda: state(ship, "verify") == "skipped", "skipped")
+        assert ship.state.step("ship", "verify").reason == "verified by hand in the console"
+        assert ship.progress("ship").complete
+
+
+async def test_abort_asks_then_stops_everything(ship):
+    set_tool(ship, "sh -c 'sleep 200 & sleep 201'")
+    ship.write(ship.plan_step_skip("ship", "prepare", "not needed"))
+    ship.refresh()
+    app = CockpitApp(ship.ws, ship, follow_interval=0.05, poll_health=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_ship(pilot, app)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt), "confirm word")
+        await pilot.press(*"production", "enter")
+        await until(
+            pilot,
+            lambda: app.stepper.runner is not None and app.stepper.runner.current_pid,
+            "running",
+        )
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), "abort confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: state(ship, "apply") == "aborted", "aborted", attempts=600)
+        for proc in psutil.process_iter(["cmdline"]):
+            assert "sleep 201" not in " ".join(proc.info["cmdline"] or [])
