@@ -330,7 +330,16 @@ class DeployScreen(Screen):
         if buffer.step != (self.phase_id, self.shown_step) or not buffer.pending:
             return
         log = self.query_one("#step-log", RichLog)
-        for stream, line in buffer.take():
+        lines, skipped = buffer.take()
+        if skipped:
+            log.write(
+                Text(
+                    f"… {skipped:,} lines not drawn (all are in the step log; / searches it)",
+                    style="dim italic",
+                ),
+                scroll_end=self.follow,
+            )
+        for stream, line in lines:
             log.write(self._line(stream, line), scroll_end=self.follow)
 
     # -- keys ---------------------------------------------------------------------------

@@ -29,25 +29,44 @@ DEPLOY_PHASE = "production-deploy"
 
 
 class OutputBuffer:
-    """Lines waiting to be drawn, per step, bounded; decoded lazily and only the tail."""
+    """Output waiting to be drawn: raw chunks, O(1) to add, decoded only at draw time.
 
-    def __init__(self, limit: int = SHOWN_LINES):
+    A flood of output keeps only what could still be drawn; ``take`` returns at most
+    ``per_draw`` lines (the newest) and how many it left out — the step log on disk
+    keeps every line.
+    """
+
+    def __init__(self, limit: int = SHOWN_LINES, per_draw: int = 120):
         self.limit = limit
-        self.pending: deque[tuple[str, str]] = deque(maxlen=limit)
+        self.per_draw = per_draw
+        self.chunks: deque[tuple[str, list[bytes]]] = deque()
+        self.count = 0
         self.step: tuple[str, str] | None = None
-        self.dropped = 0
+
+    @property
+    def pending(self) -> bool:
+        return self.count > 0
 
     def add(self, stream: str, lines: list[bytes]) -> None:
-        if len(lines) > self.limit:
-            self.dropped += len(lines) - self.limit
-            lines = lines[-self.limit :]
-        for line in lines:
-            self.pending.append((stream, line.decode("utf-8", "replace")))
+        self.chunks.append((stream, lines))
+        self.count += len(lines)
+        while len(self.chunks) > 1 and self.count - len(self.chunks[0][1]) >= self.limit:
+            self.count -= len(self.chunks.popleft()[1])
 
-    def take(self) -> list[tuple[str, str]]:
-        out = list(self.pending)
-        self.pending.clear()
-        return out
+    def take(self) -> tuple[list[tuple[str, str]], int]:
+        """The newest lines to draw (decoded), and how many pending lines were not drawn."""
+        out: list[tuple[str, str]] = []
+        need = self.per_draw
+        for stream, lines in reversed(self.chunks):
+            if need <= 0:
+                break
+            part = lines[-need:]
+            out[:0] = [(stream, line.decode("utf-8", "replace")) for line in part]
+            need -= len(part)
+        skipped = self.count - len(out)
+        self.chunks.clear()
+        self.count = 0
+        return out, skipped
 
 
 class Stepper:

@@ -1,0 +1,169 @@
+"""Log streaming: what capturing a step's output costs, and the app's lag and memory meanwhile.
+
+Headless: ``cockpit run --headless`` of a step printing 1,000,000 lines as fast as it
+can, against the same run of a no-op step; the difference is the capture cost (target
+≤ 0.5 s per million lines), with ``cmd | tee file`` beside it as the floor. Every
+line must be in the step log. In the app (Pilot, headless): the event loop's worst
+lag while streaming (target < 50 ms), the app's memory growth (target < 100 MB), and
+the log widget's bounded tail against the file's full count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import yaml
+
+from bench.common import LagProbe, Row
+
+LINES = 1_000_000
+FLOOD = f"yes 'INFO deploy-production: uploading artifact chunk ok' | head -n {LINES}"
+PHASE = f"""\
+id: bench
+title: Bench
+steps:
+  - id: flood
+    title: Flood
+    commands:
+      - run: "{FLOOD}"
+"""
+NOOP = """\
+id: noop
+title: Noop
+steps:
+  - id: noop
+    title: Noop
+    commands:
+      - run: "true"
+"""
+
+
+def workspace() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="bench-stream-"))
+    (root / "runbook").mkdir()
+    (root / "runbook" / "bench.yaml").write_text(PHASE)
+    (root / "runbook" / "noop.yaml").write_text(NOOP)
+    (root / "cockpit.yaml").write_text(yaml.safe_dump({"runbook": "runbook", "environments": {}}))
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def cockpit(root: Path, *args: str) -> float:
+    env = {**os.environ, "COCKPIT_OPERATOR": "bench"}
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "cockpit.cli", "--workspace", str(root), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+        env=env,
+    )
+    return time.perf_counter() - started
+
+
+def headless(repeats: int = 3) -> tuple[float, float, float, int]:
+    flood, noop, floor = [], [], []
+    lines = 0
+    for _ in range(repeats):
+        root = workspace()
+        cockpit(root, "start", "--type", "standard", "--version", "1.0.0")
+        noop.append(cockpit(root, "run", "noop", "--headless", "--yes"))
+        flood.append(cockpit(root, "run", "bench", "--headless", "--yes"))
+        log = next(root.glob(".cockpit/runs/*/logs/bench/flood.log"))
+        with open(log, "rb") as fh:
+            lines = sum(1 for raw in fh if b" O " in raw[:30])
+        target = root / "tee.out"
+        started = time.perf_counter()
+        subprocess.run(f"{FLOOD} | tee {target} > /dev/null", shell=True, check=True)
+        floor.append(time.perf_counter() - started)
+    return statistics.median(flood), statistics.median(noop), statistics.median(floor), lines
+
+
+async def in_app() -> tuple[float, float, int, int, str]:
+    from cockpit.session import RunSession
+    from cockpit.workspace import Workspace
+    from screens.app import CockpitApp
+    from screens.deploy import DeployScreen
+
+    root = workspace()
+    ws = Workspace.open(root)
+    session = RunSession.start(ws, "standard", "1.0.0", operator="bench")
+    app = CockpitApp(ws, session, poll_health=False)
+    proc = psutil.Process()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_phase("bench")
+        while not isinstance(app.screen, DeployScreen):
+            await pilot.pause(0.02)
+        await pilot.pause(0.5)
+        rss_before = proc.memory_info().rss
+        lag = LagProbe()
+        lag.start()
+        await pilot.press("r")
+        while session.state.step("bench", "flood").state != "done":
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+        lag.stop()
+        rss_after = proc.memory_info().rss
+        shown = len(app.screen.query_one("#step-log").lines)
+        state = session.state.step("bench", "flood").state
+    with open(session.log_path("bench", "flood"), "rb") as fh:
+        in_file = sum(1 for raw in fh if b" O " in raw[:30])
+    session.close()
+    return lag.worst * 1000, (rss_after - rss_before) / 2**20, shown, in_file, state
+
+
+def run() -> list[Row]:
+    flood, noop, floor, lines = headless()
+    cost = flood - noop
+    rows = [
+        Row(
+            "streaming: headless 1M-line step, capture cost (flood − no-op run)",
+            f"{cost:.2f} s per 1M lines",
+            "≤ 0.5 s",
+            cost <= 0.5,
+        ),
+        Row(
+            "streaming: headless runs, flood / no-op (median of 3)",
+            f"{flood:.2f} s / {noop:.2f} s",
+            "—",
+            None,
+        ),
+        Row("streaming: floor, `cmd | tee file`", f"{floor:.2f} s", "—", None),
+        Row("streaming: lines in the step log", f"{lines:,} of {LINES:,}", "all", lines == LINES),
+    ]
+    lag, grew, shown, in_file, state = asyncio.run(in_app())
+    rows += [
+        Row(
+            "streaming: app, worst event-loop lag during 1M lines",
+            f"{lag:.1f} ms",
+            "< 50 ms",
+            lag < 50,
+        ),
+        Row(
+            "streaming: app, memory growth during 1M lines",
+            f"{grew:.0f} MB",
+            "< 100 MB",
+            grew < 100,
+        ),
+        Row(
+            "streaming: app, log widget lines vs step log file",
+            f"{shown:,} vs {in_file:,} ({state})",
+            "bounded; file has all",
+            shown <= 2000 and in_file == LINES,
+        ),
+    ]
+    return rows
+
+
+if __name__ == "__main__":
+    from bench.common import print_table
+
+    print_table(run())
