@@ -129,3 +129,50 @@ async def test_abort_asks_then_stops_everything(ship):
         await until(pilot, lambda: state(ship, "apply") == "aborted", "aborted", attempts=600)
         for proc in psutil.process_iter(["cmdline"]):
             assert "sleep 201" not in " ".join(proc.info["cmdline"] or [])
+
+
+async def test_orphan_from_a_killed_cockpit_can_be_killed(ship):
+    from cockpit.proctree import TOKEN_VAR
+
+    token = "orphan-token-for-test"
+    proc = subprocess.Popen(
+        ["sleep", "300"], env={"PATH": "/usr/bin:/bin", TOKEN_VAR: token}, start_new_session=True
+    )
+    create_time = psutil.Process(proc.pid).create_time()
+    # what a cockpit killed mid-step leaves in the journal: started, never finished
+    ship.write(ship.plan_step_start("ship", "prepare", ["sleep 300"]))
+    ship.write(
+        ship.plan_command_started("ship", "prepare", 0, "sleep 300", proc.pid, create_time, token)
+    )
+    ship.refresh()
+    app = CockpitApp(ship.ws, ship, follow_interval=0.05, poll_health=False)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await until(pilot, lambda: app.orphans == [("ship", "prepare")], "orphan found")
+            screen = await open_ship(pilot, app)
+            banner = str(screen.query_one("#orphan-banner").render())
+            assert "ORPHANED" in banner and f"pid {proc.pid}: sleep 300" in banner
+            await pilot.press("k")
+            await until(
+                pilot,
+                lambda: state(ship, "prepare") == "aborted",
+                "killed and journaled",
+                attempts=600,
+            )
+            assert proc.wait(timeout=10) is not None
+            assert "orphaned command killed" in ship.state.step("ship", "prepare").reason
+    finally:
+        proc.kill()
+
+
+async def test_interrupted_step_whose_process_is_gone_is_journaled_as_failed(ship):
+    ship.write(ship.plan_step_start("ship", "prepare", ["echo x"]))
+    ship.write(ship.plan_command_started("ship", "prepare", 0, "echo x", 999999, 1.0, "gone-token"))
+    ship.refresh()
+    app = CockpitApp(ship.ws, ship, follow_interval=0.05, poll_health=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: state(ship, "prepare") == "failed", "interrupted step journaled")
+        assert ship.state.step("ship", "prepare").reason.startswith(
+            "interrupted: the cockpit stopped"
+        )
+        assert app.orphans == []
