@@ -19,6 +19,12 @@ def _item_text(runbook: Runbook, phase_id: str, item_id: str) -> str:
     return f"{title} › {entry.item.text if entry else item_id}"
 
 
+def _step_title(runbook: Runbook, event: dict[str, Any]) -> str:
+    phase = runbook.phases.get(event.get("phase", ""))
+    step = next((s for s in phase.steps if s.id == event.get("step")), None) if phase else None
+    return f"{phase.title if phase else event.get('phase')} › {step.title if step else event.get('step')}"
+
+
 def describe(event: dict[str, Any], runbook: Runbook) -> str:
     """One line for ``event`` (without the time), naming who did what."""
     who = event.get("by", "?")
@@ -57,6 +63,22 @@ def describe(event: dict[str, Any], runbook: Runbook) -> str:
             f"verification failed for {_item_text(runbook, event['phase'], event['item'])}: "
             f"{evidence.get('state', '?')} {evidence.get('reason') or ''}".rstrip()
         )
+    if kind == "lock.acquired":
+        d = event.get("driver") or {}
+        return f"{who} drives the run (pid {d.get('pid')} on {d.get('host')})"
+    if kind == "lock.released":
+        return f"{who} stopped driving"
+    if kind == "step.started":
+        return f"{who} started {_step_title(runbook, event)} (attempt {event.get('attempt')})"
+    if kind == "step.finished":
+        why = f": {event['reason']}" if event.get("reason") else ""
+        return f"{_step_title(runbook, event)} {event.get('state')}{why}"
+    if kind == "step.skipped":
+        return f"{who} skipped {_step_title(runbook, event)}: {event.get('reason')}"
+    if kind == "command.started":
+        return f"$ {event.get('command')}"
+    if kind == "command.finished":
+        return f"→ {event.get('outcome')}"
     if kind == "run.closed":
         return f"{who} closed the run{note}"
     return f"{who}: {kind}"

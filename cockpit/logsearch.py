@@ -42,3 +42,40 @@ def search_log(path: Path, term: str, keep: int = 200) -> tuple[list[str], int]:
     except FileNotFoundError:
         return [], 0
     return list(found), total
+
+
+class LogFollower:
+    """Follows a step log another process appends to: each ``read_new`` returns new whole lines."""
+
+    def __init__(self, path: Path, start_at_end: bool = False):
+        self.path = path
+        self.offset = 0
+        if start_at_end:
+            try:
+                self.offset = path.stat().st_size
+            except FileNotFoundError:
+                self.offset = 0
+
+    def read_new(self, limit_bytes: int = 4 * 1024 * 1024) -> tuple[list[str], int]:
+        """New complete lines (the newest within ``limit_bytes``) and how many were passed over."""
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return [], 0
+        if size < self.offset:  # truncated or replaced: start over
+            self.offset = 0
+        start = max(self.offset, size - limit_bytes)
+        with open(self.path, "rb") as fh:
+            skipped_bytes = start - self.offset
+            fh.seek(start)
+            data = fh.read(size - start)
+        end = data.rfind(b"\n")
+        if end < 0:
+            return [], 0
+        lines = data[:end].decode("utf-8", "replace").split("\n")
+        skipped = 0
+        if skipped_bytes:
+            lines = lines[1:]  # the first may be cut
+            skipped = -1  # unknown count: the caller says "earlier lines passed over"
+        self.offset = start + end + 1
+        return lines, skipped

@@ -123,6 +123,11 @@ class RunSession:
     def take_lock(self) -> Holder | None:
         """Become the driver; journal a takeover of a stale lock and return its old holder."""
         previous = self.lock.acquire(self.operator)
+        me = self.lock.read()
+        self.journal.append(
+            "lock.acquired",
+            driver={"pid": me.pid, "host": me.host, "user": me.user} if me else {},
+        )
         if previous is not None:
             self.journal.append(
                 "lock.taken_over",
@@ -139,6 +144,8 @@ class RunSession:
         return previous
 
     def release(self) -> None:
+        if self.lock.held:
+            self.journal.append("lock.released")
         self.lock.release()
 
     # -- what the run looks like -----------------------------------------------------------

@@ -96,6 +96,8 @@ class RunState:
     overrides: dict[str, Override] = field(default_factory=dict)
     steps: dict[tuple[str, str], StepState] = field(default_factory=dict)
     lock_events: list[dict[str, Any]] = field(default_factory=list)
+    driver: dict[str, Any] | None = None
+    """Who drives the run now (the last lock.acquired not followed by lock.released)."""
     closed: dict[str, Any] | None = None
     event_count: int = 0
     last_event_at: str | None = None
@@ -176,6 +178,10 @@ def _unlocked(state: RunState, e: dict[str, Any]) -> None:
 
 def _lock(state: RunState, e: dict[str, Any]) -> None:
     state.lock_events.append(e)
+    if e["type"] == "lock.acquired":
+        state.driver = {"operator": e.get("by"), "since": e.get("ts"), **(e.get("driver") or {})}
+    elif e["type"] == "lock.released":
+        state.driver = None
 
 
 def _health(state: RunState, e: dict[str, Any]) -> None:
@@ -259,6 +265,7 @@ _HANDLERS = {
     "phase.unlocked": _unlocked,
     "lock.taken_over": _lock,
     "lock.acquired": _lock,
+    "lock.released": _lock,
     "run.closed": _closed,
     "health.changed": _health,
     "health.baseline": _baseline,

@@ -39,7 +39,7 @@ from screens.checklist import ChecklistScreen
 from screens.dashboard import DashboardScreen
 from screens.deploy import DeployScreen
 from screens.dialogs import Confirm
-from screens.start import StartScreen
+from screens.start import StartScreen, WaitingScreen
 from screens.stepping import Stepper
 
 PRODUCTION = "production"
@@ -103,7 +103,10 @@ class CockpitApp(App[int]):
             self.run_worker(
                 self.monitor.run(), group="health", name="health polling", exit_on_error=False
             )
-        if self.session is None:
+        if self.session is None and self.read_only:
+            self.push_screen(WaitingScreen())
+            self.wait_for_run()
+        elif self.session is None:
             self.push_screen(StartScreen())
         else:
             self.push_screen(DashboardScreen())
@@ -181,6 +184,23 @@ class CockpitApp(App[int]):
         except CockpitError as exc:
             self.notify(str(exc), title="Could not start the run", severity="error")
             return
+        self.session = session
+        await self.switch_screen(DashboardScreen())
+        self.follow()
+        self.revision += 1
+
+    @work(exclusive=True, group="wait-run", exit_on_error=False)
+    async def wait_for_run(self) -> None:
+        """Watching before the run begins: pick it up as soon as it is started."""
+        while True:
+            run_id = await asyncio.to_thread(self.ws.active_run_id)
+            if run_id is not None:
+                break
+            await asyncio.sleep(self.follow_interval)
+        session = await asyncio.to_thread(RunSession, self.ws, run_id)
+        holder = session.lock.read()
+        if holder is not None and session.lock.is_held_elsewhere():
+            self.driver = f"{holder.operator} (pid {holder.pid} on {holder.host})"
         self.session = session
         await self.switch_screen(DashboardScreen())
         self.follow()

@@ -26,7 +26,7 @@ from textual.widgets.option_list import Option
 from cockpit.clock import local_hm, parse_iso
 from cockpit.durations import format_clock, format_duration
 from cockpit.errors import CockpitError
-from cockpit.logsearch import search_log, tail_lines
+from cockpit.logsearch import LogFollower, search_log, tail_lines
 from cockpit.progress import step_state
 from cockpit.runbook import Phase, Step
 from cockpit.runner import render_commands
@@ -77,6 +77,8 @@ class DeployScreen(Screen):
         self.follow = True
         self.shown_step: str | None = None
         self.usage_text = ""
+        self._file_follower: LogFollower | None = None
+        self._reading = False
 
     @property
     def cockpit(self) -> CockpitApp:
@@ -289,6 +291,36 @@ class DeployScreen(Screen):
             self.shown_step = step.id
             self._load_log(step)
 
+    def _follow_file(self) -> None:
+        """Watching: the driver is another process, so follow the shown step's log file."""
+        if self._file_follower is None or self._reading:
+            return
+        self._reading = True
+        self._read_file()
+
+    @work(exclusive=True, group="log-follow", exit_on_error=False)
+    async def _read_file(self) -> None:
+        import asyncio
+
+        try:
+            follower = self._file_follower
+            if follower is None:
+                return
+            lines, skipped = await asyncio.to_thread(follower.read_new, 256 * 1024)
+            if follower is not self._file_follower or not lines:
+                return
+            log = self.query_one("#step-log", RichLog)
+            if skipped:
+                log.write(
+                    Text(
+                        "… earlier lines passed over (all are in the step log)", style="dim italic"
+                    )
+                )
+            for line in lines[-120:]:
+                log.write(self._log_text(line), scroll_end=self.follow)
+        finally:
+            self._reading = False
+
     @work(exclusive=True, group="log-load", exit_on_error=False)
     async def _load_log(self, step: Step) -> None:
         """Show the tail of a step's log file (the whole file stays on disk)."""
@@ -297,7 +329,10 @@ class DeployScreen(Screen):
         session = self.cockpit.session
         assert session is not None
         path = session.log_path(self.phase_id, step.id)
+        self._file_follower = None
         lines = await asyncio.to_thread(tail_lines, path, 500)
+        if self.cockpit.read_only:
+            self._file_follower = LogFollower(path, start_at_end=True)
         log = self.query_one("#step-log", RichLog)
         log.clear()
         for line in lines:
@@ -325,6 +360,9 @@ class DeployScreen(Screen):
 
     def flush_output(self) -> None:
         """At most 20×/s: draw what the running step printed, if it is the one shown."""
+        if self.cockpit.read_only:
+            self._follow_file()
+            return
         stepper = self.cockpit.stepper
         buffer = stepper.buffer
         if buffer.step != (self.phase_id, self.shown_step) or not buffer.pending:

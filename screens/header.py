@@ -47,8 +47,16 @@ class RunHeader(Static):
         text.append(format_clock(elapsed), style="bold")
         if app.read_only:
             text.append("   WATCHING (read-only)", style=style(app, "warning", bold=True))
-            if app.driver:
+            driver = session.state.driver
+            if driver:
+                text.append(
+                    f" — driven by {driver.get('operator')} (pid {driver.get('pid')} "
+                    f"on {driver.get('host')})"
+                )
+            elif app.driver:
                 text.append(f" — driven by {app.driver}")
+            else:
+                text.append(" — nobody drives it now")
         else:
             text.append("   DRIVING", style=style(app, "success", bold=True))
         return text

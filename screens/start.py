@@ -105,3 +105,17 @@ class StartScreen(Screen):
             self.query_one("#start-error", Static).update(str(exc))
             return
         cast("CockpitApp", self.app).start_run(self._release_type(), version)
+
+
+class WaitingScreen(Screen):
+    """Watching a workspace where no run has started yet: the run appears when it begins."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="start-box"):
+            yield Label("Waiting for a run to start", id="start-title")
+            yield Static(
+                "This terminal watches read-only. As soon as someone starts a run in this "
+                "workspace, it opens here.",
+                id="start-current",
+            )
+        yield Footer()
