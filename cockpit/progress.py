@@ -40,12 +40,25 @@ FINISHED = ("done", "skipped")
 def step_state(phase: Phase, step: Step, state: RunState) -> str:
     """A step's state for display: a step without commands is done when its checks are."""
     current = state.step(phase.id, step.id).state
-    if current == "pending" and not step.commands and step.checks:
+    if current in ("pending", "running") and not step.commands and step.checks:
         assert state.run is not None
         checks = [c for c in step.checks if applies(c.release_types, state.run.type)]
         if checks and all(state.item(phase.id, c.id).checked for c in checks):
             return "done"
     return current
+
+
+def step_times(phase: Phase, step: Step, state: RunState) -> tuple[str | None, str | None]:
+    """When a step started and ended; a stage ticked by hand ends with its last check."""
+    st = state.step(phase.id, step.id)
+    if st.finished_at or (st.state == "running" and step.commands):
+        return st.started_at, st.finished_at
+    if st.started_at and step_state(phase, step, state) == "done":
+        ticks = [
+            state.item(phase.id, c.id).at for c in step.checks if state.item(phase.id, c.id).at
+        ]
+        return st.started_at, max(ticks) if ticks else None
+    return st.started_at, None
 
 
 def tasks(phase: Phase, release_type: str) -> list[Entry]:
@@ -93,11 +106,16 @@ def is_complete(runbook: Runbook, state: RunState, phase_id: str) -> bool:
     return items_done and steps_done
 
 
+ROLLBACK_DECISION = "rollback-decision"
+
+
 def criteria_met(runbook: Runbook, state: RunState) -> list[tuple[Phase, Entry]]:
-    """Every rollback criterion currently ticked as met."""
+    """Every rollback criterion (of the rollback decision phase) currently ticked as met."""
     assert state.run is not None
     out = []
     for phase in runbook.for_type(state.run.type):
+        if phase.id != ROLLBACK_DECISION:
+            continue
         for entry in phase.items_for(state.run.type):
             if entry.criterion and state.item(phase.id, entry.item.id).checked:
                 out.append((phase, entry))

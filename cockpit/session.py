@@ -22,7 +22,7 @@ from cockpit.healthwatch import DECISION_PHASE
 from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
 from cockpit.proctree import holders, is_same_process
-from cockpit.progress import PhaseProgress, progress, status_document
+from cockpit.progress import PhaseProgress, criteria_met, progress, status_document
 from cockpit.runbook import RELEASE_TYPES, Entry, Phase, Step
 from cockpit.secrets import Redactor
 from cockpit.state import CommandState, RunState, StepState
@@ -178,7 +178,8 @@ class RunSession:
             release_type=run.type,
             previous_version=previous,
             workspace=str(self.ws.root),
-            rollback_target=f"production-v{previous}" if previous else "",
+            rollback_target=self.state.rollback_target
+            or (f"production-v{previous}" if previous else ""),
             rollback_version=previous,
             deployment_range=f"production-v{previous}..production-v{run.version}"
             if previous
@@ -397,6 +398,42 @@ class RunSession:
                 "duration_s": round(duration_s, 3),
             },
         )
+
+    def plan_stage_start(self, phase_id: str, step_id: str) -> Intent:
+        """Start the timer of a step that has no commands (a stage ticked by hand)."""
+        step = self.step_spec(phase_id, step_id)
+        if step.commands:
+            raise CockpitError(f"step {step_id!r} runs commands: run it from the deploy screen")
+        if self.state.step(phase_id, step_id).started_at:
+            raise CockpitError(f"the timer of {step.title!r} already started")
+        return self.plan_step_start(phase_id, step_id, [])
+
+    def plan_decision(self, choice: str, rationale: str, commander: str) -> Intent:
+        """The incident commander's decision: roll back or fix forward, with the rationale."""
+        if choice not in ("rollback", "fix-forward"):
+            raise CockpitError("the decision is 'rollback' or 'fix-forward'")
+        if not rationale.strip():
+            raise CockpitError("a decision needs its rationale")
+        if not commander.strip():
+            raise CockpitError("a decision needs the incident commander's name")
+        return Intent(
+            "decision.recorded",
+            {
+                "choice": choice,
+                "rationale": rationale.strip(),
+                "commander": commander.strip(),
+                "criteria": [e.item.id for _, e in criteria_met(self.ws.runbook, self.state)],
+            },
+        )
+
+    def plan_rollback_target(self, target: str) -> Intent:
+        """Change the deployment or tag the rollback returns to (prefilled: the last production tag)."""
+        if not target.strip() or any(c.isspace() for c in target.strip()):
+            raise CockpitError("the rollback target is one word: a deployment URL or a tag")
+        return Intent("rollback.target_set", {"target": target.strip()})
+
+    def plan_branch_created(self, branch: str, tag: str, commit: str) -> Intent:
+        return Intent("git.branch_created", {"branch": branch, "from_tag": tag, "commit": commit})
 
     def plan_step_skip(self, phase_id: str, step_id: str, reason: str) -> Intent:
         """Validate skipping a step: a reason is required, a running step is aborted first."""

@@ -96,6 +96,10 @@ class RunState:
     overrides: dict[str, Override] = field(default_factory=dict)
     steps: dict[tuple[str, str], StepState] = field(default_factory=dict)
     lock_events: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    """Rollback decisions (choice, rationale, commander), oldest first."""
+    rollback_target: str | None = None
+    branches: list[dict[str, Any]] = field(default_factory=list)
     driver: dict[str, Any] | None = None
     """Who drives the run now (the last lock.acquired not followed by lock.released)."""
     closed: dict[str, Any] | None = None
@@ -253,6 +257,18 @@ def _step_skipped(state: RunState, e: dict[str, Any]) -> None:
     st.by = e.get("by")
 
 
+def _decision(state: RunState, e: dict[str, Any]) -> None:
+    state.decisions.append(e)
+
+
+def _rollback_target(state: RunState, e: dict[str, Any]) -> None:
+    state.rollback_target = e["target"]
+
+
+def _branch(state: RunState, e: dict[str, Any]) -> None:
+    state.branches.append(e)
+
+
 def _closed(state: RunState, e: dict[str, Any]) -> None:
     state.closed = e
 
@@ -275,6 +291,9 @@ _HANDLERS = {
     "command.finished": _command_finished,
     "step.finished": _step_finished,
     "step.skipped": _step_skipped,
+    "decision.recorded": _decision,
+    "rollback.target_set": _rollback_target,
+    "git.branch_created": _branch,
 }
 
 

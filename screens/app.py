@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 from cockpit.clock import Clock
 from cockpit.demotools import arm_failure
 from cockpit.errors import CockpitError
+from cockpit.gitops import create_hotfix_branch, plan_hotfix_branch
 from cockpit.health import DOWN, Sample
 from cockpit.healthwatch import (
     DECISION_PHASE,
@@ -37,12 +38,16 @@ from cockpit.simservice import SimService
 from cockpit.workspace import Workspace
 from screens.checklist import ChecklistScreen
 from screens.dashboard import DashboardScreen
+from screens.decision import Decision
 from screens.deploy import DeployScreen
 from screens.dialogs import Confirm
 from screens.start import StartScreen, WaitingScreen
 from screens.stepping import Stepper
 
 PRODUCTION = "production"
+ROLLBACK_PHASE = "rollback"
+RATIONALE_ITEM = "document-decision-rationale"
+HOTFIX_PHASE = "hotfix-workflow"
 
 
 class CockpitApp(App[int]):
@@ -161,6 +166,79 @@ class CockpitApp(App[int]):
             await self.stepper.wait_orphan(phase_id, step_id)
         self.orphans = [o for o in self.orphans if o != (phase_id, step_id)]
         self.revision += 1
+
+    def record_decision(self, decision: Decision | None) -> None:
+        if decision is not None:
+            self._record_decision(decision)
+
+    @work(group="decision", exit_on_error=False)
+    async def _record_decision(self, decision: Decision) -> None:
+        """Journal the decision; the rationale documents the runbook's item; a rollback opens."""
+        session = self.session
+        if session is None:
+            return
+        ok = await self.send(
+            lambda: session.plan_decision(decision.choice, decision.rationale, decision.commander)
+        )
+        if not ok:
+            return
+        if not session.state.item(DECISION_PHASE, RATIONALE_ITEM).checked:
+            await self.send(
+                lambda: session.plan_check(
+                    DECISION_PHASE, RATIONALE_ITEM, f"{decision.choice}: {decision.rationale}"
+                )
+            )
+        if decision.choice != "rollback":
+            self.notify(f"fix forward — {decision.rationale}", title="Decision recorded")
+            return
+        if session.progress(ROLLBACK_PHASE).locked:
+            reason = f"rollback decided by {decision.commander}: {decision.rationale}"
+            await self.send(lambda: session.plan_override(ROLLBACK_PHASE, reason))
+        self.notify(
+            f"by {decision.commander}: {decision.rationale}", title="ROLL BACK", severity="error"
+        )
+        self.open_phase(ROLLBACK_PHASE)
+
+    def hotfix_branch(self, incident: str) -> None:
+        self._hotfix_branch(incident)
+
+    @work(group="git", exit_on_error=False)
+    async def _hotfix_branch(self, incident: str) -> None:
+        session = self.session
+        if session is None:
+            return
+        try:
+            plan = await asyncio.to_thread(plan_hotfix_branch, self.ws.root, incident)
+        except CockpitError as exc:
+            self.notify(str(exc), title="No branch created", severity="error")
+            return
+        yes = await self.push_screen_wait(
+            Confirm(
+                f"Create {plan.branch}?",
+                f"From {plan.tag} ({plan.commit[:8]}). Nothing is checked out or pushed.",
+                yes="Create",
+                no="Cancel",
+            )
+        )
+        if not yes:
+            return
+        try:
+            await asyncio.to_thread(create_hotfix_branch, self.ws.root, plan)
+        except CockpitError as exc:
+            self.notify(str(exc), title="No branch created", severity="error")
+            return
+        await self.record(session.plan_branch_created(plan.branch, plan.tag, plan.commit))
+        item = "hotfix-branch-created"
+        if not session.state.item(HOTFIX_PHASE, item).checked:
+            await self.send(
+                lambda: session.plan_check(
+                    HOTFIX_PHASE,
+                    item,
+                    f"{plan.branch} from {plan.tag}",
+                    {"branch": plan.branch, "tag": plan.tag, "commit": plan.commit},
+                )
+            )
+        self.notify(f"{plan.branch} at {plan.commit[:8]}", title="Hotfix branch created")
 
     def demo_fail_next(self) -> None:
         if self.demo is not None:

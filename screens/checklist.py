@@ -18,12 +18,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from cockpit.clock import local_hm
+from cockpit.clock import local_hm, parse_iso
+from cockpit.durations import format_clock
 from cockpit.errors import CockpitError
-from cockpit.progress import PhaseProgress
-from cockpit.runbook import Entry, Phase, applies
+from cockpit.progress import PhaseProgress, criteria_met, step_times
+from cockpit.runbook import Entry, Phase, Step, applies
 from cockpit.state import ItemState
 from cockpit.verify import verify_item
+from screens.decision import DecisionDialog
 from screens.dialogs import TextPrompt
 from screens.header import RollbackBanner, RunHeader
 from screens.theme import bar, style
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from screens.app import CockpitApp
 
 SECTION = "section:"
+DECISION_PHASE = "rollback-decision"
+HOTFIX_PHASE = "hotfix-workflow"
 
 
 class ChecklistView(OptionList):
@@ -47,6 +51,9 @@ class ChecklistScreen(Screen):
         Binding("v", "verify", "Verify", id="checklist.verify"),
         Binding("a", "show_all", "All types", id="checklist.show_all"),
         Binding("o", "override", "Override lock", id="checklist.override"),
+        Binding("t", "start_stage", "Start stage timer", id="checklist.start_stage"),
+        Binding("d", "decide", "Decide", id="checklist.decide"),
+        Binding("B", "hotfix_branch", "Hotfix branch", id="checklist.hotfix_branch"),
         Binding("escape", "back", "Dashboard", id="checklist.back"),
     ]
 
@@ -75,6 +82,7 @@ class ChecklistScreen(Screen):
     def on_mount(self) -> None:
         self.rebuild()
         self.watch(self.app, "revision", lambda _: self.update_state(), init=False)
+        self.set_interval(1.0, self.update_state)  # stage timers move
         self.query_one(ChecklistView).focus()
 
     # -- rendering -----------------------------------------------------------------------
@@ -107,14 +115,39 @@ class ChecklistScreen(Screen):
         text.append(group, style="bold underline")
         if entry.step:
             step = next(s for s in self.phase.steps if s.id == entry.step)
-            if step.budget:
-                text.append(f"  budget {step.budget}", style="dim")
+            text.append_text(self._stage_timer(step))
         if entry.criterion:
             text.append("  (criteria: tick any that is met)", style="dim")
         elif total:
             text.append(f"  {done}/{total}", style="dim")
         if entry.types:
             text.append(f"  [{'/'.join(entry.types)}]", style="dim")
+        return text
+
+    def _stage_timer(self, step: Step) -> Text:
+        """A stage's timer: budget, elapsed against it once started, done when its checks are."""
+        session = self.cockpit.session
+        assert session is not None
+        started, finished = step_times(self.phase, step, session.state)
+        text = Text()
+        if not started:
+            if step.budget:
+                text.append(f"  budget {step.budget}", style="dim")
+            if not step.commands and step.budget:
+                text.append("  (t starts its timer)", style="dim")
+            return text
+        end = parse_iso(finished) if finished else self.cockpit.clock.now()
+        elapsed = (end - parse_iso(started)).total_seconds()
+        budget = step.budget.high if step.budget else None
+        colour = "success"
+        if budget and elapsed > budget:
+            colour = "error"
+        elif step.budget and elapsed >= step.budget.warn_at:
+            colour = "warning"
+        mark = "✓" if finished else "▶"
+        text.append(f"  {mark} {format_clock(elapsed)}", style=style(self.app, colour, bold=True))
+        if step.budget:
+            text.append(f" / {step.budget}")
         return text
 
     def _item_prompt(self, entry: Entry, st: ItemState, applicable: bool) -> Text:
@@ -250,7 +283,11 @@ class ChecklistScreen(Screen):
     # -- keys -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle", "note", "override", "verify") and self.cockpit.read_only:
+        if (
+            action
+            in ("toggle", "note", "override", "verify", "start_stage", "decide", "hotfix_branch")
+            and self.cockpit.read_only
+        ):
             return False
         if self.cockpit.session is None:
             return True
@@ -263,6 +300,20 @@ class ChecklistScreen(Screen):
             return True if auto and not locked else None
         if action == "override":
             return True if locked else None
+        if action == "start_stage":
+            if not any(not x.commands and x.checks for x in self.phase.steps):
+                return False  # no stages here: keep the footer quiet
+            entry = self._highlighted_entry()
+            step = next((x for x in self.phase.steps if entry and x.id == entry.step), None)
+            if step is None or step.commands or locked:
+                return None
+            return (
+                None if self.cockpit.session.state.step(self.phase_id, step.id).started_at else True
+            )
+        if action == "decide":
+            return self.phase_id == DECISION_PHASE
+        if action == "hotfix_branch":
+            return self.phase_id == HOTFIX_PHASE
         return True
 
     async def action_toggle(self) -> None:
@@ -347,6 +398,38 @@ class ChecklistScreen(Screen):
                 "anyway, say why (Esc leaves it unticked).",
             ),
             by_hand,
+        )
+
+    def action_start_stage(self) -> None:
+        entry = self._highlighted_entry()
+        session = self.cockpit.session
+        if entry is None or entry.step is None or session is None:
+            return
+        step_id = entry.step
+        self.app.run_worker(
+            self.cockpit.send(lambda: session.plan_stage_start(self.phase_id, step_id)),
+            group="intent",
+        )
+
+    def action_decide(self) -> None:
+        session = self.cockpit.session
+        if session is None:
+            return
+        met = [e.item.text for _, e in criteria_met(session.ws.runbook, session.state)]
+        self.app.push_screen(DecisionDialog(session.operator, met), self.cockpit.record_decision)
+
+    def action_hotfix_branch(self) -> None:
+        def create(incident: str | None) -> None:
+            if incident:
+                self.cockpit.hotfix_branch(incident)
+
+        self.app.push_screen(
+            TextPrompt(
+                "Create the hotfix branch",
+                "Incident id (the branch is hotfix/incident-ID, from the last "
+                "production tag; nothing is checked out or pushed).",
+            ),
+            create,
         )
 
     def action_show_all(self) -> None:

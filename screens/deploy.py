@@ -27,7 +27,7 @@ from cockpit.clock import local_hm, parse_iso
 from cockpit.durations import format_clock, format_duration
 from cockpit.errors import CockpitError
 from cockpit.logsearch import LogFollower, search_log, tail_lines
-from cockpit.progress import step_state
+from cockpit.progress import step_state, step_times
 from cockpit.runbook import Phase, Step
 from cockpit.runner import render_commands
 from screens.dialogs import Confirm, TextPrompt
@@ -67,6 +67,7 @@ class DeployScreen(Screen):
         Binding("R", "rollback", "Start rollback", id="deploy.rollback"),
         Binding("k", "kill_orphan", "Kill orphan", id="deploy.kill_orphan"),
         Binding("w", "wait_orphan", "Wait for orphan", id="deploy.wait_orphan"),
+        Binding("T", "rollback_target", "Rollback target", id="deploy.rollback_target"),
         Binding("F", "demo_fail", "Fail next (demo)", id="deploy.demo_fail", show=False),
         Binding("escape", "back", "Dashboard", id="deploy.back"),
     ]
@@ -147,11 +148,11 @@ class DeployScreen(Screen):
     def _elapsed(self, step: Step, now: datetime) -> float | None:
         session = self.cockpit.session
         assert session is not None
-        st = session.state.step(self.phase_id, step.id)
-        if not st.started_at:
+        started, finished = step_times(self.phase, step, session.state)
+        if not started:
             return None
-        end = parse_iso(st.finished_at) if st.finished_at and st.state != "running" else now
-        return max(0.0, (end - parse_iso(st.started_at)).total_seconds())
+        end = parse_iso(finished) if finished else now
+        return max(0.0, (end - parse_iso(started)).total_seconds())
 
     def _step_prompt(self, n: int, step: Step) -> Text:
         app = self.cockpit
@@ -401,6 +402,8 @@ class DeployScreen(Screen):
             return False
         if action == "demo_fail":
             return app.demo is not None
+        if action == "rollback_target":
+            return self.phase_id == "rollback" and driving
         orphans = [o for o in app.orphans if o[0] == self.phase_id]
         if action in ("kill_orphan", "wait_orphan"):
             return bool(orphans)
@@ -561,6 +564,27 @@ class DeployScreen(Screen):
         orphans = [o for o in self.cockpit.orphans if o[0] == self.phase_id]
         if orphans:
             self.cockpit.resolve_orphan(*orphans[0], kill=False)
+
+    def action_rollback_target(self) -> None:
+        session = self.cockpit.session
+        if session is None:
+            return
+        current = str(session.placeholder_values().get("rollback_target", ""))
+
+        def save(target: str | None) -> None:
+            if target and target != current:
+                self.app.run_worker(
+                    self.cockpit.send(lambda: session.plan_rollback_target(target)), group="intent"
+                )
+
+        self.app.push_screen(
+            TextPrompt(
+                "Roll back to",
+                "The last known good deployment or tag (prefilled: the last production tag).",
+                value=current,
+            ),
+            save,
+        )
 
     def action_demo_fail(self) -> None:
         self.cockpit.demo_fail_next()

@@ -18,6 +18,8 @@ from cockpit.progress import criteria_met
 from screens.theme import style
 
 if TYPE_CHECKING:
+    from cockpit.runbook import Entry
+    from cockpit.session import RunSession
     from screens.app import CockpitApp
 
 
@@ -76,10 +78,30 @@ class RollbackBanner(Static):
     def _update(self) -> None:
         app = cast("CockpitApp", self.app)
         session = app.session
-        met = (
-            criteria_met(session.ws.runbook, session.state) if session and session.state.run else []
-        )
-        self.set_class(bool(met), "-met")
+        if session is None or session.state.run is None:
+            self.set_class(False, "-met")
+            return
+        met = criteria_met(session.ws.runbook, session.state)
+        decisions = session.state.decisions
+        self.set_class(bool(met or decisions), "-met")
+        text = Text()
         if met:
-            reasons = "; ".join(e.item.text for _, e in met)
-            self.update(Text(f"ROLLBACK CRITERIA MET: {reasons}", style="bold"))
+            reasons = "; ".join(self._evidence(session, phase.id, e) for phase, e in met)
+            text.append(f"ROLLBACK CRITERIA MET: {reasons}", style="bold")
+        if decisions:
+            d = decisions[-1]
+            choice = "ROLL BACK" if d.get("choice") == "rollback" else "FIX FORWARD"
+            text.append(
+                ("\n" if met else "") + f"DECISION: {choice} — {d.get('rationale')} "
+                f"(incident commander {d.get('commander')}, {local_hm(d.get('ts'))})",
+                style="bold",
+            )
+        if met or decisions:
+            self.update(text)
+
+    @staticmethod
+    def _evidence(session: RunSession, phase_id: str, entry: Entry) -> str:
+        """A criterion with what says it is met: the health signal, or who ticked it."""
+        st = session.state.item(phase_id, entry.item.id)
+        signal = (st.evidence or {}).get("signal")
+        return entry.item.text + (f" ({signal})" if signal else f" (ticked by {st.by})")
