@@ -80,6 +80,7 @@ class DeployScreen(Screen):
         self.usage_text = ""
         self._file_follower: LogFollower | None = None
         self._reading = False
+        self._was_running: int | None = None
 
     @property
     def cockpit(self) -> CockpitApp:
@@ -217,10 +218,34 @@ class DeployScreen(Screen):
         step_list = self.query_one("#steps", OptionList)
         for n, step in enumerate(self.steps(), 1):
             step_list.replace_option_prompt(step.id, self._step_prompt(n, step))
+        self._follow_running(step_list)
         self._heading()
         self._orphans()
         self._show_selected()
         self.refresh_bindings()
+
+    def _follow_running(self, step_list: OptionList) -> None:
+        """In follow mode the view moves to a step as it starts (a watcher sees what runs);
+        a finished step stays in view, so its result can be read."""
+        if not self.follow:
+            return
+        session = self.cockpit.session
+        assert session is not None
+        running = next(
+            (
+                i
+                for i, s in enumerate(self.steps())
+                if session.state.step(self.phase_id, s.id).state == "running"
+            ),
+            None,
+        )
+        if (
+            running is not None
+            and running != self._was_running
+            and step_list.highlighted != running
+        ):
+            step_list.highlighted = running
+        self._was_running = running
 
     def _heading(self) -> None:
         now = self.cockpit.clock.now()
