@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show every command substituted, run nothing"
     )
     p.add_argument("--yes", action="store_true", help="confirm every 'confirm:' step")
+    p = add("report", "the release report: timeline, checklists, steps, health, decisions")
+    p.add_argument("--run", metavar="ID")
+    p.add_argument("--format", choices=("md", "json"), default="md")
     p = add("watch", "read-only live view of a run driven elsewhere")
     p.add_argument("--run", metavar="ID")
     p = add("version", "release versions from the production tags")
@@ -265,6 +268,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_app(session.ws, session.run_id, open_phase=args.phase)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from cockpit.report import build, markdown
+
+    session = _session(args)
+    doc = build(session)
+    print(
+        json.dumps(doc, indent=2, ensure_ascii=False) if args.format == "json" else markdown(doc),
+        end="",
+    )
+    if args.format == "json":
+        print()
+    return EXIT_OK
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from cockpit.config import find_config, load_config
     from cockpit.healthcli import run_health
@@ -342,6 +359,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "health": cmd_health,
     "run": cmd_run,
+    "report": cmd_report,
     "version": cmd_version,
     "watch": lambda a: cmd_tui(a, read_only=True),
 }

@@ -56,6 +56,15 @@ class HealthSettings(StrictModel):
     """Ring the terminal bell when an environment goes DOWN."""
 
 
+class Notify(StrictModel):
+    """Where release notifications go."""
+
+    slack_webhook: Annotated[str, AfterValidator(_check_url)] | None = None
+    """A Slack-compatible incoming webhook; the message is POSTed as ``{"text": ...}``."""
+    release_notes_url: str | None = None
+    """The link the messages give for the full release notes."""
+
+
 class Config(StrictModel):
     """A team's cockpit.yaml."""
 
@@ -68,6 +77,7 @@ class Config(StrictModel):
     """Values for ``{name}`` placeholders in commands (see the README on quoting)."""
     secrets: list[str] = Field(default_factory=list)
     """Environment variables whose values never reach a log, the screen or the journal."""
+    notify: Notify = Field(default_factory=Notify)
 
     @field_validator("environments", "vars")
     @classmethod
@@ -88,6 +98,8 @@ class Config(StrictModel):
     def secret_values(self) -> list[str]:
         """The current values of the named secrets (empty ones left out), longest first."""
         values = {os.environ.get(name, "") for name in self.secrets}
+        if self.notify.slack_webhook:  # a webhook URL is a credential
+            values.add(self.notify.slack_webhook)
         return sorted((v for v in values if len(v) >= 3), key=len, reverse=True)
 
 

@@ -79,6 +79,29 @@ def describe(event: dict[str, Any], runbook: Runbook) -> str:
         return f"$ {event.get('command')}"
     if kind == "command.finished":
         return f"→ {event.get('outcome')}"
+    if kind == "tag.created":
+        return f"{who} tagged {event.get('tag')} at {str(event.get('commit'))[:8]}"
+    if kind == "tag.pushed":
+        return f"{who} pushed {event.get('tag')}"
+    if kind == "tag.push_failed":
+        return f"pushing {event.get('tag')} failed (exit {event.get('exit_code')}): {event.get('output', '')[-120:]}"
+    if kind == "changelog.written":
+        return f"{who} wrote the {event.get('version')} section of CHANGELOG.md"
+    if kind == "messages.saved":
+        return f"{who} saved the release messages"
+    if kind == "notification.sent":
+        return f"{who} posted the release message to {event.get('channel')}"
+    if kind == "notification.failed":
+        return f"posting to {event.get('channel')} failed: {event.get('error')}"
+    if kind == "decision.recorded":
+        return (
+            f"incident commander {event.get('commander')} decided: {event.get('choice')} — "
+            f"{event.get('rationale')}"
+        )
+    if kind == "git.branch_created":
+        return f"{who} created {event.get('branch')} from {event.get('from_tag')}"
+    if kind == "rollback.target_set":
+        return f"{who} set the rollback target to {event.get('target')}"
     if kind == "run.closed":
         return f"{who} closed the run{note}"
     return f"{who}: {kind}"

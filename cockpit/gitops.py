@@ -1,8 +1,9 @@
-"""Changes to the repository the cockpit makes on request: hotfix branches.
+"""Changes to the repository the cockpit makes on request: hotfix branches and release tags.
 
-Owns creating ``hotfix/incident-ID`` from the last production tag with gitpython
-(never checking it out, never pushing: the operator's working tree is left as it
-is), after validating the incident id and refusing an existing branch, in words.
+Owns creating ``hotfix/incident-ID`` from the last production tag and the release
+tags ``rc-vX.Y.Z`` / ``production-vX.Y.Z`` at HEAD, with gitpython (never checking
+anything out; never pushing implicitly), refusing what exists already in words; and
+the command line for pushing a tag, which is a separate, confirmed step.
 """
 
 from __future__ import annotations
@@ -52,3 +53,35 @@ def create_hotfix_branch(root: Path, plan: BranchPlan) -> BranchPlan:
         raise CockpitError(f"branch {plan.branch} already exists")
     repo.create_head(plan.branch, repo.tags[plan.tag].commit)
     return plan
+
+
+TAG_KINDS = ("rc", "production", "hotfix")
+
+
+def release_tag(kind: str, version: str) -> str:
+    if kind not in TAG_KINDS:
+        raise CockpitError(f"tag kind {kind!r}: one of {', '.join(TAG_KINDS)}")
+    return f"{kind}-v{version}"
+
+
+def create_tag(root: Path, name: str) -> str:
+    """Tag HEAD as ``name`` (lightweight, as the runbook's ``git tag``); returns the commit."""
+    import git
+
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise CockpitError(f"{root} is not a git repository") from None
+    if name in [t.name for t in repo.tags]:
+        raise CockpitError(f"tag {name} already exists (at {repo.tags[name].commit.hexsha[:8]})")
+    try:
+        commit = repo.head.commit
+    except ValueError:
+        raise CockpitError("the repository has no commits to tag") from None
+    repo.create_tag(name, ref=commit)
+    return commit.hexsha
+
+
+def push_command(name: str, remote: str = "origin") -> list[str]:
+    """The command that pushes one tag (the runbook's ``git push origin production-vX.Y.Z``)."""
+    return ["git", "push", remote, name]

@@ -88,6 +88,8 @@ class DashboardScreen(Screen):
 
     BINDINGS = [
         Binding("b", "baseline", "Take baseline", id="dashboard.baseline"),
+        Binding("v", "release", "Release", id="dashboard.release"),
+        Binding("p", "report", "Report", id="dashboard.report"),
         Binding("1", "demo('healthy')", "healthy", id="demo.healthy", show=False),
         Binding("2", "demo('slow')", "slow", id="demo.slow", show=False),
         Binding("3", "demo('down')", "down", id="demo.down", show=False),
@@ -102,6 +104,16 @@ class DashboardScreen(Screen):
         if action == "baseline":
             return not app.read_only and app.session is not None and app.monitor is not None
         return True
+
+    def action_release(self) -> None:
+        from screens.release import ReleaseScreen
+
+        self.app.push_screen(ReleaseScreen())
+
+    def action_report(self) -> None:
+        from screens.release import ReportScreen
+
+        self.app.push_screen(ReportScreen())
 
     def action_baseline(self) -> None:
         cast("CockpitApp", self.app).capture_baseline()

@@ -1,0 +1,148 @@
+"""The runbook's release notifications: the Slack message and the stakeholder e-mail.
+
+Owns filling the runbook's two templates with the run's facts (version, deployment
+time, features and fixes from the changelog draft, production's health, the
+rollback plan), writing them to ``runs/ID/messages/`` (owner-only), and posting the
+Slack one to a Slack-compatible webhook with httpx. A failed post is returned in
+words (and journaled by the caller), never raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from cockpit.changelog import Draft
+from cockpit.clock import parse_iso
+from cockpit.health import describe_error
+from cockpit.workspace import ensure_private_dir
+
+
+@dataclass
+class Facts:
+    """What the templates need to know about the release."""
+
+    version: str
+    status: str
+    deployed_at: str | None
+    features: list[str]
+    fixes: list[str]
+    health: str
+    monitoring: str
+    release_notes: str
+    rollback_plan: str
+
+
+def facts_for(
+    report: dict, draft: Draft, production_state: str | None, notes_url: str | None
+) -> Facts:
+    """Facts from the release report and the changelog draft."""
+    metrics, run = report["metrics"], report["run"]
+    deploy_steps = [s for s in report["steps"] if s["phase"] == "production-deploy"]
+    if metrics["rolled_back"]:
+        status = "❌ Rolled back"
+    elif metrics["deployment_succeeded"]:
+        status = "✅ Successful"
+    elif any(s["state"] == "failed" for s in deploy_steps):
+        status = "⚠️ Failed, being handled"
+    else:
+        status = "⏳ In progress"
+    ends = [e["ts"] for e in report["timeline"] if e["type"] == "step.finished"]
+    deployed = parse_iso(ends[-1]).strftime("%Y-%m-%d %H:%M UTC") if ends else None
+    if production_state in (None, "READY"):
+        health = "✅ All systems green" if production_state else "not measured"
+    else:
+        health = f"⚠️ production {production_state}"
+    criteria = metrics["rollback_criteria_met"]
+    monitoring = "📊 No alerts, performance normal" if not criteria else "⚠️ " + "; ".join(criteria)
+    previous = run.get("previous_version")
+    return Facts(
+        version=run["version"],
+        status=status,
+        deployed_at=deployed,
+        features=draft.entries["Added"],
+        fixes=draft.entries["Fixed"],
+        health=health,
+        monitoring=monitoring,
+        release_notes=notes_url or "[link]",
+        rollback_plan=f"[ready if needed: production-v{previous}]"
+        if previous
+        else "[ready if needed]",
+    )
+
+
+def _list(items: list[str], empty: str = "none") -> str:
+    return ", ".join(items) if items else empty
+
+
+def slack_message(f: Facts) -> str:
+    """The runbook's "Internal Team (Slack #releases)" template, filled."""
+    return (
+        f"🚀 PRODUCTION RELEASE - v{f.version}\n\n"
+        f"Deployment Status: {f.status}\n"
+        f"Deployment Time: {f.deployed_at or 'not deployed yet'}\n"
+        f"Features: {_list(f.features)}\n"
+        f"Bug Fixes: {_list(f.fixes)}\n\n"
+        f"Health Check: {f.health}\n"
+        f"Monitoring: {f.monitoring}\n\n"
+        f"Release Notes: {f.release_notes}\n"
+        f"Rollback Plan: {f.rollback_plan}\n"
+    )
+
+
+def email_message(f: Facts) -> str:
+    """The runbook's "Stakeholder Update (Email)" template, filled."""
+    features = "\n".join(f"- {x}" for x in f.features) or "- none in this release"
+    fixes = "\n".join(f"- {x}" for x in f.fixes) or "- none in this release"
+    outcome = "Successfully Deployed" if f.status.startswith("✅") else f.status.split(" ", 1)[-1]
+    body = "successfully deployed" if f.status.startswith("✅") else f"a status of: {f.status}"
+    lines = [
+        f"Subject: Production Release v{f.version} - {outcome}",
+        "",
+        "Team,",
+        "",
+        f"We have {body} release v{f.version} to production."
+        if f.status.startswith("✅")
+        else f"Release v{f.version} to production has {body}.",
+        "",
+        "New Features:",
+        features,
+        "",
+        "Bug Fixes:",
+        fixes,
+        "",
+        f"System Health: {f.health.lstrip('✅⚠️ ')}.",
+        "",
+        f"Full release notes: {f.release_notes}",
+        "",
+        "If you encounter any issues, please report immediately.",
+        "",
+        "Thanks,",
+        "Development Team",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_messages(run_dir: Path, slack: str, email: str) -> list[Path]:
+    folder = ensure_private_dir(run_dir / "messages")
+    out = []
+    for name, text in (("slack.txt", slack), ("email.txt", email)):
+        path = folder / name
+        path.touch(mode=0o600, exist_ok=True)
+        path.write_text(text)
+        out.append(path)
+    return out
+
+
+async def post_slack(url: str, text: str, timeout: float = 10.0) -> str | None:
+    """POST the message; None when it was accepted, else the reason in words."""
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            response = await client.post(url, json={"text": text})
+    except (httpx.HTTPError, OSError) as exc:
+        return describe_error(exc, url, timeout)
+    if not 200 <= response.status_code < 300:
+        return f"HTTP {response.status_code}: {response.text[:200]}"
+    return None

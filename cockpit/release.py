@@ -1,0 +1,116 @@
+"""Release management for a run: the changelog draft, tags, the messages, in one place.
+
+Owns putting together what the release screen (and the CLI) shows and does: the
+version and the production tag it follows, the changelog draft, the filled Slack
+and e-mail messages, and the journaled actions — writing CHANGELOG.md, creating a
+tag, pushing it (a separate ``git push`` command, never implicit), saving and posting
+the messages. Every action is journaled; a failure is journaled and shown, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from datetime import date
+
+from cockpit.changelog import Draft, draft, write_changelog
+from cockpit.errors import CockpitError
+from cockpit.gitops import create_tag, push_command, release_tag
+from cockpit.notify import email_message, facts_for, post_slack, slack_message, write_messages
+from cockpit.report import build
+from cockpit.session import Intent, RunSession
+
+
+@dataclass
+class ReleaseView:
+    """What the release screen shows."""
+
+    version: str
+    previous: str | None
+    draft: Draft | None
+    problem: str | None
+    slack: str
+    email: str
+
+
+def release_view(session: RunSession, production_state: str | None) -> ReleaseView:
+    """Read the repository and the journal (blocking IO: call it from a thread)."""
+    run = session.state.run
+    assert run is not None
+    try:
+        changes, problem = draft(session.ws.root, run.version, date.today()), None
+    except CockpitError as exc:
+        changes, problem = None, str(exc)
+    facts = facts_for(
+        build(session),
+        changes or Draft(run.version, date.today()),
+        production_state,
+        session.ws.config.notify.release_notes_url,
+    )
+    return ReleaseView(
+        run.version,
+        run.previous_version,
+        changes,
+        problem,
+        slack_message(facts),
+        email_message(facts),
+    )
+
+
+def do_write_changelog(session: RunSession, text: str) -> Intent:
+    path = write_changelog(session.ws.root, text)
+    return Intent("changelog.written", {"path": str(path), "version": session.state.run.version})
+
+
+def do_tag(session: RunSession, kind: str) -> Intent:
+    name = release_tag(kind, session.state.run.version)
+    commit = create_tag(session.ws.root, name)
+    return Intent("tag.created", {"tag": name, "commit": commit})
+
+
+async def do_push(session: RunSession, name: str, timeout: float = 60.0) -> Intent:
+    """``git push origin TAG`` as a real subprocess; the outcome is journaled either way."""
+    command = push_command(name)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *command,
+            cwd=session.ws.root,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+        code, output = proc.returncode, out.decode("utf-8", "replace")[-2000:]
+    except TimeoutError:
+        proc.kill()
+        code, output = None, f"timed out after {timeout:g} s"
+    except OSError as exc:
+        code, output = None, f"could not run git: {exc.strerror or exc}"
+    return Intent(
+        "tag.pushed" if code == 0 else "tag.push_failed",
+        {
+            "tag": name,
+            "command": " ".join(command),
+            "exit_code": code,
+            "output": session.redactor.text(output.strip()),
+        },
+    )
+
+
+def do_save_messages(session: RunSession, view: ReleaseView) -> Intent:
+    paths = write_messages(session.dir, view.slack, view.email)
+    return Intent("messages.saved", {"files": [str(p) for p in paths]})
+
+
+async def do_post_slack(session: RunSession, text: str) -> Intent:
+    url = session.ws.config.notify.slack_webhook
+    if not url:
+        raise CockpitError("no notify.slack_webhook in cockpit.yaml")
+    error = await post_slack(url, text)
+    if error:
+        return Intent(
+            "notification.failed", {"channel": "slack", "error": session.redactor.text(error)}
+        )
+    return Intent("notification.sent", {"channel": "slack"})

@@ -1,0 +1,292 @@
+"""The release report: everything the journal says about a run, for the release review.
+
+Owns turning a run's full journal into the report the runbook's review meeting
+needs — the runbook's technical success metrics for this release (deployment time
+under 60 minutes, rolled back or not, incidents), step durations against budgets
+and overruns, checklists with who and when (and what was left unticked, skipped or
+overridden, with reasons), health (the baseline, the worst p95, time DOWN),
+decisions with their rationale, and the timeline of every event — as Markdown or
+JSON (``cockpit report``; also shown in the TUI).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cockpit.clock import Clock, parse_iso
+from cockpit.describe import describe
+from cockpit.durations import format_duration
+from cockpit.journal import read_journal
+from cockpit.progress import criteria_met, progress, step_state, step_times, tasks
+from cockpit.session import RunSession
+from cockpit.state import replay
+
+DEPLOY_PHASE = "production-deploy"
+ROLLBACK_PHASE = "rollback"
+TARGET_DEPLOY_S = 60 * 60
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return (parse_iso(end) - parse_iso(start)).total_seconds()
+
+
+def _down_time(changes: list[dict[str, Any]], until: datetime) -> dict[str, float]:
+    """Seconds each environment spent DOWN, from the journaled state changes."""
+    down_since: dict[str, datetime] = {}
+    total: dict[str, float] = {}
+    for e in changes:
+        env, at = e["env"], parse_iso(e["ts"])
+        if e.get("state") == "DOWN":
+            down_since.setdefault(env, at)
+        elif env in down_since:
+            total[env] = total.get(env, 0.0) + (at - down_since.pop(env)).total_seconds()
+    for env, since in down_since.items():
+        total[env] = total.get(env, 0.0) + (until - since).total_seconds()
+    return total
+
+
+def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
+    """The report as data (the JSON format)."""
+    events = read_journal(session.journal_path).events
+    state = replay(events)
+    assert state.run is not None
+    runbook = session.ws.runbook
+    now = (clock or session.clock).now()
+    end = parse_iso(events[-1]["ts"]) if events else now
+
+    steps_out = []
+    for phase in runbook.for_type(state.run.type):
+        for step in phase.steps_for(state.run.type):
+            st = state.step(phase.id, step.id)
+            shown = step_state(phase, step, state)
+            if shown == "pending" and not st.attempts:
+                continue
+            started, finished = step_times(phase, step, state)
+            took = _seconds(started, finished)
+            budget = step.budget.high if step.budget else None
+            steps_out.append(
+                {
+                    "phase": phase.id,
+                    "step": step.id,
+                    "title": step.title,
+                    "state": shown,
+                    "attempts": st.attempts,
+                    "duration_s": took,
+                    "budget_s": budget,
+                    "overrun_s": (took - budget)
+                    if took is not None and budget and took > budget
+                    else None,
+                    "reason": st.reason,
+                }
+            )
+
+    deploy = [s for s in steps_out if s["phase"] == DEPLOY_PHASE]
+    deploy_starts = [state.step(DEPLOY_PHASE, s["step"]).started_at for s in deploy]
+    deploy_ends = (
+        [
+            step_times(
+                runbook.phase(DEPLOY_PHASE),
+                next(x for x in runbook.phase(DEPLOY_PHASE).steps if x.id == s["step"]),
+                state,
+            )[1]
+            for s in deploy
+        ]
+        if deploy
+        else []
+    )
+    deploy_time = None
+    if (
+        deploy_starts
+        and all(deploy_ends)
+        and all(s["state"] in ("done", "skipped") for s in deploy)
+    ):
+        deploy_time = _seconds(min(x for x in deploy_starts if x), max(x for x in deploy_ends if x))
+    rollback_ran = any(s["phase"] == ROLLBACK_PHASE and s["state"] == "done" for s in steps_out)
+    rollback_decided = any(d.get("choice") == "rollback" for d in state.decisions)
+
+    phases_out = []
+    for phase in runbook.for_type(state.run.type):
+        p = progress(runbook, state, phase.id)
+        ticked, open_items = [], []
+        for entry in tasks(phase, state.run.type):
+            st = state.item(phase.id, entry.item.id)
+            record = {
+                "id": entry.item.id,
+                "text": entry.item.text,
+                "by": st.by,
+                "at": st.at,
+                "note": st.note,
+                "evidence": st.evidence,
+            }
+            (ticked if st.checked else open_items).append(record)
+        override = state.overrides.get(phase.id)
+        phases_out.append(
+            {
+                "id": phase.id,
+                "title": phase.title,
+                "complete": p.complete,
+                "done": p.done,
+                "total": p.total,
+                "ticked": ticked,
+                "unticked": open_items,
+                "override": {
+                    "by": override.by,
+                    "at": override.at,
+                    "reason": override.reason,
+                    "waiting": override.waiting,
+                }
+                if override
+                else None,
+            }
+        )
+
+    p95s = [e["p95_ms"] for e in state.health_changes if e.get("p95_ms") is not None]
+    health = {
+        "baseline": state.baselines.get("production"),
+        "worst_p95_ms": max(p95s) if p95s else None,
+        "down_s": _down_time(state.health_changes, end),
+        "changes": [
+            {k: e.get(k) for k in ("ts", "env", "previous", "state", "reason")}
+            for e in state.health_changes
+        ],
+    }
+    metrics = {
+        "deployment_time_s": deploy_time,
+        "deployment_time_met": deploy_time is not None and deploy_time < TARGET_DEPLOY_S,
+        "rolled_back": rollback_ran,
+        "rollback_decided": rollback_decided,
+        "rollback_criteria_met": [e.item.text for _, e in criteria_met(runbook, state)],
+        "deployment_succeeded": bool(deploy)
+        and all(s["state"] == "done" for s in deploy)
+        and not rollback_ran,
+    }
+    run = state.run
+    return {
+        "run": {
+            "id": run.id,
+            "type": run.type,
+            "version": run.version,
+            "previous_version": run.previous_version,
+            "operator": run.operator,
+            "started_at": run.started_at,
+            "last_event_at": events[-1]["ts"] if events else None,
+        },
+        "metrics": metrics,
+        "steps": steps_out,
+        "phases": phases_out,
+        "health": health,
+        "decisions": [
+            {k: d.get(k) for k in ("ts", "choice", "rationale", "commander", "criteria")}
+            for d in state.decisions
+        ],
+        "branches": [
+            {k: b.get(k) for k in ("ts", "branch", "from_tag", "commit")} for b in state.branches
+        ],
+        "timeline": [
+            {"ts": e["ts"], "type": e["type"], "by": e.get("by"), "what": describe(e, runbook)}
+            for e in events
+            if e["type"] not in ("command.started", "command.finished")
+        ],
+    }
+
+
+def _d(seconds: float | None) -> str:
+    return "—" if seconds is None else format_duration(seconds)
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The report as Markdown."""
+    run, m = doc["run"], doc["metrics"]
+    out = [f"# Release report: {run['type']} release {run['version']}", ""]
+    out.append(
+        f"Run `{run['id']}`, driven by {run['operator']}, started {run['started_at'][:16]} UTC; "
+        f"production was {run['previous_version'] or 'untagged'}."
+    )
+    out += [
+        "",
+        "## Technical success metrics",
+        "",
+        "| metric | this release | target |",
+        "|---|---|---|",
+    ]
+    deploy = _d(m["deployment_time_s"])
+    out.append(
+        f"| deployment time | {deploy} ({'met' if m['deployment_time_met'] else 'not met'}) | < 60 min |"
+    )
+    out.append(
+        f"| deployment succeeded | {'yes' if m['deployment_succeeded'] else 'no'} | >99% of releases |"
+    )
+    out.append(f"| rolled back | {'yes' if m['rolled_back'] else 'no'} | rollback rate < 5% |")
+    criteria = ", ".join(m["rollback_criteria_met"]) or "none"
+    out.append(f"| rollback criteria met | {criteria} | post-deployment incidents < 1 |")
+    out += [
+        "",
+        "## Steps",
+        "",
+        "| phase | step | result | attempts | took | budget | overrun |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in doc["steps"]:
+        over = _d(s["overrun_s"]) if s["overrun_s"] else ""
+        budget = _d(s["budget_s"]) if s["budget_s"] else "—"
+        result = s["state"] + (f" ({s['reason']})" if s["reason"] and s["state"] != "done" else "")
+        out.append(
+            f"| {s['phase']} | {s['title']} | {result} | {s['attempts']} | {_d(s['duration_s'])} | "
+            f"{budget} | {over} |"
+        )
+    if doc["decisions"]:
+        out += ["", "## Decisions", ""]
+        for d in doc["decisions"]:
+            out.append(
+                f"- {d['ts'][:16]} — **{d['choice']}**, incident commander {d['commander']}: "
+                f"{d['rationale']}"
+            )
+    h = doc["health"]
+    out += ["", "## Health", ""]
+    if h["baseline"]:
+        out.append(
+            f"- production baseline: p50 {h['baseline']['p50_ms']:.0f}ms, "
+            f"p95 {h['baseline']['p95_ms']:.0f}ms"
+        )
+    worst = h["worst_p95_ms"]
+    out.append(f"- worst p95 seen: {'—' if worst is None else f'{worst:.0f}ms'}")
+    for env, seconds in sorted(h["down_s"].items()):
+        out.append(f"- {env} DOWN for {_d(seconds)} in total")
+    for c in h["changes"]:
+        why = f" — {c['reason']}" if c.get("reason") else ""
+        out.append(
+            f"  - {c['ts'][11:19]} {c['env']} {c['previous'] or 'UNKNOWN'} → {c['state']}{why}"
+        )
+    out += ["", "## Checklists", ""]
+    for p in doc["phases"]:
+        if not p["ticked"] and not p["override"]:
+            if p["unticked"]:
+                out += [f"### {p['title']} — nothing ticked ({len(p['unticked'])} items)", ""]
+            continue
+        out.append(
+            f"### {p['title']} — {p['done']}/{p['total']}{' (complete)' if p['complete'] else ''}"
+        )
+        if p["override"]:
+            o = p["override"]
+            out.append(
+                f"- opened early by {o['by']} ({', '.join(o['waiting'])} not complete): {o['reason']}"
+            )
+        for item in p["ticked"]:
+            note = f" — {item['note']}" if item["note"] else ""
+            out.append(f"- [x] {item['text']} ({item['by']}, {(item['at'] or '')[11:16]}){note}")
+        for item in p["unticked"]:
+            note = f" — {item['note']}" if item["note"] else ""
+            out.append(f"- [ ] {item['text']}{note}")
+        out.append("")
+    if doc["branches"]:
+        out += ["## Branches", ""]
+        out += [
+            f"- {b['branch']} from {b['from_tag']} ({b['commit'][:8]})" for b in doc["branches"]
+        ]
+        out.append("")
+    out += ["## Timeline", ""]
+    out += [f"- {e['ts'][11:19]} {e['what']}" for e in doc["timeline"]]
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,231 @@
+"""The release screen and the report screen.
+
+Owns showing the version, the changelog draft (editable), the filled Slack and
+e-mail messages, and the keys that act on them — write CHANGELOG.md, tag rc or
+production, push a tag, save or post the messages, copy one — each confirmed and
+journaled through the core; and the release report rendered as Markdown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Markdown, Static, TextArea
+
+from cockpit import release
+from cockpit.errors import CockpitError
+from cockpit.report import build, markdown
+from screens.dialogs import Confirm
+from screens.header import RollbackBanner, RunHeader
+
+if TYPE_CHECKING:
+    from screens.app import CockpitApp
+
+
+class ReleaseScreen(Screen):
+    """Version, changelog, tags and the release messages."""
+
+    BINDINGS = [
+        Binding("w", "write_changelog", "Write CHANGELOG", id="release.write"),
+        Binding("t", "tag('rc')", "Tag rc", id="release.tag_rc"),
+        Binding("T", "tag('production')", "Tag production", id="release.tag_production"),
+        Binding("p", "push", "Push tag", id="release.push"),
+        Binding("m", "save_messages", "Save messages", id="release.save"),
+        Binding("s", "post_slack", "Post to Slack", id="release.post"),
+        Binding("y", "copy", "Copy Slack text", id="release.copy"),
+        Binding("e", "edit", "Edit changelog", id="release.edit"),
+        Binding("escape", "back", "Dashboard", id="release.back"),
+    ]
+
+    view: release.ReleaseView | None = None
+
+    @property
+    def cockpit(self) -> CockpitApp:
+        return cast("CockpitApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader()
+        yield RollbackBanner()
+        yield Static("reading the repository…", id="release-heading")
+        with Horizontal(id="release-body"):
+            with Vertical(id="changelog-column"):
+                yield Label(
+                    "Changelog draft — edit it; w writes it into CHANGELOG.md",
+                    classes="column-title",
+                )
+                yield TextArea(id="changelog", language="markdown")
+            with VerticalScroll(id="messages-column"):
+                yield Label("Slack #releases", classes="column-title")
+                yield Static(id="slack")
+                yield Label("Stakeholder e-mail", classes="column-title")
+                yield Static(id="email")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).cursor_blink = False
+        self.query_one("#messages-column").focus()  # keys act; e edits the changelog
+        self.load()
+
+    def action_edit(self) -> None:
+        self.query_one(TextArea).focus()
+
+    @work(exclusive=True, group="release", exit_on_error=False)
+    async def load(self) -> None:
+        import asyncio
+
+        session = self.cockpit.session
+        if session is None:
+            return
+        env = self.cockpit.monitor.envs.get("production") if self.cockpit.monitor else None
+        state = env.state if env is not None and env.samples else None
+        self.view = await asyncio.to_thread(release.release_view, session, state)
+        view = self.view
+        heading = f"Release {view.version}"
+        heading += (
+            f" — production is at {view.previous}" if view.previous else " — no production tag yet"
+        )
+        if view.draft is not None:
+            heading += f"; {view.draft.commits} commits since {view.draft.since_tag or 'the start'}"
+        if view.problem:
+            heading += f" — {view.problem}"
+        self.query_one("#release-heading", Static).update(heading)
+        area = self.query_one(TextArea)
+        if not area.text and view.draft is not None:
+            area.load_text(view.draft.render())
+        self.query_one("#slack", Static).update(Text(view.slack))
+        self.query_one("#email", Static).update(Text(view.email))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("back", "copy"):
+            return True
+        if self.focused is not None and isinstance(self.focused, TextArea):
+            return False  # typing in the editor: letters are text
+        if self.cockpit.read_only or self.cockpit.session is None:
+            return False
+        if action == "post_slack":
+            return True if self.cockpit.ws.config.notify.slack_webhook else None
+        return True
+
+    async def _act(self, title: str, detail: str, act) -> None:
+        if not await self.app.push_screen_wait(Confirm(title, detail, yes="Do it", no="Cancel")):
+            return
+        try:
+            intent = await act()
+        except CockpitError as exc:
+            self.notify(str(exc), title="Not done", severity="error")
+            return
+        await self.cockpit.record(intent)
+        failed = intent.type.endswith("failed")
+        self.notify(
+            intent.type.replace(".", " "),
+            title="Failed" if failed else "Done",
+            severity="error" if failed else "information",
+        )
+        self.load()
+
+    @work(group="release-act", exit_on_error=False)
+    async def action_write_changelog(self) -> None:
+        import asyncio
+
+        session = self.cockpit.session
+        text = self.query_one(TextArea).text
+        await self._act(
+            "Write CHANGELOG.md?",
+            "The section above goes at the top, below the title.",
+            lambda: asyncio.to_thread(release.do_write_changelog, session, text),
+        )
+
+    @work(group="release-act", exit_on_error=False)
+    async def action_tag(self, kind: str) -> None:
+        import asyncio
+
+        session = self.cockpit.session
+        name = f"{kind}-v{session.state.run.version}"
+        await self._act(
+            f"Create tag {name} at HEAD?",
+            "Nothing is pushed (p pushes, separately).",
+            lambda: asyncio.to_thread(release.do_tag, session, kind),
+        )
+
+    @work(group="release-act", exit_on_error=False)
+    async def action_push(self) -> None:
+        session = self.cockpit.session
+        tags = [e["tag"] for e in session.state.recent if e["type"] == "tag.created"]
+        if not tags:
+            self.notify("create a tag first (t or T)", severity="warning")
+            return
+        name = tags[-1]
+        await self._act(
+            f"Push {name}?", f"Runs: git push origin {name}", lambda: release.do_push(session, name)
+        )
+
+    @work(group="release-act", exit_on_error=False)
+    async def action_save_messages(self) -> None:
+        import asyncio
+
+        session, view = self.cockpit.session, self.view
+        if view is None:
+            return
+        await self._act(
+            "Save the messages?",
+            f"To {session.dir / 'messages'}",
+            lambda: asyncio.to_thread(release.do_save_messages, session, view),
+        )
+
+    @work(group="release-act", exit_on_error=False)
+    async def action_post_slack(self) -> None:
+        session, view = self.cockpit.session, self.view
+        if view is None:
+            return
+        await self._act(
+            "Post the Slack message?",
+            "To the webhook in cockpit.yaml (notify.slack_webhook).",
+            lambda: release.do_post_slack(session, view.slack),
+        )
+
+    def action_copy(self) -> None:
+        if self.view is not None:
+            self.app.copy_to_clipboard(self.view.slack)
+            self.notify(
+                "the Slack message is on the clipboard (if your terminal allows it)", timeout=3
+            )
+
+    def action_back(self) -> None:
+        if self.focused is self.query_one(TextArea):
+            self.query_one("#messages-column").focus()  # leave the editor first
+            return
+        self.app.pop_screen()
+
+
+class ReportScreen(Screen):
+    """The release report, as ``cockpit report`` prints it."""
+
+    BINDINGS = [Binding("escape", "back", "Dashboard", id="report.back")]
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader()
+        with VerticalScroll(id="report-scroll"):
+            yield Markdown("building the report…", id="report")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="report", exit_on_error=False)
+    async def load(self) -> None:
+        import asyncio
+
+        session = cast("CockpitApp", self.app).session
+        if session is None:
+            return
+        text = await asyncio.to_thread(lambda: markdown(build(session)))
+        await self.query_one("#report", Markdown).update(text)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
