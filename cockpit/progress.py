@@ -193,3 +193,37 @@ def status_document(runbook: Runbook, state: RunState) -> dict[str, Any]:
         "warnings": state.warnings,
         "phases": phases,
     }
+
+
+DEPLOY_PHASE = "production-deploy"
+
+
+def deploy_finished_at(runbook: Runbook, state: RunState) -> str | None:
+    """When the production deployment's last step with commands finished done (or None)."""
+    assert state.run is not None
+    if DEPLOY_PHASE not in runbook.phases:
+        return None
+    phase = runbook.phases[DEPLOY_PHASE]
+    ends = []
+    for step in phase.steps_for(state.run.type):
+        if not step.commands:
+            continue
+        st = state.step(DEPLOY_PHASE, step.id)
+        if st.state not in FINISHED or not st.finished_at:
+            return None
+        ends.append(st.finished_at)
+    return max(ends) if ends else None
+
+
+def due_text(seconds_left: float | None) -> tuple[str, str]:
+    """("due in 1h12m" | "overdue by 5m" | "due after the deploy", theme colour)."""
+    from cockpit.durations import format_duration
+
+    if seconds_left is None:
+        return "due after the production deployment", "secondary"
+    if seconds_left < 0:
+        return f"OVERDUE by {format_duration(-seconds_left)}", "error"
+    return (
+        f"due in {format_duration(seconds_left)}",
+        "warning" if seconds_left < 1800 else "success",
+    )

@@ -97,6 +97,8 @@ class Section(StrictModel):
     criteria do not count toward the phase's completion."""
     role: str | None = None
     release_types: Types = None
+    due: Seconds | None = None
+    """Due this long after the production deployment ended (the runbook's 0-2 h, 2-24 h, 1-7 days)."""
     items: list[ItemField] = Field(min_length=1)
 
 

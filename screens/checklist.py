@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 from cockpit.clock import local_hm, parse_iso
 from cockpit.durations import format_clock
 from cockpit.errors import CockpitError
-from cockpit.progress import PhaseProgress, criteria_met, step_times
+from cockpit.progress import PhaseProgress, criteria_met, deploy_finished_at, due_text, step_times
 from cockpit.runbook import Entry, Phase, Step, applies
 from cockpit.state import ItemState
 from cockpit.verify import verify_item
@@ -116,6 +116,9 @@ class ChecklistScreen(Screen):
         if entry.step:
             step = next(s for s in self.phase.steps if s.id == entry.step)
             text.append_text(self._stage_timer(step))
+        section = next((x for x in self.phase.sections if x.title == group), None)
+        if section is not None and section.due is not None and done < total:
+            text.append_text(self._due(section.due))
         if entry.criterion:
             text.append("  (criteria: tick any that is met)", style="dim")
         elif total:
@@ -123,6 +126,16 @@ class ChecklistScreen(Screen):
         if entry.types:
             text.append(f"  [{'/'.join(entry.types)}]", style="dim")
         return text
+
+    def _due(self, due: float) -> Text:
+        session = self.cockpit.session
+        assert session is not None
+        ended = deploy_finished_at(session.ws.runbook, session.state)
+        left = None
+        if ended is not None:
+            left = due - (self.cockpit.clock.now() - parse_iso(ended)).total_seconds()
+        words, colour = due_text(left)
+        return Text(f"  {words}", style=style(self.app, colour, bold=colour == "error"))
 
     def _stage_timer(self, step: Step) -> Text:
         """A stage's timer: budget, elapsed against it once started, done when its checks are."""

@@ -204,3 +204,32 @@ async def test_release_screen_tags_after_confirmation(session):
         await until(pilot, lambda: (session.ws.root / "CHANGELOG.md").exists(), "changelog written")
     types = [e["type"] for e in read_journal(session.journal_path).events]
     assert "changelog.written" in types
+
+
+async def test_post_deployment_activities_get_due_times(session):
+    from screens.checklist import ChecklistScreen, ChecklistView
+
+    session.override("post-deployment", "deploy done by hand in this test")
+    session.override("production-deploy", "test")
+    phase = session.ws.runbook.phase("production-deploy")
+    for step in phase.steps_for("standard"):
+        if step.commands:
+            session.write(session.plan_step_start("production-deploy", step.id, []))
+            session.write(
+                session.plan_step_finished("production-deploy", step.id, "done", 0, None, 1)
+            )
+    session.refresh()
+    session.clock.advance(48 * 60)  # 48 minutes after the deploy ended
+    app = CockpitApp(
+        session.ws, session, clock=session.clock, follow_interval=0.05, poll_health=False
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_phase("post-deployment")
+        await until(pilot, lambda: isinstance(app.screen, ChecklistScreen), "checklist")
+        await pilot.pause()
+        view = app.screen.query_one(ChecklistView)
+        assert "due in 1h12m" in str(view.get_option("section:Immediate (0-2 hours)").prompt)
+        session.clock.advance(2 * 3600)
+        app.screen.update_state()
+        assert "OVERDUE by 48m" in str(view.get_option("section:Immediate (0-2 hours)").prompt)
+        assert "due in 21h12m" in str(view.get_option("section:Short-term (2-24 hours)").prompt)
