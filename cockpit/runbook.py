@@ -50,7 +50,9 @@ def _with_default_id(data: Any) -> Any:
     return data
 
 
-def _kebab(value: str) -> str:
+def _kebab(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"id must be text like staging-healthy, got {value!r}")
     if not KEBAB.match(value):
         raise ValueError(f"id {value!r} must be kebab-case (like staging-healthy)")
     return value

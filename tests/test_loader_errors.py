@@ -117,6 +117,12 @@ def test_duplicate_key_in_mapping(tmp_path):
     assert only(errors_for(tmp_path, {"alpha.yaml": bad})) == (3, "duplicate key 'title'")
 
 
+def test_id_that_is_not_text(tmp_path):
+    bad = GOOD.replace("id: alpha", "id:")
+    line, message = only(errors_for(tmp_path, {"alpha.yaml": bad}))
+    assert (line, message) == (1, "id: id must be text like staging-healthy, got None")
+
+
 def test_bad_duration(tmp_path):
     bad = GOOD.replace("budget: 15m", "budget: fifteen minutes")
     line, message = only(errors_for(tmp_path, {"alpha.yaml": bad}))
