@@ -8,20 +8,30 @@ from __future__ import annotations
 
 import argparse
 
-from bench import health_poll, streaming
+from bench import health_poll, journal, longrun, startup, streaming
 from bench.common import machine, print_table
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the polling runs")
-    parser.add_argument("--only", choices=("health", "streaming"), help="run one group")
+    parser.add_argument(
+        "--only",
+        choices=("startup", "journal", "streaming", "health", "longrun"),
+        help="run one group",
+    )
     args = parser.parse_args()
     rows = []
+    if args.only in (None, "startup"):
+        rows += startup.run()
+    if args.only in (None, "journal"):
+        rows += journal.run()
     if args.only in (None, "streaming"):
         rows += streaming.run()
     if args.only in (None, "health"):
         rows += health_poll.run(args.seconds)
+    if args.only in (None, "longrun"):
+        rows += longrun.run(args.seconds)
     print(f"machine: {machine()}")
     print_table(rows)
 
