@@ -116,6 +116,9 @@ class UsageMeter:
             return None
         cpu = 0.0
         rss = 0
+        alive = {proc.pid for proc in procs}
+        for pid in [pid for pid in self._procs if pid not in alive]:
+            del self._procs[pid]  # short-lived children come and go: keep only the live tree
         for proc in procs:
             known = self._procs.setdefault(proc.pid, proc)
             try:

@@ -28,7 +28,7 @@ from cockpit.verify import verify_item
 from screens.decision import DecisionDialog
 from screens.dialogs import TextPrompt
 from screens.header import RollbackBanner, RunHeader
-from screens.theme import bar, style
+from screens.theme import bar, refresh_bindings_if_changed, style
 
 if TYPE_CHECKING:
     from screens.app import CockpitApp
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 SECTION = "section:"
 DECISION_PHASE = "rollback-decision"
 HOTFIX_PHASE = "hotfix-workflow"
+REVIEW_PHASE = "post-release-review"
 
 
 class ChecklistView(OptionList):
@@ -54,6 +55,7 @@ class ChecklistScreen(Screen):
         Binding("t", "start_stage", "Start stage timer", id="checklist.start_stage"),
         Binding("d", "decide", "Decide", id="checklist.decide"),
         Binding("B", "hotfix_branch", "Hotfix branch", id="checklist.hotfix_branch"),
+        Binding("p", "report", "Release report", id="checklist.report"),
         Binding("escape", "back", "Dashboard", id="checklist.back"),
     ]
 
@@ -262,7 +264,7 @@ class ChecklistScreen(Screen):
             banner.set_class(True, "-overridden")
         banner.display = p.locked or p.overridden
         self._show_detail()
-        self.refresh_bindings()
+        refresh_bindings_if_changed(self)
 
     def _highlighted_entry(self) -> Entry | None:
         view = self.query_one(ChecklistView)
@@ -327,6 +329,8 @@ class ChecklistScreen(Screen):
             return self.phase_id == DECISION_PHASE
         if action == "hotfix_branch":
             return self.phase_id == HOTFIX_PHASE
+        if action == "report":
+            return self.phase_id == REVIEW_PHASE
         return True
 
     async def action_toggle(self) -> None:
@@ -444,6 +448,12 @@ class ChecklistScreen(Screen):
             ),
             create,
         )
+
+    def action_report(self) -> None:
+        """The review meeting works from the release report (timeline, metrics, decisions)."""
+        from screens.release import ReportScreen
+
+        self.app.push_screen(ReportScreen())
 
     def action_show_all(self) -> None:
         self.show_all = not self.show_all

@@ -32,7 +32,7 @@ from cockpit.runbook import Phase, Step
 from cockpit.runner import render_commands
 from screens.dialogs import Confirm, TextPrompt
 from screens.header import RollbackBanner, RunHeader
-from screens.theme import style
+from screens.theme import refresh_bindings_if_changed, style
 
 if TYPE_CHECKING:
     from screens.app import CockpitApp
@@ -222,7 +222,7 @@ class DeployScreen(Screen):
         self._heading()
         self._orphans()
         self._show_selected()
-        self.refresh_bindings()
+        refresh_bindings_if_changed(self)
 
     def _follow_running(self, step_list: OptionList) -> None:
         """In follow mode the view moves to a step as it starts (a watcher sees what runs);
@@ -452,7 +452,7 @@ class DeployScreen(Screen):
     @on(OptionList.OptionHighlighted, "#steps")
     def _highlighted(self) -> None:
         self._show_selected()
-        self.refresh_bindings()
+        refresh_bindings_if_changed(self)
 
     def action_run_step(self) -> None:
         step = self.selected()
@@ -488,7 +488,7 @@ class DeployScreen(Screen):
         log = self.query_one("#step-log", RichLog)
         log.clear()
         self.follow = True
-        self.refresh_bindings()
+        refresh_bindings_if_changed(self)
 
     def action_skip_step(self) -> None:
         step = self.selected()

@@ -1,12 +1,15 @@
-"""Colours for Rich text built in Python, taken from the app's theme variables.
+"""Small helpers every screen shares: theme colours for Rich text, text bars, footer refresh.
 
 Owns turning ``$success`` / ``$warning`` / ``$error`` into styles for cells and
-prompts that are not styled by TCSS, so no colour is ever hard-coded.
+prompts that are not styled by TCSS (so no colour is ever hard-coded), progress bars
+in text, and redrawing a screen's footer only when what its keys can do changed.
 """
 
 from __future__ import annotations
 
 from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
 
 _CACHE: dict[tuple[int, str], dict[str, str]] = {}
 
@@ -30,3 +33,15 @@ def bar(done: int, total: int, width: int = 16) -> str:
         return "·" * width
     filled = round(width * done / total)
     return "█" * filled + "░" * (width - filled)
+
+
+def refresh_bindings_if_changed(screen: Screen) -> None:
+    """Redraw the footer only when what the keys can do changed (a redraw recomposes it)."""
+    actions = tuple(
+        screen.check_action(b.action.split("(")[0], ())
+        for b in screen.BINDINGS
+        if isinstance(b, Binding)
+    )
+    if actions != getattr(screen, "_binding_states", None):
+        screen._binding_states = actions  # type: ignore[attr-defined]
+        screen.refresh_bindings()
