@@ -262,6 +262,10 @@ class CockpitApp(App[int]):
         except CockpitError as exc:
             self.notify(str(exc), title="Could not start the run", severity="error")
             return
+        await self._enter_run(session)
+
+    async def _enter_run(self, session: RunSession) -> None:
+        """Show a run that just became available (started here, or seen by a watcher)."""
         self.session = session
         await self.switch_screen(DashboardScreen())
         self.follow()
@@ -279,10 +283,7 @@ class CockpitApp(App[int]):
         holder = session.lock.read()
         if holder is not None and session.lock.is_held_elsewhere():
             self.driver = f"{holder.operator} (pid {holder.pid} on {holder.host})"
-        self.session = session
-        await self.switch_screen(DashboardScreen())
-        self.follow()
-        self.revision += 1
+        await self._enter_run(session)
 
     # -- following the journal and sending intents ---------------------------------------
 
@@ -328,6 +329,10 @@ class CockpitApp(App[int]):
             return False
         await self.sync()
         return True
+
+    def send_later(self, plan: Callable[[], Intent]) -> None:
+        """``send`` from a callback that cannot await (a dialog's answer)."""
+        self.run_worker(self.send(plan), group="intent")
 
     async def record(self, intent: Intent) -> None:
         """Journal something the cockpit observed (not an operator intent): no validation."""

@@ -358,10 +358,7 @@ class ChecklistScreen(Screen):
     def _tick_with_note(self, entry: Entry, note: str | None) -> None:
         session = self.cockpit.session
         if note and session is not None:
-            self.app.run_worker(
-                self.cockpit.send(lambda: session.plan_check(self.phase_id, entry.item.id, note)),
-                group="intent",
-            )
+            self.cockpit.send_later(lambda: session.plan_check(self.phase_id, entry.item.id, note))
 
     def action_note(self) -> None:
         entry = self._highlighted_entry()
@@ -371,11 +368,8 @@ class ChecklistScreen(Screen):
 
         def save(note: str | None) -> None:
             if note:
-                self.app.run_worker(
-                    self.cockpit.send(
-                        lambda: session.plan_note(self.phase_id, entry.item.id, note)
-                    ),
-                    group="intent",
+                self.cockpit.send_later(
+                    lambda: session.plan_note(self.phase_id, entry.item.id, note)
                 )
 
         self.app.push_screen(TextPrompt(f"Note on: {entry.item.text}"), save)
@@ -401,11 +395,8 @@ class ChecklistScreen(Screen):
         def by_hand(reason: str | None) -> None:
             if reason:
                 note = f"ticked by hand: {reason}"
-                self.app.run_worker(
-                    self.cockpit.send(
-                        lambda: session.plan_check(self.phase_id, entry.item.id, note)
-                    ),
-                    group="intent",
+                self.cockpit.send_later(
+                    lambda: session.plan_check(self.phase_id, entry.item.id, note)
                 )
 
         self.app.push_screen(
@@ -423,10 +414,7 @@ class ChecklistScreen(Screen):
         if entry is None or entry.step is None or session is None:
             return
         step_id = entry.step
-        self.app.run_worker(
-            self.cockpit.send(lambda: session.plan_stage_start(self.phase_id, step_id)),
-            group="intent",
-        )
+        self.cockpit.send_later(lambda: session.plan_stage_start(self.phase_id, step_id))
 
     def action_decide(self) -> None:
         session = self.cockpit.session
@@ -467,10 +455,7 @@ class ChecklistScreen(Screen):
 
         def save(reason: str | None) -> None:
             if reason:
-                self.app.run_worker(
-                    self.cockpit.send(lambda: session.plan_override(self.phase_id, reason)),
-                    group="intent",
-                )
+                self.cockpit.send_later(lambda: session.plan_override(self.phase_id, reason))
 
         self.app.push_screen(
             TextPrompt(

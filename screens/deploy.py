@@ -32,7 +32,7 @@ from cockpit.runbook import Phase, Step
 from cockpit.runner import render_commands
 from screens.dialogs import Confirm, TextPrompt
 from screens.header import RollbackBanner, RunHeader
-from screens.theme import refresh_bindings_if_changed, style
+from screens.theme import STEP_COLOURS, refresh_bindings_if_changed, style
 
 if TYPE_CHECKING:
     from screens.app import CockpitApp
@@ -158,13 +158,7 @@ class DeployScreen(Screen):
     def _step_prompt(self, n: int, step: Step) -> Text:
         app = self.cockpit
         state = self._state(step)
-        colour = {
-            "done": "success",
-            "failed": "error",
-            "aborted": "error",
-            "running": "accent",
-            "skipped": "warning",
-        }.get(state, "")
+        colour = STEP_COLOURS.get(state, "")
         text = Text()
         text.append(
             f"{MARKS.get(state, '?')} ", style=style(app, colour, bold=True) if colour else ""
@@ -498,11 +492,8 @@ class DeployScreen(Screen):
 
         def skip(reason: str | None) -> None:
             if reason:
-                self.app.run_worker(
-                    self.cockpit.send(
-                        lambda: session.plan_step_skip(self.phase_id, step.id, reason)
-                    ),
-                    group="intent",
+                self.cockpit.send_later(
+                    lambda: session.plan_step_skip(self.phase_id, step.id, reason)
                 )
 
         self.app.push_screen(
@@ -598,9 +589,7 @@ class DeployScreen(Screen):
 
         def save(target: str | None) -> None:
             if target and target != current:
-                self.app.run_worker(
-                    self.cockpit.send(lambda: session.plan_rollback_target(target)), group="intent"
-                )
+                self.cockpit.send_later(lambda: session.plan_rollback_target(target))
 
         self.app.push_screen(
             TextPrompt(

@@ -22,8 +22,8 @@ from cockpit.durations import format_clock, format_duration
 from cockpit.gitinfo import GitSummary, summarise
 from cockpit.health import DEGRADED, DOWN, OK_WORDS, READY, UNKNOWN
 from cockpit.healthwatch import ROLLBACK_FACTOR, EnvHealth, ratio_to_baseline
-from cockpit.progress import step_state
-from screens.theme import style
+from cockpit.progress import step_state, step_times
+from screens.theme import STEP_COLOURS, style
 
 if TYPE_CHECKING:
     from screens.app import CockpitApp
@@ -211,20 +211,15 @@ class DeployPanel(Panel):
         for n, step in enumerate(steps, 1):
             total += step.budget.high if step.budget else 0
             state = step_state(phase, step, session.state) if session else "pending"
-            st = session.state.step(DEPLOY_PHASE, step.id) if session else None
             took = ""
-            if st is not None and st.started_at:
-                end = parse_iso(st.finished_at) if st.finished_at and st.state != "running" else now
-                seconds = (end - parse_iso(st.started_at)).total_seconds()
+            started, finished = step_times(phase, step, session.state) if session else (None, None)
+            if started:
+                seconds = (
+                    (parse_iso(finished) if finished else now) - parse_iso(started)
+                ).total_seconds()
                 spent += seconds
                 took = format_clock(seconds)
-            colour = {
-                "done": "success",
-                "failed": "error",
-                "aborted": "error",
-                "running": "accent",
-                "skipped": "warning",
-            }.get(state)
+            colour = STEP_COLOURS.get(state)
             text.append(f"{n}. {step.title:<30}")
             text.append(f"{took or str(step.budget or '—'):>6}  ")
             text.append(f"{state}\n", style=style(self.app, colour) if colour else "dim")

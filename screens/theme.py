@@ -45,3 +45,13 @@ def refresh_bindings_if_changed(screen: Screen) -> None:
     if actions != getattr(screen, "_binding_states", None):
         screen._binding_states = actions  # type: ignore[attr-defined]
         screen.refresh_bindings()
+
+
+STEP_COLOURS = {
+    "done": "success",
+    "failed": "error",
+    "aborted": "error",
+    "running": "accent",
+    "skipped": "warning",
+}
+"""Theme variable for each step state (pending has none)."""
