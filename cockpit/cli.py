@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show every command substituted, run nothing"
     )
     p.add_argument("--yes", action="store_true", help="confirm every 'confirm:' step")
+    p = add("close", "close a run: it stops being the active one (nothing is deleted)")
+    p.add_argument("--run", metavar="ID")
+    p.add_argument("--note", metavar="TEXT")
     p = add("report", "the release report: timeline, checklists, steps, health, decisions")
     p.add_argument("--run", metavar="ID")
     p.add_argument("--format", choices=("md", "json"), default="md")
@@ -217,6 +220,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         mark = "done" if phase["complete"] else ("LOCKED" if phase["locked"] else "open")
         extra = f"  waiting on {', '.join(phase['waiting_on'])}" if phase["locked"] else ""
         print(f"  {phase['id']:<22} {phase['done']:>3}/{phase['total']:<3} {mark}{extra}")
+        for step in phase["steps"]:
+            if step["attempts"] or step["state"] != "pending":
+                why = f" — {step['reason']}" if step.get("reason") else ""
+                print(f"      step {step['id']:<28} {step['state']}{why}")
     return EXIT_OK
 
 
@@ -266,6 +273,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from screens.app import run_app
 
     return run_app(session.ws, session.run_id, open_phase=args.phase)
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    session = _session(args)
+    try:
+        if session.lock.is_held_elsewhere():
+            holder = session.lock.read()
+            raise CockpitError(
+                f"run {session.run_id} is being driven by "
+                f"{holder.describe() if holder else 'another process'}"
+            )
+        session.write(session.plan_close(args.note))
+        print(f"closed {session.run_id}")
+    finally:
+        session.close()
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -360,6 +383,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "health": cmd_health,
     "run": cmd_run,
     "report": cmd_report,
+    "close": cmd_close,
     "version": cmd_version,
     "watch": lambda a: cmd_tui(a, read_only=True),
 }

@@ -435,6 +435,15 @@ class RunSession:
     def plan_branch_created(self, branch: str, tag: str, commit: str) -> Intent:
         return Intent("git.branch_created", {"branch": branch, "from_tag": tag, "commit": commit})
 
+    def plan_close(self, note: str | None = None) -> Intent:
+        """Close the run: it stops being the active one (its journal and logs stay)."""
+        if self.state.closed is not None:
+            raise CockpitError(f"run {self.run_id} is already closed")
+        running = [f"{p}/{s}" for (p, s), st in self.state.steps.items() if st.state == "running"]
+        if running:
+            raise CockpitError(f"steps still running: {', '.join(running)}")
+        return Intent("run.closed", {"note": note.strip()} if note and note.strip() else {})
+
     def plan_step_skip(self, phase_id: str, step_id: str, reason: str) -> Intent:
         """Validate skipping a step: a reason is required, a running step is aborted first."""
         self.step_spec(phase_id, step_id)

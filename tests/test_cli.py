@@ -90,3 +90,27 @@ def test_state_dir_from_environment(workspace_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     assert list(state.glob("runs/*/journal.jsonl"))
     assert not (workspace_dir / ".cockpit").exists()
+
+
+def test_close_makes_the_run_inactive(workspace_dir):
+    cockpit(workspace_dir, "start", "--type", "standard")
+    closed = cockpit(workspace_dir, "close", "--note", "released 1.3.0")
+    assert closed.returncode == 0 and closed.stdout.startswith("closed ")
+    assert "closed" in cockpit(workspace_dir, "runs").stdout
+    again = cockpit(workspace_dir, "status")
+    assert again.returncode == 2 and "no active run" in again.stderr
+
+
+def test_status_lists_steps_that_ran(workspace_dir):
+    cockpit(workspace_dir, "start", "--type", "standard")
+    from cockpit.session import RunSession
+    from cockpit.workspace import Workspace
+
+    ws = Workspace.open(workspace_dir)
+    session = RunSession(ws, ws.active_run_id())
+    session.override("production-deploy", "test")
+    session.write(
+        session.plan_step_skip("production-deploy", "pre-deployment-validation", "checked by hand")
+    )
+    text = cockpit(workspace_dir, "status").stdout
+    assert "step pre-deployment-validation" in text and "skipped — checked by hand" in text
