@@ -99,9 +99,30 @@ def load_yaml(path: Path) -> tuple[Any, list[SourceError]]:
             errors.append(SourceError(name, number, "tab in indentation: YAML indents with spaces"))
     if errors:
         return None, errors
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        return None, [
+            SourceError(
+                name,
+                line,
+                f"not YAML text: character #x{exc.character:04x} "
+                "(control characters are not allowed)",
+            )
+        ]
     try:
         data = loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        return None, [
+            SourceError(
+                name,
+                line,
+                f"not YAML text: character #x{exc.character:04x} "
+                "(control characters are not allowed)",
+            )
+        ]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0

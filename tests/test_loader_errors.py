@@ -73,6 +73,14 @@ def test_empty_and_comment_only_files(tmp_path):
     assert [e.message for e in errors] == ["empty file: expected a YAML mapping"] * 2
 
 
+def test_control_character(tmp_path):
+    errors = errors_for(tmp_path, {"a.yaml": "id: a\ntitle: \x01bad\n"})
+    assert only(errors) == (
+        2,
+        "not YAML text: character #x0001 (control characters are not allowed)",
+    )
+
+
 def test_binary_file(tmp_path):
     errors = errors_for(tmp_path, {"a.yaml": b"\x89PNG\r\n\x1a\n\x00\x00binary"})
     assert "binary file" in only(errors)[1]
