@@ -17,6 +17,7 @@ from cockpit.durations import format_duration
 from cockpit.headless import EXIT_DONE, Headless
 from cockpit.healthwatch import measure_baseline
 from cockpit.progress import tasks
+from cockpit.runbook import DEPLOY_PHASE
 from cockpit.session import RunSession
 from cockpit.verify import health_target, verify_item
 
@@ -27,7 +28,6 @@ BEFORE_DEPLOY = (
     "staging-signoff",
     "pre-production",
 )
-DEPLOY = "production-deploy"
 AFTER_DEPLOY = ("post-deployment",)
 
 
@@ -59,7 +59,7 @@ async def drive(session: RunSession, out) -> int:
                 return code
         await tick_phase(session, phase_id, out)
     config = session.ws.config
-    out.write(f"\n## {session.ws.runbook.phase(DEPLOY).title}\n")
+    out.write(f"\n## {session.ws.runbook.phase(DEPLOY_PHASE).title}\n")
     baseline = await measure_baseline(
         "production", config.environments["production"].url + config.health.path, config.health
     )
@@ -69,10 +69,10 @@ async def drive(session: RunSession, out) -> int:
         out.write(
             f"production baseline: p50 {baseline['p50_ms']:.0f}ms, p95 {baseline['p95_ms']:.0f}ms\n"
         )
-    code = await Headless(session, DEPLOY, yes=True, out=out).run()
+    code = await Headless(session, DEPLOY_PHASE, yes=True, out=out).run()
     if code != EXIT_DONE:
         return code
-    await tick_phase(session, DEPLOY, out)
+    await tick_phase(session, DEPLOY_PHASE, out)
     for phase_id in AFTER_DEPLOY:
         out.write(f"\n## {session.ws.runbook.phase(phase_id).title}\n")
         await tick_phase(session, phase_id, out)
@@ -86,8 +86,8 @@ def summary(session: RunSession, out) -> None:
         f"\nrun {run.id}: {run.type} release {run.version} (production was {run.previous_version})\n"
     )
     total = 0.0
-    for step in session.ws.runbook.phase(DEPLOY).steps_for(run.type):
-        st = session.state.step(DEPLOY, step.id)
+    for step in session.ws.runbook.phase(DEPLOY_PHASE).steps_for(run.type):
+        st = session.state.step(DEPLOY_PHASE, step.id)
         took = ""
         if st.started_at and st.finished_at:
             from cockpit.clock import parse_iso

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 ROLLBACK_FACTOR = 10.0
 PERFORMANCE_CRITERION = "performance-10x"
 BROKEN_CRITERION = "critical-broken"
-DECISION_PHASE = "rollback-decision"
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.runbook import Entry, Phase, Runbook, Step, applies
+from cockpit.runbook import DECISION_PHASE, DEPLOY_PHASE, Entry, Phase, Runbook, Step, applies
 from cockpit.state import RunState
 
 
@@ -106,15 +106,12 @@ def is_complete(runbook: Runbook, state: RunState, phase_id: str) -> bool:
     return items_done and steps_done
 
 
-ROLLBACK_DECISION = "rollback-decision"
-
-
 def criteria_met(runbook: Runbook, state: RunState) -> list[tuple[Phase, Entry]]:
     """Every rollback criterion (of the rollback decision phase) currently ticked as met."""
     assert state.run is not None
     out = []
     for phase in runbook.for_type(state.run.type):
-        if phase.id != ROLLBACK_DECISION:
+        if phase.id != DECISION_PHASE:
             continue
         for entry in phase.items_for(state.run.type):
             if entry.criterion and state.item(phase.id, entry.item.id).checked:
@@ -193,9 +190,6 @@ def status_document(runbook: Runbook, state: RunState) -> dict[str, Any]:
         "warnings": state.warnings,
         "phases": phases,
     }
-
-
-DEPLOY_PHASE = "production-deploy"
 
 
 def deploy_finished_at(runbook: Runbook, state: RunState) -> str | None:

@@ -19,11 +19,10 @@ from cockpit.describe import describe
 from cockpit.durations import format_duration
 from cockpit.journal import read_journal
 from cockpit.progress import criteria_met, progress, step_state, step_times, tasks
+from cockpit.runbook import DEPLOY_PHASE, ROLLBACK_PHASE
 from cockpit.session import RunSession
 from cockpit.state import replay
 
-DEPLOY_PHASE = "production-deploy"
-ROLLBACK_PHASE = "rollback"
 TARGET_DEPLOY_S = 60 * 60
 
 

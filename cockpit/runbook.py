@@ -29,6 +29,14 @@ RELEASE_TYPES: tuple[str, ...] = ("standard", "major", "patch", "hotfix")
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CONFIG_FILE_NAMES = ("cockpit.yaml", "cockpit.yml")
 
+# The phases the cockpit gives behaviour to, by their ids in the shipped runbook (a team's
+# runbook that keeps these ids keeps the behaviour: baseline, rollback signal, decision…).
+DEPLOY_PHASE = "production-deploy"
+DECISION_PHASE = "rollback-decision"
+ROLLBACK_PHASE = "rollback"
+HOTFIX_PHASE = "hotfix-workflow"
+REVIEW_PHASE = "post-release-review"
+
 
 def slug(text: str, limit: int = 48) -> str:
     """A kebab-case id from an item's text, cut at a word boundary near ``limit``."""

@@ -171,10 +171,6 @@ class StepRunner:
         """Ask the running step to stop; the command's whole tree is stopped."""
         self._abort.set()
 
-    @property
-    def aborting(self) -> bool:
-        return self._abort.is_set()
-
     async def run(self) -> StepOutcome:
         started = time.monotonic()
         session = self.session

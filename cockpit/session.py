@@ -18,12 +18,11 @@ from typing import Any
 
 from cockpit.clock import Clock
 from cockpit.errors import CockpitError
-from cockpit.healthwatch import DECISION_PHASE
 from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
 from cockpit.proctree import holders, is_same_process
 from cockpit.progress import PhaseProgress, criteria_met, progress, status_document
-from cockpit.runbook import RELEASE_TYPES, Entry, Phase, Step
+from cockpit.runbook import DECISION_PHASE, RELEASE_TYPES, Entry, Phase, Step
 from cockpit.secrets import Redactor
 from cockpit.state import CommandState, RunState, StepState
 from cockpit.versioning import Version, current_version

@@ -95,7 +95,6 @@ class RunState:
     items: dict[tuple[str, str], ItemState] = field(default_factory=dict)
     overrides: dict[str, Override] = field(default_factory=dict)
     steps: dict[tuple[str, str], StepState] = field(default_factory=dict)
-    lock_events: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     """Rollback decisions (choice, rationale, commander), oldest first."""
     rollback_target: str | None = None
@@ -104,7 +103,6 @@ class RunState:
     """Who drives the run now (the last lock.acquired not followed by lock.released)."""
     closed: dict[str, Any] | None = None
     event_count: int = 0
-    last_event_at: str | None = None
     warnings: list[str] = field(default_factory=list)
     health: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The last journaled health state of each environment."""
@@ -124,7 +122,6 @@ class RunState:
         """Fold one event into the state."""
         self.event_count += 1
         self.recent.append(event)
-        self.last_event_at = event.get("ts", self.last_event_at)
         kind = event.get("type")
         handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
         if handler is not None:
@@ -181,7 +178,6 @@ def _unlocked(state: RunState, e: dict[str, Any]) -> None:
 
 
 def _lock(state: RunState, e: dict[str, Any]) -> None:
-    state.lock_events.append(e)
     if e["type"] == "lock.acquired":
         state.driver = {"operator": e.get("by"), "since": e.get("ts"), **(e.get("driver") or {})}
     elif e["type"] == "lock.released":

@@ -99,30 +99,16 @@ def load_yaml(path: Path) -> tuple[Any, list[SourceError]]:
             errors.append(SourceError(name, number, "tab in indentation: YAML indents with spaces"))
     if errors:
         return None, errors
+    loader = None
     try:
-        loader = _Loader(text)
-    except yaml.reader.ReaderError as exc:
-        line = text[: exc.position].count("\n") + 1
-        return None, [
-            SourceError(
-                name,
-                line,
-                f"not YAML text: character #x{exc.character:04x} "
-                "(control characters are not allowed)",
-            )
-        ]
-    try:
+        loader = _Loader(text)  # the reader checks the characters already here
         data = loader.get_single_data()
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
-        return None, [
-            SourceError(
-                name,
-                line,
-                f"not YAML text: character #x{exc.character:04x} "
-                "(control characters are not allowed)",
-            )
-        ]
+        message = (
+            f"not YAML text: character #x{exc.character:04x} (control characters are not allowed)"
+        )
+        return None, [SourceError(name, line, message)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -131,7 +117,8 @@ def load_yaml(path: Path) -> tuple[Any, list[SourceError]]:
     except yaml.YAMLError as exc:
         return None, [SourceError(name, 0, f"YAML syntax: {exc}")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     errors = [SourceError(name, line, f"duplicate key {key!r}") for line, key in loader.duplicates]
     return data, errors
 

@@ -27,12 +27,12 @@ from cockpit.errors import CockpitError
 from cockpit.gitops import create_hotfix_branch, plan_hotfix_branch
 from cockpit.health import DOWN, Sample
 from cockpit.healthwatch import (
-    DECISION_PHASE,
     EnvHealth,
     HealthMonitor,
     baseline_of,
     rollback_signal,
 )
+from cockpit.runbook import DECISION_PHASE, HOTFIX_PHASE, ROLLBACK_PHASE
 from cockpit.session import Intent, RunSession
 from cockpit.simservice import SimService
 from cockpit.workspace import Workspace
@@ -45,9 +45,7 @@ from screens.start import StartScreen, WaitingScreen
 from screens.stepping import Stepper
 
 PRODUCTION = "production"
-ROLLBACK_PHASE = "rollback"
 RATIONALE_ITEM = "document-decision-rationale"
-HOTFIX_PHASE = "hotfix-workflow"
 
 
 class CockpitApp(App[int]):
@@ -63,8 +61,6 @@ class CockpitApp(App[int]):
     revision: var[int] = var(0, always_update=True)
     """Bumped whenever the run's state changed; widgets watch it and redraw (a ``var``:
     setting it must not repaint the whole screen)."""
-    health_revision: var[int] = var(0, always_update=True)
-    """Bumped on every health sample; the environment panels watch it."""
 
     def __init__(
         self,
@@ -74,9 +70,9 @@ class CockpitApp(App[int]):
         read_only: bool = False,
         clock: Clock | None = None,
         follow_interval: float = 0.5,
-        driver: str | None = None,
         poll_health: bool = True,
         demo: SimService | None = None,
+        first_phase: str | None = None,
     ):
         super().__init__()
         self.ws = ws
@@ -84,7 +80,6 @@ class CockpitApp(App[int]):
         self.read_only = read_only
         self.clock = clock or Clock()
         self.follow_interval = follow_interval
-        self.driver = driver
         self._io = asyncio.Lock()
         self.takeover_message: str | None = None
         self.demo = demo
@@ -95,7 +90,7 @@ class CockpitApp(App[int]):
         self._signals: set[str] = set()
         self.stepper = Stepper(self)
         self.orphans: list[tuple[str, str]] = []
-        self.first_phase: str | None = None
+        self.first_phase = first_phase
 
     # -- screens ------------------------------------------------------------------------
 
@@ -280,9 +275,6 @@ class CockpitApp(App[int]):
                 break
             await asyncio.sleep(self.follow_interval)
         session = await asyncio.to_thread(RunSession, self.ws, run_id)
-        holder = session.lock.read()
-        if holder is not None and session.lock.is_held_elsewhere():
-            self.driver = f"{holder.operator} (pid {holder.pid} on {holder.host})"
         await self._enter_run(session)
 
     # -- following the journal and sending intents ---------------------------------------
@@ -316,6 +308,20 @@ class CockpitApp(App[int]):
         except CockpitError as exc:
             self.notify(str(exc), title="Not done", severity="error")
             return False
+        return await self.record(intent)
+
+    def send_later(self, plan: Callable[[], Intent]) -> None:
+        """``send`` from a callback that cannot await (a dialog's answer)."""
+        self.run_worker(self.send(plan), group="intent")
+
+    async def record(self, intent: Intent) -> bool:
+        """Journal an intent (fsynced, from a thread), then read it back; False if not saved.
+
+        Operator intents come through ``send`` (validated first); what the cockpit observes
+        itself (health changes, step events) comes here directly.
+        """
+        if self.read_only or self.session is None:
+            return False
         try:
             async with self._io:
                 await asyncio.to_thread(self.session.write, intent)
@@ -330,32 +336,10 @@ class CockpitApp(App[int]):
         await self.sync()
         return True
 
-    def send_later(self, plan: Callable[[], Intent]) -> None:
-        """``send`` from a callback that cannot await (a dialog's answer)."""
-        self.run_worker(self.send(plan), group="intent")
-
-    async def record(self, intent: Intent) -> None:
-        """Journal something the cockpit observed (not an operator intent): no validation."""
-        if self.read_only or self.session is None:
-            return
-        try:
-            async with self._io:
-                await asyncio.to_thread(self.session.write, intent)
-        except OSError as exc:
-            self.notify(
-                f"could not write the journal: {exc.strerror or exc}",
-                title="NOT SAVED",
-                severity="error",
-                timeout=30,
-            )
-            return
-        await self.sync()
-
     # -- health ------------------------------------------------------------------------
 
     def _on_health(self, env: EnvHealth, sample: Sample, changed: bool) -> None:
         """Called by the monitor (on the event loop) after every probe."""
-        self.health_revision += 1
         if changed:
             previous = (
                 self.session.state.health.get(env.name, {}).get("state") if self.session else None
@@ -496,21 +480,15 @@ def run_app(
     Raises LockHeld when another live process drives the run and we were to drive it.
     """
     session = RunSession(ws, run_id) if run_id else None
-    app = CockpitApp(ws, session, read_only=read_only, demo=demo)
-    app.first_phase = open_phase
+    app = CockpitApp(ws, session, read_only=read_only, demo=demo, first_phase=open_phase)
     try:
-        if session is not None:
-            holder = session.lock.read()
-            if read_only:
-                if holder and session.lock.is_held_elsewhere():
-                    app.driver = f"{holder.operator} (pid {holder.pid} on {holder.host})"
-            else:
-                previous = session.take_lock()
-                if previous is not None:
-                    app.takeover_message = (
-                        f"{previous.describe()} no longer drives this run "
-                        f"({previous.gone_reason()}); you do now. This was journaled."
-                    )
+        if session is not None and not read_only:
+            previous = session.take_lock()
+            if previous is not None:
+                app.takeover_message = (
+                    f"{previous.describe()} no longer drives this run "
+                    f"({previous.gone_reason()}); you do now. This was journaled."
+                )
         result = app.run()
         return result or 0
     finally:

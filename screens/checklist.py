@@ -22,7 +22,7 @@ from cockpit.clock import local_hm, parse_iso
 from cockpit.durations import format_clock
 from cockpit.errors import CockpitError
 from cockpit.progress import PhaseProgress, criteria_met, deploy_finished_at, due_text, step_times
-from cockpit.runbook import Entry, Phase, Step, applies
+from cockpit.runbook import DECISION_PHASE, HOTFIX_PHASE, REVIEW_PHASE, Entry, Phase, Step, applies
 from cockpit.state import ItemState
 from cockpit.verify import verify_item
 from screens.decision import DecisionDialog
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
     from screens.app import CockpitApp
 
 SECTION = "section:"
-DECISION_PHASE = "rollback-decision"
-HOTFIX_PHASE = "hotfix-workflow"
-REVIEW_PHASE = "post-release-review"
 
 
 class ChecklistView(OptionList):

@@ -28,7 +28,7 @@ from cockpit.durations import format_clock, format_duration
 from cockpit.errors import CockpitError
 from cockpit.logsearch import LogFollower, search_log, tail_lines
 from cockpit.progress import step_state, step_times
-from cockpit.runbook import Phase, Step
+from cockpit.runbook import DECISION_PHASE, ROLLBACK_PHASE, Phase, Step
 from cockpit.runner import render_commands
 from screens.dialogs import Confirm, TextPrompt
 from screens.header import RollbackBanner, RunHeader
@@ -77,7 +77,6 @@ class DeployScreen(Screen):
         self.phase_id = phase_id
         self.follow = True
         self.shown_step: str | None = None
-        self.usage_text = ""
         self._file_follower: LogFollower | None = None
         self._reading = False
         self._was_running: int | None = None
@@ -422,7 +421,7 @@ class DeployScreen(Screen):
         if action == "demo_fail":
             return app.demo is not None
         if action == "rollback_target":
-            return self.phase_id == "rollback" and driving
+            return self.phase_id == ROLLBACK_PHASE and driving
         orphans = [o for o in app.orphans if o[0] == self.phase_id]
         if action in ("kill_orphan", "wait_orphan"):
             return bool(orphans)
@@ -569,7 +568,7 @@ class DeployScreen(Screen):
         self.app.push_screen(ChecklistScreen(self.phase_id))
 
     def action_rollback(self) -> None:
-        self.cockpit.open_phase("rollback-decision")
+        self.cockpit.open_phase(DECISION_PHASE)
 
     def action_kill_orphan(self) -> None:
         orphans = [o for o in self.cockpit.orphans if o[0] == self.phase_id]

@@ -55,8 +55,6 @@ class RunHeader(Static):
                     f" — driven by {driver.get('operator')} (pid {driver.get('pid')} "
                     f"on {driver.get('host')})"
                 )
-            elif app.driver:
-                text.append(f" — driven by {app.driver}")
             else:
                 text.append(" — nobody drives it now")
         else:

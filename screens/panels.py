@@ -23,12 +23,11 @@ from cockpit.gitinfo import GitSummary, summarise
 from cockpit.health import DEGRADED, DOWN, OK_WORDS, READY, UNKNOWN
 from cockpit.healthwatch import ROLLBACK_FACTOR, EnvHealth, ratio_to_baseline
 from cockpit.progress import step_state, step_times
+from cockpit.runbook import DEPLOY_PHASE
 from screens.theme import STEP_COLOURS, style
 
 if TYPE_CHECKING:
     from screens.app import CockpitApp
-
-DEPLOY_PHASE = "production-deploy"
 
 
 class Panel(Static):

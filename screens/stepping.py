@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from cockpit.errors import CockpitError
 from cockpit.healthwatch import baseline_of, measure_baseline
 from cockpit.proctree import Usage, UsageMeter, holders, is_same_process, stop_tree
+from cockpit.runbook import DEPLOY_PHASE
 from cockpit.runner import StepOutcome, StepRunner
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 SHOWN_LINES = 2000
 """Lines the log widget holds; the step log on disk holds every line."""
-DEPLOY_PHASE = "production-deploy"
 
 
 class OutputBuffer:
@@ -77,7 +77,6 @@ class Stepper:
         self.runner: StepRunner | None = None
         self.buffer = OutputBuffer()
         self.meter = UsageMeter()
-        self.last_outcome: StepOutcome | None = None
         self.on_finished: list[Callable[[str, str, StepOutcome], None]] = []
 
     @property
@@ -118,7 +117,6 @@ class Stepper:
             outcome = await runner.run()
         finally:
             self.runner = None
-        self.last_outcome = outcome
         for callback in self.on_finished:
             callback(runner.phase_id, runner.step.id, outcome)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cockpit.clock import FrozenClock
 from cockpit.demo import make_repo, write_config
@@ -62,3 +64,22 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
     return env
+
+
+def phase_workspace(root: Path, phases: dict[str, str], **config: object) -> Path:
+    """A git workspace whose own runbook folder holds ``phases`` (file name → YAML) and config."""
+    (root / "runbook").mkdir(parents=True)
+    for name, text in phases.items():
+        (root / "runbook" / name).write_text(text)
+    settings = {"runbook": "runbook", "environments": {}, **config}
+    (root / "cockpit.yaml").write_text(yaml.safe_dump(settings))
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def set_var(root: Path, name: str, value: str) -> None:
+    """Change one config var of the workspace at ``root``."""
+    path = root / "cockpit.yaml"
+    config = yaml.safe_load(path.read_text())
+    config.setdefault("vars", {})[name] = value
+    path.write_text(yaml.safe_dump(config))

@@ -6,7 +6,6 @@ import subprocess
 
 import psutil
 import pytest
-import yaml
 from textual.widgets import RichLog
 
 from cockpit.session import RunSession
@@ -15,6 +14,7 @@ from screens.app import CockpitApp
 from screens.deploy import DeployScreen
 from screens.dialogs import Confirm, TextPrompt
 
+from .conftest import phase_workspace, set_var
 from .test_tui import until
 
 PHASE = """\
@@ -41,22 +41,14 @@ steps:
 
 @pytest.fixture
 def ship(tmp_path):
-    root = tmp_path / "ws"
-    (root / "runbook").mkdir(parents=True)
-    (root / "runbook" / "ship.yaml").write_text(PHASE)
-    config = {"runbook": "runbook", "vars": {"tool": "exit 4"}, "environments": {}}
-    (root / "cockpit.yaml").write_text(yaml.safe_dump(config))
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    root = phase_workspace(tmp_path / "ws", {"ship.yaml": PHASE}, vars={"tool": "exit 4"})
     session = RunSession.start(Workspace.open(root), "standard", "1.0.0", operator="ana")
     yield session
     session.close()
 
 
 def set_tool(session, tool):
-    path = session.ws.root / "cockpit.yaml"
-    config = yaml.safe_load(path.read_text())
-    config["vars"]["tool"] = tool
-    path.write_text(yaml.safe_dump(config))
+    set_var(session.ws.root, "tool", tool)
     session.ws.config = Workspace.open(session.ws.root).config
 
 

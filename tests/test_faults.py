@@ -27,7 +27,7 @@ from cockpit.runbook import check_runbook
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
 
-from .conftest import cockpit_cmd
+from .conftest import cockpit_cmd, phase_workspace
 
 pytestmark = pytest.mark.fault
 
@@ -51,12 +51,7 @@ steps:
 
 
 def workspace(tmp_path: Path, phase: str = PHASE, secrets: list[str] | None = None) -> Path:
-    root = tmp_path / "ws"
-    (root / "runbook").mkdir(parents=True)
-    (root / "runbook" / "ship.yaml").write_text(phase)
-    config = {"runbook": "runbook", "environments": {}, "secrets": secrets or []}
-    (root / "cockpit.yaml").write_text(yaml.safe_dump(config))
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    root = phase_workspace(tmp_path / "ws", {"ship.yaml": phase}, secrets=secrets or [])
     env = {**os.environ, "COCKPIT_OPERATOR": "ana"}
     subprocess.run(
         cockpit_cmd("--workspace", str(root), "start", "--type", "standard", "--version", "1.0.0"),

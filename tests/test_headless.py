@@ -9,11 +9,10 @@ import time
 
 import psutil
 import pytest
-import yaml
 
 from cockpit.journal import read_journal
 
-from .conftest import cockpit_cmd
+from .conftest import cockpit_cmd, phase_workspace, set_var
 
 PHASE = """\
 id: ship
@@ -35,12 +34,7 @@ steps:
 
 @pytest.fixture
 def workspace(tmp_path):
-    root = tmp_path / "ws"
-    (root / "runbook").mkdir(parents=True)
-    (root / "runbook" / "ship.yaml").write_text(PHASE)
-    config = {"runbook": "runbook", "vars": {"tool": "echo"}, "environments": {}}
-    (root / "cockpit.yaml").write_text(yaml.safe_dump(config))
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    root = phase_workspace(tmp_path / "ws", {"ship.yaml": PHASE}, vars={"tool": "echo"})
     env = {**os.environ, "COCKPIT_OPERATOR": "ana"}
     subprocess.run(
         cockpit_cmd("start", "--type", "patch", "--version", "2.0.1"),
@@ -53,9 +47,7 @@ def workspace(tmp_path):
 
 
 def set_tool(root, tool):
-    config = yaml.safe_load((root / "cockpit.yaml").read_text())
-    config["vars"]["tool"] = tool
-    (root / "cockpit.yaml").write_text(yaml.safe_dump(config))
+    set_var(root, "tool", tool)
 
 
 def run(root, *args, stdin=subprocess.DEVNULL):

@@ -11,7 +11,6 @@ import time
 
 import psutil
 import pytest
-import yaml
 
 from cockpit.journal import read_journal
 from cockpit.proctree import holders
@@ -19,7 +18,7 @@ from cockpit.runner import StepRunner
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
 
-from .conftest import cockpit_cmd
+from .conftest import cockpit_cmd, phase_workspace
 
 PHASE = """\
 id: ops
@@ -61,21 +60,16 @@ steps:
 @pytest.fixture
 def ops(tmp_path, monkeypatch):
     monkeypatch.setenv("DEMO_TOKEN", "tok-9f8e7d6c5b")
-    root = tmp_path / "ws"
-    (root / "runbook").mkdir(parents=True)
-    (root / "runbook" / "ops.yaml").write_text(PHASE)
-    (root / "runbook" / "zz-hang.yaml").write_text(
+    hang = (
         "id: hang\ntitle: Hang\nsteps:\n  - id: tree\n    title: Tree\n    commands:\n"
         "      - run: \"setsid sh -c 'sleep 303' & echo started; sleep 304\"\n"
     )
-    config = {
-        "runbook": "runbook",
-        "vars": {"target": "prod; touch pwned"},
-        "secrets": ["DEMO_TOKEN"],
-        "environments": {},
-    }
-    (root / "cockpit.yaml").write_text(yaml.safe_dump(config))
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    root = phase_workspace(
+        tmp_path / "ws",
+        {"ops.yaml": PHASE, "zz-hang.yaml": hang},
+        vars={"target": "prod; touch pwned"},
+        secrets=["DEMO_TOKEN"],
+    )
     ws = Workspace.open(root)
     session = RunSession.start(ws, "standard", "1.0.0", operator="ana")
     yield session

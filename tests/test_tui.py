@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -222,16 +223,25 @@ async def test_quit_asks_while_driving(session):
         await until(pilot, lambda: app.return_code is not None or not app.is_running, "quit")
 
 
-async def test_watch_mode_is_read_only(session):
-    app = app_for(session, read_only=True, driver="bob (pid 1)")
+async def test_watch_mode_is_read_only(session, ws):
+    bob = RunSession(ws, session.run_id, operator="bob")
+    bob.take_lock()  # bob drives; the journal says so
+    session.refresh()
+    app = app_for(session, read_only=True)
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await open_phase(pilot, app, "pre-release-gates")
         header = str(screen.query_one("RunHeader").render())
-        assert "WATCHING (read-only) — driven by bob" in header
+        assert f"WATCHING (read-only) — driven by bob (pid {os.getpid()}" in header
         assert screen.check_action("toggle", ()) is False
         await pilot.press("space")
         await pilot.pause(0.1)
-        assert journal_types(session) == ["run.started"]
+        assert journal_types(session) == ["run.started", "lock.acquired"]
+        bob.release()
+        await until(
+            pilot,
+            lambda: "nobody drives it now" in str(screen.query_one("RunHeader").render()),
+            "driver left",
+        )
 
 
 async def test_palette_reaches_every_phase_and_action(session):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 
-import yaml
 from textual.widgets import RichLog
 
 from cockpit.workspace import Workspace
@@ -14,7 +13,7 @@ from screens.app import CockpitApp
 from screens.deploy import DeployScreen
 from screens.start import WaitingScreen
 
-from .conftest import cockpit_cmd
+from .conftest import cockpit_cmd, phase_workspace
 from .test_tui import until
 
 PHASE = """\
@@ -32,12 +31,7 @@ steps:
 
 
 def make_workspace(tmp_path):
-    root = tmp_path / "ws"
-    (root / "runbook").mkdir(parents=True)
-    (root / "runbook" / "ship.yaml").write_text(PHASE)
-    (root / "cockpit.yaml").write_text(yaml.safe_dump({"runbook": "runbook", "environments": {}}))
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
-    return root
+    return phase_workspace(tmp_path / "ws", {"ship.yaml": PHASE})
 
 
 def cockpit(root, *args, wait=True):
