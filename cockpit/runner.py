@@ -175,7 +175,8 @@ class StepRunner:
         started = time.monotonic()
         session = self.session
         await self.record(session.plan_step_start(self.phase_id, self.step.id, self.commands))
-        log = StepLog(session.log_path(self.phase_id, self.step.id), session.redactor)
+        path = session.log_path(self.phase_id, self.step.id)
+        log = await asyncio.to_thread(StepLog, path, session.redactor)  # mkdir/open off the loop
         attempt = session.state.step(self.phase_id, self.step.id).attempts
         self._emit(
             "#", log.note(f"=== {self.step.title} (attempt {attempt}) by {session.operator}")
@@ -212,7 +213,7 @@ class StepRunner:
                     + (f": {outcome.reason}" if outcome.reason else "")
                 ),
             )
-            log.close()
+            await asyncio.to_thread(log.close)  # fsync off the event loop
             await self.record(
                 session.plan_step_finished(
                     self.phase_id,

@@ -96,7 +96,8 @@ class CockpitApp(App[int]):
 
     def on_mount(self) -> None:
         # Everything built so far (Textual, the runbook, the widgets) lives for the whole
-        # session: move it out of the collector's way, so that a full GC pass never stalls the event loop while a deploy streams. See bench/.
+        # session: move it out of the collector's way, so that a full GC pass never stalls
+        # the event loop while a deploy streams (see bench/).
         self.call_after_refresh(gc.freeze)
         if self.monitor is not None and self.poll_health:
             self.run_worker(

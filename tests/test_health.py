@@ -335,4 +335,5 @@ def test_frozen_clock_stamps_samples(service):
     clock = FrozenClock(datetime(2026, 11, 24, 14, 0, tzinfo=UTC))
     sample = asyncio.run(probe_once("production", ready_url(service), 2.0, clock))
     assert sample.at.startswith("2026-11-24T14:00:00")
-    assert json.dumps(sample.evidence())
+    evidence = json.loads(json.dumps(sample.evidence()))  # journal-safe
+    assert evidence["state"] == "READY" and evidence["http_status"] == 200 and "env" not in evidence
