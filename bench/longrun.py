@@ -61,9 +61,9 @@ async def soak(seconds: float) -> tuple[float, float, float, int]:
                 peak = max(peak, proc.memory_info().rss)
             end = proc.memory_info().rss
             polls = sum(env.probes for env in app.monitor.envs.values())
-            app.stepper.abort()
-            while app.stepper.running:
-                await pilot.pause(0.1)
+            running = app.running_step()
+            if running is not None:
+                await app.driver.abort_step(*running)
         session.close()
         return start / 2**20, end / 2**20, peak / 2**20, polls
     finally:

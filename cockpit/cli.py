@@ -110,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="show every command substituted, run nothing"
     )
     p.add_argument("--yes", action="store_true", help="confirm every 'confirm:' step")
+    p.add_argument(
+        "--from", dest="start_from", metavar="STEP", help="start at this step (later ones follow)"
+    )
+    p.add_argument(
+        "--out-of-order",
+        metavar="REASON",
+        help="run a step although earlier ones are failed or not done (journaled)",
+    )
     p = add("close", "close a run: it stops being the active one (nothing is deleted)")
     p.add_argument("--run", metavar="ID")
     p.add_argument("--note", metavar="TEXT")
@@ -202,8 +210,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from cockpit.runner import supervision
+
     session = _session(args)
     doc = session.status()
+    live = supervision(session)
+    for phase in doc["phases"]:
+        for step in phase["steps"]:
+            if (phase["id"], step["id"]) in live:
+                step["supervisor"] = live[(phase["id"], step["id"])]
     for warning in session.state.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:
@@ -223,6 +238,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         for step in phase["steps"]:
             if step["attempts"] or step["state"] != "pending":
                 why = f" — {step['reason']}" if step.get("reason") else ""
+                sup = step.get("supervisor")
+                if sup and sup["alive"]:
+                    why = f" (supervisor pid {sup['pid']})"
+                elif sup:
+                    why = " — its supervisor is gone: the next cockpit that drives records how it ended"
                 print(f"      step {step['id']:<28} {step['state']}{why}")
     return EXIT_OK
 
@@ -267,7 +287,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     session = _session(args)
     try:
         if args.headless or args.dry_run:
-            return run_headless(session, args.phase, args.yes, args.dry_run)
+            return run_headless(
+                session, args.phase, args.yes, args.dry_run, args.start_from, args.out_of_order
+            )
     finally:
         session.close()
     from screens.app import run_app

@@ -2,10 +2,12 @@
 
 Owns the scripted walk a newcomer (or CI) can watch in plain text: the simulated
 service and sandbox come up, a standard run starts, every gate and checklist before
-the deploy is ticked (self-verifying items really probe the service), production's
-baseline is measured when the production deployment starts, every deploy step runs
-its commands against the simulated service, the post-deploy checks are ticked, and
-a summary closes it. Exit 0 when the release went through.
+the deploy is ticked (self-verifying items really probe the service), every deploy
+step runs its commands under its supervisor against the simulated service (the
+driver takes production's baseline as the deploy starts), the monitoring window's
+checks are ticked as the demo operator, the post-deploy checks follow, and a summary
+closes it. Everything goes through the same ``RunDriver`` the TUI and headless use.
+Exit 0 when the release went through.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from cockpit.clock import parse_iso
+from cockpit.driver import RunDriver
 from cockpit.durations import format_duration
 from cockpit.headless import EXIT_DONE, Headless
-from cockpit.healthwatch import measure_baseline
 from cockpit.progress import tasks
-from cockpit.runbook import DEPLOY_PHASE
+from cockpit.runbook import DEPLOY_PHASE, Step
 from cockpit.session import RunSession
 from cockpit.verify import health_target, verify_item
 
@@ -31,7 +34,8 @@ BEFORE_DEPLOY = (
 AFTER_DEPLOY = ("post-deployment",)
 
 
-async def tick_phase(session: RunSession, phase_id: str, out) -> None:
+async def tick_phase(driver: RunDriver, phase_id: str, out) -> None:
+    session = driver.session
     phase = session.ws.runbook.phase(phase_id)
     for entry in tasks(phase, session.release_type):
         item = entry.item
@@ -39,43 +43,49 @@ async def tick_phase(session: RunSession, phase_id: str, out) -> None:
             continue
         if health_target(session, phase_id, item.id):
             result = await verify_item(session, phase_id, item.id)
-            await asyncio.to_thread(session.write, result.intent)
-            session.refresh()
+            await driver.record(result.intent)
             out.write(f"  [{'x' if result.ok else ' '}] {item.text} — verified: {result.reason}\n")
             continue
         note = "demo: done" if item.note_required else None
-        await asyncio.to_thread(session.check, phase_id, item.id, note)
+        await driver.send(lambda item=item, note=note: session.plan_check(phase_id, item.id, note))
         out.write(f"  [x] {item.text}\n")
 
 
+async def tick_window(driver: RunDriver, phase_id: str, step: Step) -> None:
+    """The demo operator ticks a timed window's checks (which ends it)."""
+    for check in step.checks:
+        if not driver.session.state.item(phase_id, check.id).checked:
+            await driver.send(lambda c=check: driver.session.plan_check(phase_id, c.id, "demo"))
+
+
 async def drive(session: RunSession, out) -> int:
-    for phase_id in BEFORE_DEPLOY:
-        if not session.ws.runbook.phase(phase_id).applies_to(session.release_type):
+    driver = RunDriver(session)
+
+    async def run_phase(phase_id: str) -> int:
+        headless = Headless(
+            session, phase_id, yes=True, out=out, on_window=tick_window, driver=driver
+        )
+        return await headless.run()
+
+    for phase_id in (*BEFORE_DEPLOY, DEPLOY_PHASE):
+        phase = session.ws.runbook.phase(phase_id)
+        if not phase.applies_to(session.release_type):
             continue
-        out.write(f"\n## {session.ws.runbook.phase(phase_id).title}\n")
-        if session.ws.runbook.phase(phase_id).steps_for(session.release_type):
-            code = await Headless(session, phase_id, yes=True, out=out).run()
+        out.write(f"\n## {phase.title}\n")
+        if phase.steps_for(session.release_type):
+            code = await run_phase(phase_id)
             if code != EXIT_DONE:
                 return code
-        await tick_phase(session, phase_id, out)
-    config = session.ws.config
-    out.write(f"\n## {session.ws.runbook.phase(DEPLOY_PHASE).title}\n")
-    baseline = await measure_baseline(
-        "production", config.environments["production"].url + config.health.path, config.health
-    )
+        await tick_phase(driver, phase_id, out)
+    baseline = session.state.baselines.get("production")
     if baseline:
-        await asyncio.to_thread(session.write, session.plan_baseline(baseline))
-        session.refresh()
         out.write(
-            f"production baseline: p50 {baseline['p50_ms']:.0f}ms, p95 {baseline['p95_ms']:.0f}ms\n"
+            f"production baseline: p50 {baseline['p50_ms']:.0f}ms, "
+            f"p95 {baseline['p95_ms']:.0f}ms (taken as the deploy started)\n"
         )
-    code = await Headless(session, DEPLOY_PHASE, yes=True, out=out).run()
-    if code != EXIT_DONE:
-        return code
-    await tick_phase(session, DEPLOY_PHASE, out)
     for phase_id in AFTER_DEPLOY:
         out.write(f"\n## {session.ws.runbook.phase(phase_id).title}\n")
-        await tick_phase(session, phase_id, out)
+        await tick_phase(driver, phase_id, out)
     return EXIT_DONE
 
 
@@ -85,18 +95,18 @@ def summary(session: RunSession, out) -> None:
     out.write(
         f"\nrun {run.id}: {run.type} release {run.version} (production was {run.previous_version})\n"
     )
-    total = 0.0
+    starts, ends = [], []
     for step in session.ws.runbook.phase(DEPLOY_PHASE).steps_for(run.type):
         st = session.state.step(DEPLOY_PHASE, step.id)
         took = ""
         if st.started_at and st.finished_at:
-            from cockpit.clock import parse_iso
-
-            seconds = (parse_iso(st.finished_at) - parse_iso(st.started_at)).total_seconds()
-            total += seconds
-            took = format_duration(seconds)
+            starts.append(parse_iso(st.started_at))
+            ends.append(parse_iso(st.finished_at))
+            took = format_duration((ends[-1] - starts[-1]).total_seconds())
         out.write(f"  {step.title:<32} {st.state:<8} {took:>6}  budget {step.budget}\n")
-    out.write(f"deployment time {format_duration(total)} (runbook target < 60m)\n")
+    if starts:
+        total = (max(ends) - min(starts)).total_seconds()
+        out.write(f"deployment time {format_duration(total)} (runbook target < 60m)\n")
     for p in session.phases():
         progress = session.progress(p.id)
         mark = "complete" if progress.complete else f"{progress.done}/{progress.total}"

@@ -11,15 +11,15 @@ from collections import deque
 from pathlib import Path
 
 
-def tail_lines(path: Path, count: int) -> list[str]:
-    """The last ``count`` lines of a log file (read from its end)."""
+def tail_lines(path: Path, count: int, end: int | None = None) -> list[str]:
+    """The last ``count`` lines of a log file (read from its end, or from offset ``end``)."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, 2)
-            size = fh.tell()
+            size = fh.tell() if end is None else min(end, fh.tell())
             block = min(size, max(4096, count * 512))
             fh.seek(size - block)
-            data = fh.read()
+            data = fh.read(block)
     except FileNotFoundError:
         return []
     lines = data.decode("utf-8", "replace").splitlines()
@@ -47,9 +47,9 @@ def search_log(path: Path, term: str, keep: int = 200) -> tuple[list[str], int]:
 class LogFollower:
     """Follows a step log another process appends to: each ``read_new`` returns new whole lines."""
 
-    def __init__(self, path: Path, start_at_end: bool = False):
+    def __init__(self, path: Path, start_at_end: bool = False, offset: int = 0):
         self.path = path
-        self.offset = 0
+        self.offset = offset
         if start_at_end:
             try:
                 self.offset = path.stat().st_size
@@ -79,3 +79,11 @@ class LogFollower:
             skipped = -1  # unknown count: the caller says "earlier lines passed over"
         self.offset = start + end + 1
         return lines, skipped
+
+
+def file_size(path: Path) -> int:
+    """A file's size (0 when it does not exist yet)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0

@@ -150,12 +150,14 @@ def status_document(runbook: Runbook, state: RunState) -> dict[str, Any]:
                     "id": step.id,
                     "title": step.title,
                     "state": st.state,
+                    "kind": "commands" if step.commands else "window",
                     "started_at": st.started_at,
                     "finished_at": st.finished_at,
                     "exit_code": st.exit_code,
                     "reason": st.reason,
                     "attempts": st.attempts,
                     "budget_s": step.budget.high if step.budget else None,
+                    "out_of_order": st.out_of_order,
                 }
             )
         phases.append(

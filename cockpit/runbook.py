@@ -36,6 +36,12 @@ DECISION_PHASE = "rollback-decision"
 ROLLBACK_PHASE = "rollback"
 HOTFIX_PHASE = "hotfix-workflow"
 REVIEW_PHASE = "post-release-review"
+RATIONALE_ITEM = "document-decision-rationale"
+"""The decision stage's item that a recorded decision documents."""
+HOTFIX_BRANCH_ITEM = "hotfix-branch-created"
+"""The hotfix workflow's item that creating the branch ticks."""
+PRODUCTION = "production"
+"""The environment whose baseline and rollback signal the cockpit watches."""
 
 
 def slug(text: str, limit: int = 48) -> str:

@@ -20,11 +20,10 @@ from cockpit.clock import Clock
 from cockpit.errors import CockpitError
 from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
-from cockpit.proctree import holders, is_same_process
 from cockpit.progress import PhaseProgress, criteria_met, progress, status_document
 from cockpit.runbook import DECISION_PHASE, RELEASE_TYPES, Entry, Phase, Step
 from cockpit.secrets import Redactor
-from cockpit.state import CommandState, RunState, StepState
+from cockpit.state import RunState
 from cockpit.versioning import Version, current_version
 from cockpit.workspace import Workspace, ensure_private_dir
 
@@ -142,9 +141,10 @@ class RunSession:
             self.refresh()
         return previous
 
-    def release(self) -> None:
+    def release(self, reason: str | None = None) -> None:
+        """Stop driving (journaled, with why when it is not a plain quit)."""
         if self.lock.held:
-            self.journal.append("lock.released")
+            self.journal.append("lock.released", **({"reason": reason} if reason else {}))
         self.lock.release()
 
     # -- what the run looks like -----------------------------------------------------------
@@ -314,7 +314,13 @@ class RunSession:
             raise CockpitError(f"no step {step_id!r} in phase {phase_id!r} (steps: {known})")
         return step
 
-    def plan_step_start(self, phase_id: str, step_id: str, commands: list[str]) -> Intent:
+    def plan_step_start(
+        self,
+        phase_id: str,
+        step_id: str,
+        commands: list[str],
+        out_of_order: dict[str, Any] | None = None,
+    ) -> Intent:
         """Validate starting (or retrying) a step: the phase is open, the step not done."""
         self.step_spec(phase_id, step_id)
         self._require_unlocked(phase_id)
@@ -323,59 +329,15 @@ class RunSession:
             raise CockpitError(f"step {step_id!r} is already running")
         if st.state in ("done", "skipped"):
             raise CockpitError(f"step {step_id!r} is {st.state}")
-        return Intent(
-            "step.started",
-            {
-                "phase": phase_id,
-                "step": step_id,
-                "attempt": st.attempts + 1,
-                "commands": [self.redactor.text(c) for c in commands],
-            },
-        )
-
-    def plan_command_started(
-        self,
-        phase_id: str,
-        step_id: str,
-        index: int,
-        command: str,
-        pid: int | None,
-        create_time: float | None,
-        token: str,
-    ) -> Intent:
-        return Intent(
-            "command.started",
-            {
-                "phase": phase_id,
-                "step": step_id,
-                "index": index,
-                "command": self.redactor.text(command),
-                "pid": pid,
-                "create_time": create_time,
-                "token": token,
-            },
-        )
-
-    def plan_command_finished(
-        self,
-        phase_id: str,
-        step_id: str,
-        index: int,
-        exit_code: int | None,
-        outcome: str,
-        duration_s: float,
-    ) -> Intent:
-        return Intent(
-            "command.finished",
-            {
-                "phase": phase_id,
-                "step": step_id,
-                "index": index,
-                "exit_code": exit_code,
-                "outcome": outcome,
-                "duration_s": round(duration_s, 3),
-            },
-        )
+        fields: dict[str, Any] = {
+            "phase": phase_id,
+            "step": step_id,
+            "attempt": st.attempts + 1,
+            "commands": [self.redactor.text(c) for c in commands],
+        }
+        if out_of_order:
+            fields["out_of_order"] = out_of_order
+        return Intent("step.started", fields)
 
     def plan_step_finished(
         self,
@@ -398,14 +360,31 @@ class RunSession:
             },
         )
 
-    def plan_stage_start(self, phase_id: str, step_id: str) -> Intent:
-        """Start the timer of a step that has no commands (a stage ticked by hand)."""
+    def plan_window_start(
+        self, phase_id: str, step_id: str, out_of_order: dict[str, Any] | None = None
+    ) -> Intent:
+        """Open the timed window of a step without commands (a stage, a monitoring period)."""
         step = self.step_spec(phase_id, step_id)
         if step.commands:
-            raise CockpitError(f"step {step_id!r} runs commands: run it from the deploy screen")
-        if self.state.step(phase_id, step_id).started_at:
-            raise CockpitError(f"the timer of {step.title!r} already started")
-        return self.plan_step_start(phase_id, step_id, [])
+            raise CockpitError(f"step {step_id!r} runs commands: it is not a timed window")
+        self._require_unlocked(phase_id)
+        st = self.state.step(phase_id, step_id)
+        if st.state == "running":
+            raise CockpitError(f"the timer of {step.title!r} already runs")
+        if st.state in ("done", "skipped"):
+            raise CockpitError(f"{step.title!r} is {st.state}")
+        fields: dict[str, Any] = {"phase": phase_id, "step": step_id}
+        if out_of_order:
+            fields["out_of_order"] = out_of_order
+        return Intent("window.started", fields)
+
+    def plan_window_end(self, phase_id: str, step_id: str, how: str) -> Intent:
+        """Close a running timed window ("its checks are ticked", "ended by the operator")."""
+        step = self.step_spec(phase_id, step_id)
+        st = self.state.step(phase_id, step_id)
+        if st.kind != "window" or st.state != "running":
+            raise CockpitError(f"the timer of {step.title!r} is not running")
+        return Intent("window.ended", {"phase": phase_id, "step": step_id, "how": how})
 
     def plan_decision(self, choice: str, rationale: str, commander: str) -> Intent:
         """The incident commander's decision: roll back or fix forward, with the rationale."""
@@ -438,7 +417,11 @@ class RunSession:
         """Close the run: it stops being the active one (its journal and logs stay)."""
         if self.state.closed is not None:
             raise CockpitError(f"run {self.run_id} is already closed")
-        running = [f"{p}/{s}" for (p, s), st in self.state.steps.items() if st.state == "running"]
+        running = [
+            f"{p}/{s}"
+            for (p, s), st in self.state.steps.items()
+            if st.state == "running" and st.kind == "commands"
+        ]
         if running:
             raise CockpitError(f"steps still running: {', '.join(running)}")
         return Intent("run.closed", {"note": note.strip()} if note and note.strip() else {})
@@ -457,26 +440,6 @@ class RunSession:
         return Intent(
             "step.skipped", {"phase": phase_id, "step": step_id, "reason": reason.strip()}
         )
-
-    def stale_steps(self) -> list[tuple[str, str, StepState, CommandState | None, bool]]:
-        """Steps the journal says are running, though no runner of ours runs them.
-
-        After the cockpit was killed: (phase, step, state, command, alive) — ``alive``
-        when the recorded command (same pid and start time) or a process holding its
-        step token still runs: an orphan to kill or to wait for.
-        """
-        out = []
-        for (phase_id, step_id), st in self.state.steps.items():
-            if st.state != "running":
-                continue
-            cmd = st.running_command
-            alive = False
-            if cmd is not None and cmd.pid:
-                alive = is_same_process(cmd.pid, cmd.create_time)
-            if not alive and cmd is not None and cmd.token:
-                alive = bool(holders(cmd.token))
-            out.append((phase_id, step_id, st, cmd, alive))
-        return out
 
     def log_path(self, phase_id: str, step_id: str) -> Path:
         """Where every line of a step's commands is kept."""

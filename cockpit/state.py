@@ -69,6 +69,10 @@ class StepState:
     reason: str | None = None
     by: str | None = None
     commands: list[CommandState] = field(default_factory=list)
+    kind: str = "commands"
+    """"commands" (run under a supervisor) or "window" (a timed window without commands)."""
+    out_of_order: dict[str, Any] | None = None
+    """Started while earlier steps were not done: the reason and those steps."""
 
     @property
     def running_command(self) -> CommandState | None:
@@ -117,6 +121,12 @@ class RunState:
 
     def step(self, phase: str, step: str) -> StepState:
         return self.steps.get((phase, step)) or StepState()
+
+    def running_steps(self) -> list[tuple[str, str]]:
+        """Command steps running now (windows are timers, not runs), as (phase, step)."""
+        return [
+            key for key, st in self.steps.items() if st.state == "running" and st.kind == "commands"
+        ]
 
     def apply(self, event: dict[str, Any]) -> None:
         """Fold one event into the state."""
@@ -208,6 +218,29 @@ def _step_started(state: RunState, e: dict[str, Any]) -> None:
     st.reason = None
     st.by = e.get("by")
     st.commands = [CommandState(i, c) for i, c in enumerate(e.get("commands", []))]
+    st.kind = "commands" if st.commands else "window"  # journals before windows had events
+    st.out_of_order = e.get("out_of_order")
+
+
+def _window_started(state: RunState, e: dict[str, Any]) -> None:
+    st = state.steps.setdefault((e["phase"], e["step"]), StepState())
+    st.kind = "window"
+    st.state = "running"
+    st.attempts += 1
+    st.started_at = e["ts"]
+    st.finished_at = None
+    st.reason = None
+    st.by = e.get("by")
+    st.commands = []
+    st.out_of_order = e.get("out_of_order")
+
+
+def _window_ended(state: RunState, e: dict[str, Any]) -> None:
+    st = state.steps.setdefault((e["phase"], e["step"]), StepState())
+    st.kind = "window"
+    st.state = "done"
+    st.finished_at = e["ts"]
+    st.reason = e.get("how")
 
 
 def _command(state: RunState, e: dict[str, Any]) -> CommandState | None:
@@ -287,6 +320,8 @@ _HANDLERS = {
     "command.finished": _command_finished,
     "step.finished": _step_finished,
     "step.skipped": _step_skipped,
+    "window.started": _window_started,
+    "window.ended": _window_ended,
     "decision.recorded": _decision,
     "rollback.target_set": _rollback_target,
     "git.branch_created": _branch,

@@ -11,7 +11,11 @@ way in, which takes the driver lock first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterable
 
 from textual import work
@@ -23,16 +27,11 @@ from textual.worker import Worker, WorkerState
 
 from cockpit.clock import Clock
 from cockpit.demotools import arm_failure
+from cockpit.driver import Alert, Found, OutOfOrder, RunDriver
 from cockpit.errors import CockpitError
-from cockpit.gitops import create_hotfix_branch, plan_hotfix_branch
 from cockpit.health import DOWN, Sample
-from cockpit.healthwatch import (
-    EnvHealth,
-    HealthMonitor,
-    baseline_of,
-    rollback_signal,
-)
-from cockpit.runbook import DECISION_PHASE, HOTFIX_PHASE, ROLLBACK_PHASE
+from cockpit.healthwatch import EnvHealth, HealthMonitor
+from cockpit.runbook import PRODUCTION, ROLLBACK_PHASE
 from cockpit.session import Intent, RunSession
 from cockpit.simservice import SimService
 from cockpit.workspace import Workspace
@@ -40,12 +39,11 @@ from screens.checklist import ChecklistScreen
 from screens.dashboard import DashboardScreen
 from screens.decision import Decision
 from screens.deploy import DeployScreen
-from screens.dialogs import Confirm
+from screens.dialogs import Confirm, TextPrompt
 from screens.start import StartScreen, WaitingScreen
-from screens.stepping import Stepper
 
-PRODUCTION = "production"
-RATIONALE_ITEM = "document-decision-rationale"
+DETACH_GRACE = 3.0
+"""Seconds the app gets to close the terminal after SIGHUP/SIGTERM before it just exits."""
 
 
 class CockpitApp(App[int]):
@@ -87,14 +85,28 @@ class CockpitApp(App[int]):
         if ws.config.environments:
             self.monitor = HealthMonitor.from_config(ws.config, self._on_health, self.clock)
         self.poll_health = poll_health
-        self._signals: set[str] = set()
-        self.stepper = Stepper(self)
+        self.driver: RunDriver | None = None
         self.orphans: list[tuple[str, str]] = []
+        if session is not None and not read_only:
+            self.driver = self._driver_for(session)
         self.first_phase = first_phase
 
     # -- screens ------------------------------------------------------------------------
 
+    def _driver_for(self, session: RunSession) -> RunDriver:
+        return RunDriver(session, self.monitor, self._alert, self._changed)
+
+    def _changed(self) -> None:
+        self.revision += 1
+
+    def _alert(self, alert: Alert) -> None:
+        self.notify(alert.message, title=alert.title, severity=alert.severity, timeout=20)
+
     def on_mount(self) -> None:
+        if not self.read_only:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._detach, sig)
         # Everything built so far (Textual, the runbook, the widgets) lives for the whole
         # session: move it out of the collector's way, so that a full GC pass never stalls
         # the event loop while a deploy streams (see bench/).
@@ -127,29 +139,101 @@ class CockpitApp(App[int]):
         )
         self.push_screen(DeployScreen(phase_id) if runnable else ChecklistScreen(phase_id))
 
-    # -- steps -----------------------------------------------------------------------
+    # -- steps (every run behaviour is the driver's; these are the screens' intents) -----
+
+    def running_step(self) -> tuple[str, str] | None:
+        """The command step running now (under its supervisor), if any."""
+        if self.session is None:
+            return None
+        running = self.session.state.running_steps()
+        return running[0] if running else None
 
     @work(exclusive=True, group="reconcile", exit_on_error=False)
     async def reconcile(self) -> None:
-        """Steps a killed cockpit left running: journal the dead ones, surface orphans."""
-        self.orphans = await self.stepper.reconcile()
-        if self.orphans:
-            names = ", ".join(step for _, step in self.orphans)
-            self.notify(
-                f"{names}: still running from before the restart. Open it to kill or wait.",
-                title="ORPHANED COMMAND",
-                severity="error",
-                timeout=30,
-            )
+        """What a previous cockpit left: still running, ended meanwhile, vanished, orphaned."""
+        if self.driver is None:
+            return
+        self._show_found(await self.driver.reconcile(), restart=True)
         self.revision += 1
+
+    def _show_found(self, found: list[Found], restart: bool = False) -> None:
+        session = self.session
+        assert session is not None
+        for f in found:
+            title = session.step_spec(f.phase, f.step).title
+            if f.what == "orphan" and (f.phase, f.step) not in self.orphans:
+                self.orphans.append((f.phase, f.step))
+                self.notify(
+                    f"{title}: {f.words}. Open it to kill or wait.",
+                    title="ORPHANED COMMAND",
+                    severity="error",
+                    timeout=30,
+                )
+            elif f.what == "running" and restart:
+                self.notify(f"{title}: {f.words}", title="Still running from before")
+            elif f.what == "recorded":
+                self.notify(f"{title}: {f.words}", title="Recorded from its supervisor")
+            elif f.what == "vanished":
+                self.notify(f"{title}: {f.words}", title="Step lost", severity="error", timeout=30)
+
+    def start_step(self, phase_id: str, step_id: str, out_of_order: str | None = None) -> None:
+        self._start_step(phase_id, step_id, out_of_order)
+
+    @work(group="step", exit_on_error=False)
+    async def _start_step(self, phase_id: str, step_id: str, out_of_order: str | None) -> None:
+        if self.driver is None:
+            self.notify("This view is read-only.", severity="warning")
+            return
+        try:
+            await self.driver.start_step(phase_id, step_id, out_of_order)
+        except OutOfOrder as exc:
+            reason = await self.push_screen_wait(
+                TextPrompt(
+                    f"Run {exc.step.title} out of order?",
+                    f"{exc} The reason is journaled with your name and shown in the report.",
+                )
+            )
+            if reason:
+                self.start_step(phase_id, step_id, reason)
+            return
+        except (CockpitError, OSError) as exc:
+            self.notify(str(exc), title="Not started", severity="error")
+            return
+        self.revision += 1
+
+    def abort_step(self, phase_id: str, step_id: str) -> None:
+        self._abort_step(phase_id, step_id)
+
+    @work(group="abort", exit_on_error=False)
+    async def _abort_step(self, phase_id: str, step_id: str) -> None:
+        if self.driver is None:
+            return
+        try:
+            survivors = await self.driver.abort_step(phase_id, step_id)
+        except (CockpitError, OSError) as exc:
+            self.notify(str(exc), title="Not aborted", severity="error")
+            return
+        if survivors:
+            self.notify(f"still alive after SIGKILL: {survivors}", severity="error")
+        self.revision += 1
+
+    def end_window(self, phase_id: str, step_id: str) -> None:
+        if self.driver is not None:
+            driver = self.driver
+            self.run_worker(
+                self._guard(driver.end_window(phase_id, step_id, "ended by the operator")),
+                group="intent",
+            )
 
     def resolve_orphan(self, phase_id: str, step_id: str, kill: bool) -> None:
         self._resolve_orphan(phase_id, step_id, kill)
 
     @work(group="orphan", exit_on_error=False)
     async def _resolve_orphan(self, phase_id: str, step_id: str, kill: bool) -> None:
+        if self.driver is None:
+            return
         if kill:
-            survivors = await self.stepper.kill_orphan(phase_id, step_id)
+            survivors = await self.driver.kill_orphan(phase_id, step_id)
             if survivors:
                 self.notify(f"still alive after SIGKILL: {survivors}", severity="error")
             else:
@@ -158,9 +242,27 @@ class CockpitApp(App[int]):
                 )
         else:
             self.notify("waiting for the orphaned command to end…", title="Waiting")
-            await self.stepper.wait_orphan(phase_id, step_id)
+            await self.driver.wait_orphan(phase_id, step_id)
         self.orphans = [o for o in self.orphans if o != (phase_id, step_id)]
         self.revision += 1
+
+    async def _guard(self, work) -> bool:
+        """Run a driver call; a refusal or a failed write is shown in words."""
+        try:
+            await work
+        except OSError as exc:
+            self.notify(
+                f"could not write the journal: {exc.strerror or exc}",
+                title="NOT SAVED",
+                severity="error",
+                timeout=30,
+            )
+            return False
+        except CockpitError as exc:
+            self.notify(str(exc), title="Not done", severity="error")
+            return False
+        self.revision += 1
+        return True
 
     def record_decision(self, decision: Decision | None) -> None:
         if decision is not None:
@@ -168,27 +270,24 @@ class CockpitApp(App[int]):
 
     @work(group="decision", exit_on_error=False)
     async def _record_decision(self, decision: Decision) -> None:
-        """Journal the decision; the rationale documents the runbook's item; a rollback opens."""
-        session = self.session
-        if session is None:
+        """The driver journals it, documents the item and opens the rollback; we show it."""
+        if self.driver is None:
             return
-        ok = await self.send(
-            lambda: session.plan_decision(decision.choice, decision.rationale, decision.commander)
-        )
-        if not ok:
-            return
-        if not session.state.item(DECISION_PHASE, RATIONALE_ITEM).checked:
-            await self.send(
-                lambda: session.plan_check(
-                    DECISION_PHASE, RATIONALE_ITEM, f"{decision.choice}: {decision.rationale}"
+        opened: list[bool] = []
+
+        async def decide() -> None:
+            assert self.driver is not None
+            opened.append(
+                await self.driver.record_decision(
+                    decision.choice, decision.rationale, decision.commander
                 )
             )
-        if decision.choice != "rollback":
+
+        if not await self._guard(decide()):
+            return
+        if not opened[0]:
             self.notify(f"fix forward — {decision.rationale}", title="Decision recorded")
             return
-        if session.progress(ROLLBACK_PHASE).locked:
-            reason = f"rollback decided by {decision.commander}: {decision.rationale}"
-            await self.send(lambda: session.plan_override(ROLLBACK_PHASE, reason))
         self.notify(
             f"by {decision.commander}: {decision.rationale}", title="ROLL BACK", severity="error"
         )
@@ -199,11 +298,11 @@ class CockpitApp(App[int]):
 
     @work(group="git", exit_on_error=False)
     async def _hotfix_branch(self, incident: str) -> None:
-        session = self.session
-        if session is None:
+        driver = self.driver
+        if driver is None:
             return
         try:
-            plan = await asyncio.to_thread(plan_hotfix_branch, self.ws.root, incident)
+            plan = await driver.plan_hotfix_branch(incident)
         except CockpitError as exc:
             self.notify(str(exc), title="No branch created", severity="error")
             return
@@ -215,25 +314,8 @@ class CockpitApp(App[int]):
                 no="Cancel",
             )
         )
-        if not yes:
-            return
-        try:
-            await asyncio.to_thread(create_hotfix_branch, self.ws.root, plan)
-        except CockpitError as exc:
-            self.notify(str(exc), title="No branch created", severity="error")
-            return
-        await self.record(session.plan_branch_created(plan.branch, plan.tag, plan.commit))
-        item = "hotfix-branch-created"
-        if not session.state.item(HOTFIX_PHASE, item).checked:
-            await self.send(
-                lambda: session.plan_check(
-                    HOTFIX_PHASE,
-                    item,
-                    f"{plan.branch} from {plan.tag}",
-                    {"branch": plan.branch, "tag": plan.tag, "commit": plan.commit},
-                )
-            )
-        self.notify(f"{plan.branch} at {plan.commit[:8]}", title="Hotfix branch created")
+        if yes and await self._guard(driver.create_hotfix_branch(plan)):
+            self.notify(f"{plan.branch} at {plan.commit[:8]}", title="Hotfix branch created")
 
     def demo_fail_next(self) -> None:
         if self.demo is not None:
@@ -262,6 +344,8 @@ class CockpitApp(App[int]):
     async def _enter_run(self, session: RunSession) -> None:
         """Show a run that just became available (started here, or seen by a watcher)."""
         self.session = session
+        if not self.read_only:
+            self.driver = self._driver_for(session)
         await self.switch_screen(DashboardScreen())
         self.follow()
         self.revision += 1
@@ -281,26 +365,39 @@ class CockpitApp(App[int]):
 
     @work(exclusive=True, group="journal", exit_on_error=False)
     async def follow(self) -> None:
-        """Read the journal (ours and anyone's appends) forever; poll, then sleep."""
+        """Read the journal (ours, supervisors', scripts') forever; poll, then sleep.
+
+        While driving, a running step's supervisor is checked about once a second: one
+        that vanished is recorded as the driver finds it.
+        """
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
         while True:
             await self.sync()
+            due = loop.time() - checked >= 1.0
+            if due and self.driver is not None and self.running_step() is not None:
+                checked = loop.time()
+                self._show_found([f for f in await self.driver.reconcile() if f.what != "running"])
             await asyncio.sleep(self.follow_interval)
 
     async def sync(self) -> None:
         """Read what the journal gained and redraw; reads happen off the event loop."""
         if self.session is None:
             return
-        async with self._io:
-            batch = await asyncio.to_thread(self.session.read_pending)
-            events = self.session.apply(batch)
+        if self.driver is not None:
+            batch = await self.driver.sync()  # redraws through ``_changed``
+        else:
+            async with self._io:
+                batch = await asyncio.to_thread(self.session.read_pending)
+                self.session.apply(batch)
+            if batch.events:
+                self.revision += 1
         for warning in batch.warnings:
             self.notify(warning, title="Journal", severity="warning")
-        if events:
-            self.revision += 1
 
     async def send(self, plan: Callable[[], Intent]) -> bool:
         """Validate an intent now, journal it from a thread, then read it back."""
-        if self.read_only or self.session is None:
+        if self.driver is None:
             self.notify("This view is read-only.", severity="warning")
             return False
         try:
@@ -315,74 +412,32 @@ class CockpitApp(App[int]):
         self.run_worker(self.send(plan), group="intent")
 
     async def record(self, intent: Intent) -> bool:
-        """Journal an intent (fsynced, from a thread), then read it back; False if not saved.
-
-        Operator intents come through ``send`` (validated first); what the cockpit observes
-        itself (health changes, step events) comes here directly.
-        """
-        if self.read_only or self.session is None:
+        """Journal an intent through the driver (append, then fold back); False if not saved."""
+        if self.driver is None:
             return False
-        try:
-            async with self._io:
-                await asyncio.to_thread(self.session.write, intent)
-        except OSError as exc:
-            self.notify(
-                f"could not write the journal: {exc.strerror or exc}",
-                title="NOT SAVED",
-                severity="error",
-                timeout=30,
-            )
-            return False
-        await self.sync()
-        return True
+        return await self._guard(self.driver.record(intent))
 
     # -- health ------------------------------------------------------------------------
 
     def _on_health(self, env: EnvHealth, sample: Sample, changed: bool) -> None:
         """Called by the monitor (on the event loop) after every probe."""
-        if changed:
+        if changed and env.state == DOWN and self.ws.config.health.bell:
             previous = (
                 self.session.state.health.get(env.name, {}).get("state") if self.session else None
             )
-            if env.state == DOWN and self.ws.config.health.bell:
+            if previous != env.state:
                 self.bell()
-            if self.session is not None and previous != env.state:
-                self.run_worker(
-                    self.record(self.session.plan_health_change(env.summary(), previous)),
-                    group="record",
-                )
-        if self.session is not None and env.name == PRODUCTION:
-            self._check_rollback_signal(env)
-
-    def _check_rollback_signal(self, env: EnvHealth) -> None:
-        assert self.session is not None
-        signal = rollback_signal(env, self.session.state.baselines.get(PRODUCTION))
-        active = {signal[0]} if signal else set()
-        for criterion in active - self._signals:
-            assert signal is not None
-            already = self.session.state.item(DECISION_PHASE, criterion).checked
-            if not already:
-                self.run_worker(
-                    self.record(self.session.plan_flag(criterion, signal[1])), group="record"
-                )
-            self.notify(
-                f"{signal[1]['signal']}",
-                title="ROLLBACK CRITERIA MET",
-                severity="error",
-                timeout=20,
-            )
-        self._signals = active
+        if self.driver is not None:
+            self.driver.observe_health(env, changed)
 
     def capture_baseline(self) -> None:
         """Journal production's current p50/p95 as the baseline to compare against."""
-        env = self.monitor.envs.get(PRODUCTION) if self.monitor else None
-        baseline = baseline_of(env) if env else None
-        if baseline is None or self.session is None:
+        baseline = self.driver.capture_baseline() if self.driver else None
+        if baseline is None:
             self.notify(
                 "No production samples yet: nothing to take a baseline from.", severity="warning"
             )
             return
-        self.run_worker(self.record(self.session.plan_baseline(baseline)), group="record")
         self.notify(
             f"p50 {baseline['p50_ms']:.0f}ms, p95 {baseline['p95_ms']:.0f}ms "
             f"over {baseline['samples']} samples",
@@ -434,24 +489,15 @@ class CockpitApp(App[int]):
         if self.session is None or self.read_only:
             self.exit(0)
             return
-        if self.stepper.running:
-
-            def abort_and_quit(yes: bool | None) -> None:
-                if yes:
-                    self.stepper.on_finished.append(lambda *_: self.exit(3))
-                    self.stepper.abort()
-
-            await self.push_screen(
-                Confirm(
-                    "A step is running. Abort it and quit?",
-                    "Its command and everything it started are stopped first; the journal and log keep "
-                    "what happened.",
-                    yes="Abort and quit",
-                    no="Stay",
-                ),
-                abort_and_quit,
+        running = self.running_step()
+        detail = "Every tick is already on disk. The run stays open: `cockpit` resumes it."
+        if running is not None:
+            title = self.session.step_spec(*running).title
+            detail = (
+                f"{title} keeps running under its supervisor: every line stays in its log and "
+                "the next `cockpit` (or `cockpit run … --headless`) shows how it ended. "
+                "To stop it, stay and abort it with x."
             )
-            return
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -459,13 +505,29 @@ class CockpitApp(App[int]):
 
         await self.push_screen(
             Confirm(
-                "Leave the cockpit?",
-                "Every tick is already on disk. The run stays open: `cockpit` resumes it.",
+                "Leave the cockpit?" if running is None else "Quit and leave the step running?",
+                detail,
                 yes="Quit",
                 no="Stay",
             ),
             answer,
         )
+
+    def _detach(self, sig: int) -> None:
+        """SIGHUP (terminal closed) or SIGTERM: stop driving, journal why; steps keep running."""
+        name = signal.Signals(sig).name
+        running = self.running_step()
+        words = f"the cockpit received {name}"
+        if running is not None:
+            words += f"; {running[1]} keeps running under its supervisor"
+        if self.session is not None:
+            with contextlib.suppress(OSError):
+                self.session.release(words)
+        # the terminal may be gone: leave within a few seconds whatever happens
+        timer = threading.Timer(DETACH_GRACE, os._exit, (128 + sig,))
+        timer.daemon = True
+        timer.start()
+        self.exit(128 + sig)
 
 
 def run_app(

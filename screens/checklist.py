@@ -319,9 +319,8 @@ class ChecklistScreen(Screen):
             step = next((x for x in self.phase.steps if entry and x.id == entry.step), None)
             if step is None or step.commands or locked:
                 return None
-            return (
-                None if self.cockpit.session.state.step(self.phase_id, step.id).started_at else True
-            )
+            st = self.cockpit.session.state.step(self.phase_id, step.id)
+            return None if st.state in ("running", "done", "skipped") else True
         if action == "decide":
             return self.phase_id == DECISION_PHASE
         if action == "hotfix_branch":
@@ -410,8 +409,7 @@ class ChecklistScreen(Screen):
         session = self.cockpit.session
         if entry is None or entry.step is None or session is None:
             return
-        step_id = entry.step
-        self.cockpit.send_later(lambda: session.plan_stage_start(self.phase_id, step_id))
+        self.cockpit.start_step(self.phase_id, entry.step)
 
     def action_decide(self) -> None:
         session = self.cockpit.session

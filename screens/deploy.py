@@ -6,7 +6,9 @@ the selected step's commands fully substituted, its manual checks, its live log
 (follow mode, scroll back, search in the whole log file), the running command's
 CPU and memory, and the keys: run/retry (typing the ``confirm:`` word first), skip
 with a reason, abort (confirmed), start rollback; orphans left by a killed cockpit
-can be killed or waited for.
+can be killed or waited for. A step without commands is a timed window: ``r`` opens it,
+``e`` ends it (ticking its checks ends it too). The log always follows the step log
+file the step's supervisor writes, for the driver and for a watcher alike.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from textual.widgets.option_list import Option
 from cockpit.clock import local_hm, parse_iso
 from cockpit.durations import format_clock, format_duration
 from cockpit.errors import CockpitError
-from cockpit.logsearch import LogFollower, search_log, tail_lines
+from cockpit.logsearch import LogFollower, file_size, search_log, tail_lines
+from cockpit.proctree import UsageMeter
 from cockpit.progress import step_state, step_times
 from cockpit.runbook import DECISION_PHASE, ROLLBACK_PHASE, Phase, Step
 from cockpit.runner import render_commands
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
 
 MARKS = {"pending": "·", "running": "▶", "done": "✓", "failed": "✗", "skipped": "↷", "aborted": "■"}
 BAR = 20
+SHOWN_PER_DRAW = 120
+"""Lines drawn per frame at most while a step floods (the log file keeps every line)."""
 
 
 def timer_bar(elapsed: float, budget: float | None, warn_at: float | None) -> tuple[str, str]:
@@ -61,6 +66,7 @@ class DeployScreen(Screen):
         Binding("r", "run_step", "Run/retry", id="deploy.run"),
         Binding("s", "skip_step", "Skip", id="deploy.skip"),
         Binding("x", "abort_step", "Abort", id="deploy.abort"),
+        Binding("e", "end_window", "End window", id="deploy.end_window"),
         Binding("f", "follow", "Follow", id="deploy.follow"),
         Binding("slash", "search", "Search log", id="deploy.search"),
         Binding("c", "checklist", "Checks", id="deploy.checklist"),
@@ -80,6 +86,7 @@ class DeployScreen(Screen):
         self._file_follower: LogFollower | None = None
         self._reading = False
         self._was_running: int | None = None
+        self._meter = UsageMeter()
 
     @property
     def cockpit(self) -> CockpitApp:
@@ -117,7 +124,7 @@ class DeployScreen(Screen):
         ]
         step_list = self.query_one("#steps", OptionList)
         step_list.add_options(options)
-        running = self.cockpit.stepper.running
+        running = self.cockpit.running_step()
         first = next(
             (i for i, s in enumerate(self.steps()) if running and running == (self.phase_id, s.id)),
             None,
@@ -194,11 +201,16 @@ class DeployScreen(Screen):
 
     @work(exclusive=True, group="usage", exit_on_error=False)
     async def _usage(self) -> None:
-        usage = await self.cockpit.stepper.usage()
-        if usage is None:
+        import asyncio
+
+        running = self.cockpit.running_step()
+        session = self.cockpit.session
+        cmd = session.state.step(*running).running_command if running and session else None
+        usage = await asyncio.to_thread(self._meter.sample, cmd.pid) if cmd and cmd.pid else None
+        if usage is None or cmd is None:
             self.query_one("#step-usage", Static).update("")
             return
-        pid = self.cockpit.stepper.runner.current_pid if self.cockpit.stepper.runner else "?"
+        pid = cmd.pid
         self.query_one("#step-usage", Static).update(
             f"pid {pid} · {usage.processes} process{'es' if usage.processes != 1 else ''} · "
             f"CPU {usage.cpu_percent:.0f}% · memory {usage.rss_bytes / 2**20:.0f} MB"
@@ -250,7 +262,7 @@ class DeployScreen(Screen):
             f"   total {format_clock(elapsed)} of {format_duration(total_budget)} budgeted",
             style=style(self.cockpit, "error", bold=True) if elapsed > total_budget else "",
         )
-        running = self.cockpit.stepper.running
+        running = self.cockpit.running_step()
         if running and running[0] == self.phase_id:
             text.append("   RUNNING", style=style(self.cockpit, "accent", bold=True))
         p = self.cockpit.session.progress(self.phase_id) if self.cockpit.session else None
@@ -311,7 +323,7 @@ class DeployScreen(Screen):
             self._load_log(step)
 
     def _follow_file(self) -> None:
-        """Watching: the driver is another process, so follow the shown step's log file."""
+        """Follow the shown step's log file (its supervisor writes it, whoever drives)."""
         if self._file_follower is None or self._reading:
             return
         self._reading = True
@@ -329,29 +341,31 @@ class DeployScreen(Screen):
             if follower is not self._file_follower or not lines:
                 return
             log = self.query_one("#step-log", RichLog)
-            if skipped:
+            if skipped or len(lines) > SHOWN_PER_DRAW:
                 log.write(
                     Text(
-                        "… earlier lines passed over (all are in the step log)", style="dim italic"
-                    )
+                        "… lines not drawn (all are in the step log; / searches it)",
+                        style="dim italic",
+                    ),
+                    scroll_end=self.follow,
                 )
-            for line in lines[-120:]:
+            for line in lines[-SHOWN_PER_DRAW:]:
                 log.write(self._log_text(line), scroll_end=self.follow)
         finally:
             self._reading = False
 
     @work(exclusive=True, group="log-load", exit_on_error=False)
     async def _load_log(self, step: Step) -> None:
-        """Show the tail of a step's log file (the whole file stays on disk)."""
+        """Show the tail of a step's log file, then follow it from exactly there."""
         import asyncio
 
         session = self.cockpit.session
         assert session is not None
         path = session.log_path(self.phase_id, step.id)
         self._file_follower = None
-        lines = await asyncio.to_thread(tail_lines, path, 500)
-        if self.cockpit.read_only:
-            self._file_follower = LogFollower(path, start_at_end=True)
+        end = await asyncio.to_thread(file_size, path)
+        lines = await asyncio.to_thread(tail_lines, path, 500, end)
+        self._file_follower = LogFollower(path, offset=end)
         log = self.query_one("#step-log", RichLog)
         log.clear()
         for line in lines:
@@ -378,45 +392,25 @@ class DeployScreen(Screen):
         return text
 
     def flush_output(self) -> None:
-        """At most 20×/s: draw what the running step printed, if it is the one shown."""
-        if self.cockpit.read_only:
-            self._follow_file()
-            return
-        stepper = self.cockpit.stepper
-        buffer = stepper.buffer
-        if buffer.step != (self.phase_id, self.shown_step) or not buffer.pending:
-            return
-        log = self.query_one("#step-log", RichLog)
-        lines, skipped = buffer.take()
-        if skipped:
-            log.write(
-                Text(
-                    f"… {skipped:,} lines not drawn (all are in the step log; / searches it)",
-                    style="dim italic",
-                ),
-                scroll_end=self.follow,
-            )
-        for stream, line in lines:
-            log.write(self._line(stream, line), scroll_end=self.follow)
+        """At most 20×/s: draw what the shown step's log gained."""
+        self._follow_file()
 
     # -- keys ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         app = self.cockpit
-        driving = not app.read_only and app.session is not None
-        if (
-            action
-            in (
-                "run_step",
-                "skip_step",
-                "abort_step",
-                "rollback",
-                "kill_orphan",
-                "wait_orphan",
-                "demo_fail",
-            )
-            and not driving
-        ):
+        driving = app.driver is not None
+        intents = (
+            "run_step",
+            "skip_step",
+            "abort_step",
+            "end_window",
+            "rollback",
+            "kill_orphan",
+            "wait_orphan",
+            "demo_fail",
+        )
+        if action in intents and not driving:
             return False
         if action == "demo_fail":
             return app.demo is not None
@@ -425,21 +419,24 @@ class DeployScreen(Screen):
         orphans = [o for o in app.orphans if o[0] == self.phase_id]
         if action in ("kill_orphan", "wait_orphan"):
             return bool(orphans)
-        running = app.stepper.running
+        running = app.running_step()
         if action == "abort_step":
             return True if running else None
         step = self.selected() if self.is_mounted else None
+        state = self._state(step) if step is not None else None
+        if action == "end_window":
+            if all(s.commands for s in self.steps()):
+                return False  # no timed windows here: keep the footer quiet
+            return True if step is not None and not step.commands and state == "running" else None
         if action == "run_step":
-            if running or step is None or orphans:
+            if step is None or orphans or state in ("done", "skipped", "running"):
+                return None
+            if running and step.commands:
                 return None
             p = app.session.progress(self.phase_id) if app.session else None
-            return None if (p and p.locked) or self._state(step) in ("done", "skipped") else True
+            return None if p and p.locked else True
         if action == "skip_step":
-            return (
-                None
-                if step is None or running or self._state(step) in ("done", "skipped")
-                else True
-            )
+            return None if step is None or state in ("done", "skipped", "running") else True
         return True
 
     @on(OptionList.OptionHighlighted, "#steps")
@@ -472,15 +469,15 @@ class DeployScreen(Screen):
         self._start(step)
 
     def _start(self, step: Step) -> None:
-        try:
-            self.cockpit.stepper.start(self.phase_id, step.id)
-        except CockpitError as exc:
-            self.notify(str(exc), title="Not started", severity="error")
-            return
+        """Ask the driver to start the step; the log shows this attempt from its first line."""
+        session = self.cockpit.session
+        assert session is not None
+        path = session.log_path(self.phase_id, step.id)
         self.shown_step = step.id
-        log = self.query_one("#step-log", RichLog)
-        log.clear()
+        self._file_follower = LogFollower(path, start_at_end=True)
+        self.query_one("#step-log", RichLog).clear()
         self.follow = True
+        self.cockpit.start_step(self.phase_id, step.id)
         refresh_bindings_if_changed(self)
 
     def action_skip_step(self) -> None:
@@ -500,23 +497,31 @@ class DeployScreen(Screen):
         )
 
     def action_abort_step(self) -> None:
-        running = self.cockpit.stepper.runner
-        if running is None:
+        running = self.cockpit.running_step()
+        session = self.cockpit.session
+        if running is None or session is None:
             return
+        title = session.step_spec(*running).title
 
         def answer(yes: bool | None) -> None:
-            if yes and self.cockpit.stepper.abort():
+            if yes:
+                self.cockpit.abort_step(*running)
                 self.notify("stopping the command and everything it started…", title="Aborting")
 
         self.app.push_screen(
             Confirm(
-                f"Abort {running.step.title}?",
+                f"Abort {title}?",
                 "SIGINT, then SIGTERM, then SIGKILL to the command and every process it started.",
                 yes="Abort",
                 no="Keep running",
             ),
             answer,
         )
+
+    def action_end_window(self) -> None:
+        step = self.selected()
+        if step is not None:
+            self.cockpit.end_window(self.phase_id, step.id)
 
     def action_follow(self) -> None:
         self.follow = not self.follow

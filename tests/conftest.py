@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import subprocess
 import sys
@@ -9,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
 
@@ -19,6 +22,28 @@ from cockpit.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 FROZEN = datetime(2026, 11, 24, 14, 0, 0, tzinfo=UTC)
+
+
+def _become_subreaper() -> None:
+    """Processes a test leaves (a step's supervisor whose cockpit was killed) stay in this
+    process's tree instead of going to init, so each test can clean up exactly its own."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+_become_subreaper()
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left_behind():
+    """After each test: stop whatever processes the test started and left running."""
+    yield
+    me = psutil.Process()
+    left = me.children(recursive=True)
+    for proc in left:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(left, timeout=5)
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ import psutil
 import pytest
 from textual.widgets import RichLog
 
+from cockpit.proctree import holders
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
@@ -112,15 +113,16 @@ async def test_abort_asks_then_stops_everything(ship):
         await pilot.press(*"production", "enter")
         await until(
             pilot,
-            lambda: app.stepper.runner is not None and app.stepper.runner.current_pid,
-            "running",
+            lambda: (cmd := ship.state.step("ship", "apply").running_command) and cmd.pid,
+            "running under its supervisor",
         )
+        token = ship.state.step("ship", "apply").running_command.token
+        assert holders(token)  # the command's tree is alive
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, Confirm), "abort confirmation")
         await pilot.press("y")
         await until(pilot, lambda: state(ship, "apply") == "aborted", "aborted", attempts=600)
-        for proc in psutil.process_iter(["cmdline"]):
-            assert "sleep 201" not in " ".join(proc.info["cmdline"] or [])
+        assert holders(token) == []
 
 
 async def test_orphan_from_a_killed_cockpit_can_be_killed(ship):
@@ -133,8 +135,15 @@ async def test_orphan_from_a_killed_cockpit_can_be_killed(ship):
     create_time = psutil.Process(proc.pid).create_time()
     # what a cockpit killed mid-step leaves in the journal: started, never finished
     ship.write(ship.plan_step_start("ship", "prepare", ["sleep 300"]))
-    ship.write(
-        ship.plan_command_started("ship", "prepare", 0, "sleep 300", proc.pid, create_time, token)
+    ship.journal.append(
+        "command.started",
+        phase="ship",
+        step="prepare",
+        index=0,
+        command="sleep 300",
+        pid=proc.pid,
+        create_time=create_time,
+        token=token,
     )
     ship.refresh()
     app = CockpitApp(ship.ws, ship, follow_interval=0.05, poll_health=False)
@@ -159,7 +168,16 @@ async def test_orphan_from_a_killed_cockpit_can_be_killed(ship):
 
 async def test_interrupted_step_whose_process_is_gone_is_journaled_as_failed(ship):
     ship.write(ship.plan_step_start("ship", "prepare", ["echo x"]))
-    ship.write(ship.plan_command_started("ship", "prepare", 0, "echo x", 999999, 1.0, "gone-token"))
+    ship.journal.append(
+        "command.started",
+        phase="ship",
+        step="prepare",
+        index=0,
+        command="echo x",
+        pid=999999,
+        create_time=1.0,
+        token="gone-token",
+    )
     ship.refresh()
     app = CockpitApp(ship.ws, ship, follow_interval=0.05, poll_health=False)
     async with app.run_test(size=(160, 48)) as pilot:

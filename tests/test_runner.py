@@ -12,9 +12,10 @@ import time
 import psutil
 import pytest
 
+from cockpit.driver import RunDriver
 from cockpit.journal import read_journal
 from cockpit.proctree import holders
-from cockpit.runner import StepRunner
+from cockpit.runner import attempt_status
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
 
@@ -76,20 +77,20 @@ def ops(tmp_path, monkeypatch):
     session.close()
 
 
-async def run_step(session, step_id, on_output=None, abort_after=None):
-    async def record(intent):
-        await asyncio.to_thread(session.write, intent)
-        session.refresh()
-
-    runner = StepRunner(session, "ops", step_id, record, on_output)
+async def run_step(session, step_id, abort_after=None):
+    """Start a step under its supervisor through the driver; wait for its outcome."""
+    driver = RunDriver(session)
+    await driver.start_step("ops", step_id, out_of_order="test: steps run alone")
     if abort_after is not None:
 
         async def later():
             await asyncio.sleep(abort_after)
-            runner.abort()
+            await driver.abort_step("ops", step_id)
 
         asyncio.get_running_loop().create_task(later())
-    return runner, await runner.run()
+    st = await driver.wait_step("ops", step_id, poll=0.05)
+    status = attempt_status(session, "ops", step_id)
+    return status, st
 
 
 def log_of(session, step_id):
@@ -97,19 +98,19 @@ def log_of(session, step_id):
 
 
 async def test_output_is_kept_in_order_with_streams(ops):
-    seen = []
-    _, outcome = await run_step(
-        ops, "build", lambda stream, lines, ts: seen.extend((stream, x) for x in lines)
-    )
+    status, outcome = await run_step(ops, "build")
     assert (outcome.state, outcome.exit_code) == ("done", 0)
     lines = [line.split(" ", 2)[1:] for line in log_of(ops, "build")]
     out = [text for tag, text in lines if tag == "O"]
     assert out == ["one", "two", "three", "second command"]
     assert ["E", "oops"] in lines
-    assert ("O", b"one") in seen
     st = ops.state.step("ops", "build")
     assert st.state == "done" and [c.exit_code for c in st.commands] == [0, 0]
     assert all(c.pid for c in st.commands)
+    # the status file beside the log says the same, written by the supervisor
+    assert status["state"] == "done" and status["exit_code"] == 0
+    assert [c["exit_code"] for c in status["commands"]] == [0, 0]
+    assert status["supervisor"]["pid"] not in (os.getpid(), None)
 
 
 async def test_first_failure_stops_the_step(ops):
@@ -135,12 +136,15 @@ async def test_timeout_stops_the_command_in_words(ops):
 
 
 async def test_abort_leaves_no_process_behind_even_one_that_left_the_session(ops):
-    runner, outcome = await run_step(ops, "tree", abort_after=1.0)
+    status, outcome = await run_step(ops, "tree", abort_after=1.0)
     assert outcome.state == "aborted"
-    assert holders(runner.token) == []
-    for proc in psutil.process_iter(["cmdline"]):
-        cmd = " ".join(proc.info["cmdline"] or [])
-        assert "sleep 301" not in cmd and "sleep 300" not in cmd and "sleep 302" not in cmd
+    assert outcome.reason == "aborted by the operator"
+    # every process of the step carries its token: none is left, the setsid one included
+    assert holders(status["token"]) == []
+    for command in status["commands"]:
+        assert not psutil.pid_exists(command["pid"]) or (
+            psutil.Process(command["pid"]).status() == psutil.STATUS_ZOMBIE
+        )
 
 
 async def test_secrets_are_masked_and_values_cannot_inject(ops):
@@ -160,31 +164,75 @@ async def test_done_steps_refuse_to_run_again(ops):
         await run_step(ops, "build")
 
 
-def test_orphan_of_a_killed_cockpit_is_detected(ops, tmp_path):
+async def test_a_background_process_holding_the_output_is_still_read(ops, tmp_path):
+    """The step's outcome is the command's exit; what the background child prints later
+    is still captured by the supervisor (it stays until the output closes)."""
+    root = ops.ws.root
+    (root / "runbook" / "zz-bg.yaml").write_text(
+        "id: bg\ntitle: Bg\nsteps:\n  - id: bg\n    title: Bg\n    commands:\n"
+        '      - run: "(sleep 1; echo late line) & echo early; exit 0"\n'
+    )
+    session = RunSession(Workspace.open(root), ops.run_id)
+    driver = RunDriver(session)
+    await driver.start_step("bg", "bg")
+    st = await driver.wait_step("bg", "bg", poll=0.05)
+    assert (st.state, st.exit_code) == ("done", 0)
+    log = session.log_path("bg", "bg")
+    for _ in range(100):
+        if "late line" in log.read_text():
+            break
+        await asyncio.sleep(0.05)
+    assert any(line.endswith(" O late line") for line in log.read_text().splitlines())
+    session.close()
+
+
+def _start_headless(ops, phase):
     env = {**os.environ, "COCKPIT_OPERATOR": "ana"}
     proc = subprocess.Popen(
-        cockpit_cmd("--workspace", str(ops.ws.root), "run", "hang", "--headless", "--yes"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        cockpit_cmd("--workspace", str(ops.ws.root), "run", phase, "--headless", "--yes"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         env=env,
     )
-    journal = ops.journal_path
     for _ in range(300):  # until the tree step's command is running
-        events = read_journal(journal).events
+        events = read_journal(ops.journal_path).events
         if any(e["type"] == "command.started" and e.get("step") == "tree" for e in events):
-            break
+            return proc
         time.sleep(0.05)
-    else:
-        proc.kill()
-        raise AssertionError(proc.communicate()[0])
+    proc.kill()
+    raise AssertionError("the step never started")
+
+
+async def test_a_killed_cockpit_leaves_the_step_to_its_supervisor_then_abort_stops_it(ops):
+    proc = _start_headless(ops, "hang")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     again = RunSession(ops.ws, ops.run_id)
-    stale = again.stale_steps()
-    assert [(p, s, alive) for p, s, _, _, alive in stale] == [("hang", "tree", True)]
-    command = stale[0][3]
-    from cockpit.proctree import stop_tree
+    driver = RunDriver(again)
+    found = await driver.reconcile()
+    assert [(f.phase, f.step, f.what) for f in found] == [("hang", "tree", "running")]
+    status = attempt_status(again, "hang", "tree")
+    assert await driver.abort_step("hang", "tree") == []
+    st = again.state.step("hang", "tree")
+    assert (st.state, st.reason) == ("aborted", "aborted by the operator")
+    assert holders(status["token"]) == []
+    again.close()
 
-    assert asyncio.run(stop_tree(command.pid, command.token)) == []
-    assert again.stale_steps()[0][4] is False
+
+async def test_a_vanished_supervisor_leaves_an_orphan_that_can_be_killed(ops):
+    proc = _start_headless(ops, "hang")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    again = RunSession(ops.ws, ops.run_id)
+    status = attempt_status(again, "hang", "tree")
+    supervisor = psutil.Process(status["supervisor"]["pid"])
+    supervisor.kill()
+    supervisor.wait(5)
+    driver = RunDriver(again)
+    found = await driver.reconcile()
+    assert [(f.step, f.what) for f in found] == [("tree", "orphan")]
+    assert await driver.kill_orphan("hang", "tree") == []
+    st = again.state.step("hang", "tree")
+    assert st.state == "aborted" and "orphaned command killed" in st.reason
+    assert holders(status["token"]) == []
+    again.close()

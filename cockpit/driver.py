@@ -1,0 +1,512 @@
+"""The run's driver: the one place where a run is driven, whatever the front end.
+
+Owns driving a run for the TUI, ``cockpit run --headless`` and the demo alike: starting,
+retrying, skipping and aborting steps (each command step under its own supervisor
+process, see ``cockpit.supervisor``), the order of a phase's steps (out of order only
+with a journaled reason), timed windows for steps without commands (they end when
+their checks are ticked or the operator ends them), reconciling what a previous
+cockpit left (a step still running, finished while nobody watched, vanished, or an
+orphaned command), production's automatic baseline, the rollback signal and its
+journaled criterion, the incident commander's decision and what it opens, and the
+hotfix branch. Every change goes one way: appended to the journal (fsynced, from a
+thread), then folded back into the state. Front ends render state and call these
+methods; they hold no run behaviour of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cockpit.errors import CockpitError
+from cockpit.gitops import BranchPlan, create_hotfix_branch, plan_hotfix_branch
+from cockpit.healthwatch import EnvHealth, HealthMonitor, baseline_of, measure_baseline
+from cockpit.healthwatch import rollback_signal as signal_of
+from cockpit.journal import Batch
+from cockpit.proctree import holders, is_same_process, stop_tree
+from cockpit.progress import FINISHED, step_state
+from cockpit.runbook import (
+    DECISION_PHASE,
+    DEPLOY_PHASE,
+    HOTFIX_BRANCH_ITEM,
+    HOTFIX_PHASE,
+    PRODUCTION,
+    RATIONALE_ITEM,
+    ROLLBACK_PHASE,
+    Step,
+)
+from cockpit.runner import (
+    FINAL,
+    ask_abort,
+    attempt_status,
+    build_spec,
+    launch,
+    render_commands,
+    supervisor_alive,
+)
+from cockpit.session import Intent, RunSession
+from cockpit.state import StepState
+
+ABORT_WAIT = 30.0
+"""Seconds a supervisor gets to stop its command's tree and record the abort."""
+LIVENESS_EVERY = 1.0
+"""Seconds between checks that a running step's supervisor is still alive."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something the operator must see now (a front end shows it as it can)."""
+
+    title: str
+    message: str
+    severity: str = "information"  # "information" | "warning" | "error"
+
+
+@dataclass(frozen=True)
+class Found:
+    """What reconciling found of a step a previous cockpit left running."""
+
+    phase: str
+    step: str
+    what: str
+    """"running" (its supervisor runs it), "recorded" (it ended while nobody watched),
+    "vanished" (recorded as failed), "orphan" (its command runs, its supervisor is gone)."""
+    words: str
+
+
+class OutOfOrder(CockpitError):
+    """Starting a step while earlier steps of its phase are not done: a reason is needed."""
+
+    def __init__(self, step: Step, earlier: list[tuple[Step, str]]):
+        self.step = step
+        self.earlier = earlier
+        listed = ", ".join(f"{s.title} ({state})" for s, state in earlier)
+        super().__init__(
+            f"run out of order: {listed} {'is' if len(earlier) == 1 else 'are'} not done "
+            f"before {step.title}; give a reason to run it anyway"
+        )
+
+
+class RunDriver:
+    """Drives one run (the caller holds the driver lock)."""
+
+    def __init__(
+        self,
+        session: RunSession,
+        monitor: HealthMonitor | None = None,
+        alert: Callable[[Alert], None] | None = None,
+        on_change: Callable[[], None] | None = None,
+    ):
+        self.session = session
+        self.monitor = monitor
+        self.alert = alert or (lambda _: None)
+        self.on_change = on_change or (lambda: None)
+        """Called after the state folded new events in (a front end redraws)."""
+        self._io = asyncio.Lock()
+        self._starting: set[tuple[str, str]] = set()
+        self._signals: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ending_windows = False
+
+    # -- the one write path ------------------------------------------------------------
+
+    async def sync(self) -> Batch:
+        """Read what the journal gained (ours, a supervisor's, a script's) and fold it in."""
+        async with self._io:
+            batch = await asyncio.to_thread(self.session.read_pending)
+            self.session.apply(batch)
+        if batch.events:
+            self.on_change()
+            await self._end_ticked_windows()
+        return batch
+
+    async def record(self, intent: Intent) -> None:
+        """Append an intent to the journal (fsynced, off the loop), then fold it back.
+
+        Raises OSError when it could not be written: nothing is shown as done then.
+        """
+        async with self._io:
+            await asyncio.to_thread(self.session.write, intent)
+        await self.sync()
+
+    async def send(self, plan: Callable[[], Intent]) -> None:
+        """Validate now (CockpitError in words), then record."""
+        await self.record(plan())
+
+    def _later(self, work: Awaitable[Any]) -> None:
+        """Record from a callback that cannot await (health samples); failures are alerted."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except (OSError, CockpitError) as exc:
+                self.alert(Alert("NOT SAVED", f"could not write the journal: {exc}", "error"))
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- what the run looks like ---------------------------------------------------------
+
+    def steps(self, phase_id: str) -> list[Step]:
+        return self.session.ws.runbook.phase(phase_id).steps_for(self.session.release_type)
+
+    def shown_state(self, phase_id: str, step: Step) -> str:
+        return step_state(self.session.ws.runbook.phase(phase_id), step, self.session.state)
+
+    def running_steps(self) -> list[tuple[str, str]]:
+        """Command steps the journal says are running, in any phase."""
+        return self.session.state.running_steps()
+
+    def earlier_unfinished(self, phase_id: str, step_id: str) -> list[tuple[Step, str]]:
+        """The steps before ``step_id`` in its phase that are failed or not done."""
+        out = []
+        for step in self.steps(phase_id):
+            if step.id == step_id:
+                break
+            state = self.shown_state(phase_id, step)
+            if state not in FINISHED:
+                out.append((step, state))
+        return out
+
+    # -- steps ---------------------------------------------------------------------------
+
+    async def start_step(
+        self, phase_id: str, step_id: str, out_of_order: str | None = None
+    ) -> None:
+        """Start (or retry) a step: a command step under its supervisor, else its window.
+
+        Raises OutOfOrder when earlier steps are not done and no reason was given, and
+        CockpitError in words for anything else that stops it.
+        """
+        step = self.session.step_spec(phase_id, step_id)
+        earlier = self.earlier_unfinished(phase_id, step_id)
+        order = None
+        if earlier:
+            if not (out_of_order and out_of_order.strip()):
+                raise OutOfOrder(step, earlier)
+            order = {
+                "reason": out_of_order.strip(),
+                "earlier": [{"step": s.id, "state": state} for s, state in earlier],
+            }
+        if not step.commands:
+            await self.record(self.session.plan_window_start(phase_id, step_id, order))
+            return
+        busy = self.running_steps()
+        if busy:
+            title = self.session.step_spec(busy[0][0], busy[0][1]).title
+            raise CockpitError(f"step {title!r} is still running")
+        rendered = render_commands(self.session, step)
+        self.session.plan_step_start(phase_id, step_id, rendered, order)  # validate first
+        key = (phase_id, step_id)
+        self._starting.add(key)
+        try:
+            if self._starts_deploy(phase_id, step_id) and PRODUCTION not in (
+                self.session.state.baselines
+            ):
+                await self.take_baseline()
+            await self.record(self.session.plan_step_start(phase_id, step_id, rendered, order))
+            attempt = self.session.state.step(phase_id, step_id).attempts
+            spec = build_spec(self.session, phase_id, step, rendered, attempt)
+            try:
+                await asyncio.to_thread(launch, spec)
+            except (OSError, CockpitError) as exc:
+                await self.record(
+                    self.session.plan_step_finished(
+                        phase_id, step_id, "failed", None, f"could not start: {exc}", 0.0
+                    )
+                )
+        finally:
+            self._starting.discard(key)
+
+    def _starts_deploy(self, phase_id: str, step_id: str) -> bool:
+        if phase_id != DEPLOY_PHASE:
+            return False
+        steps = self.steps(phase_id)
+        return bool(steps) and steps[0].id == step_id
+
+    async def wait_step(
+        self,
+        phase_id: str,
+        step_id: str,
+        poll: float = 0.1,
+        tick: Callable[[], None] | None = None,
+    ) -> StepState:
+        """Until the step is no longer running (a vanished supervisor is recorded as such)."""
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
+        while True:
+            await self.sync()
+            if tick is not None:
+                tick()
+            st = self.session.state.step(phase_id, step_id)
+            if st.state != "running":
+                return st
+            if loop.time() - checked >= LIVENESS_EVERY:
+                checked = loop.time()
+                found = await self.check(phase_id, step_id)
+                if found is not None and found.what == "orphan":
+                    await self.wait_orphan(phase_id, step_id, poll=max(poll, 0.2), tick=tick)
+            await asyncio.sleep(poll)
+
+    async def abort_step(self, phase_id: str, step_id: str) -> list[int]:
+        """Abort a running step: its supervisor stops the whole tree and records it.
+
+        Returns the pids still alive afterwards (empty when everything is gone).
+        """
+        st = self.session.state.step(phase_id, step_id)
+        if st.state != "running":
+            raise CockpitError(f"step {step_id!r} is not running")
+        if st.kind == "window":
+            await self.end_window(phase_id, step_id, "ended by the operator")
+            return []
+        status = attempt_status(self.session, phase_id, step_id)
+        if ask_abort(status):
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + ABORT_WAIT
+            while loop.time() < deadline:
+                await self.sync()
+                if self.session.state.step(phase_id, step_id).state != "running":
+                    return []
+                await asyncio.sleep(0.1)
+        # no supervisor (or it did not answer): stop the tree ourselves and say so
+        return await self._kill_and_record(
+            phase_id, step_id, "aborted by the operator (its supervisor did not answer)"
+        )
+
+    async def _kill_and_record(self, phase_id: str, step_id: str, reason: str) -> list[int]:
+        st = self.session.state.step(phase_id, step_id)
+        status = attempt_status(self.session, phase_id, step_id) or {}
+        cmd = st.running_command
+        token = (cmd.token if cmd else None) or status.get("token") or "-"
+        sup = status.get("supervisor") or {}
+        if sup.get("pid") and supervisor_alive(status):
+            await stop_tree(int(sup["pid"]), "-")
+        survivors = await stop_tree(cmd.pid if cmd else None, token)
+        await self.sync()
+        if self.session.state.step(phase_id, step_id).state == "running":
+            await self.record(
+                self.session.plan_step_finished(phase_id, step_id, "aborted", None, reason, 0.0)
+            )
+        return survivors
+
+    async def skip_step(self, phase_id: str, step_id: str, reason: str) -> None:
+        await self.send(lambda: self.session.plan_step_skip(phase_id, step_id, reason))
+
+    async def end_window(self, phase_id: str, step_id: str, how: str) -> None:
+        await self.send(lambda: self.session.plan_window_end(phase_id, step_id, how))
+
+    async def _end_ticked_windows(self) -> None:
+        """A window whose checks are all ticked has ended (journaled once)."""
+        if self._ending_windows:
+            return
+        self._ending_windows = True
+        try:
+            for (phase_id, step_id), st in list(self.session.state.steps.items()):
+                if st.kind != "window" or st.state != "running":
+                    continue
+                phase = self.session.ws.runbook.phases.get(phase_id)
+                step = next((s for s in phase.steps if s.id == step_id), None) if phase else None
+                if step is not None and step_state(phase, step, self.session.state) == "done":
+                    await self.record(
+                        self.session.plan_window_end(phase_id, step_id, "its checks are ticked")
+                    )
+        finally:
+            self._ending_windows = False
+
+    # -- what a previous cockpit left ------------------------------------------------------
+
+    async def reconcile(self) -> list[Found]:
+        """Every step the journal says is running: still running, ended, vanished, orphaned."""
+        await self.sync()
+        found = []
+        for phase_id, step_id in self.running_steps():
+            result = await self.check(phase_id, step_id)
+            if result is not None:
+                found.append(result)
+        return found
+
+    async def check(self, phase_id: str, step_id: str) -> Found | None:
+        """Is this running step's supervisor alive? If not, record how the step ended."""
+        if (phase_id, step_id) in self._starting:
+            return Found(phase_id, step_id, "running", "starting")
+        status = await asyncio.to_thread(attempt_status, self.session, phase_id, step_id)
+        if await asyncio.to_thread(supervisor_alive, status):
+            assert status is not None
+            pid = status["supervisor"]["pid"]
+            return Found(phase_id, step_id, "running", f"still running (supervisor pid {pid})")
+        await self.sync()  # it may have recorded the end just before it exited
+        st = self.session.state.step(phase_id, step_id)
+        if st.state != "running":
+            return None
+        if status is not None and status.get("state") in FINAL:
+            await self.record(
+                self.session.plan_step_finished(
+                    phase_id,
+                    step_id,
+                    status["state"],
+                    status.get("exit_code"),
+                    status.get("reason"),
+                    float(status.get("duration_s") or 0.0),
+                )
+            )
+            return Found(phase_id, step_id, "recorded", _ended_words(status))
+        if await asyncio.to_thread(self._command_alive, st, status):
+            return Found(
+                phase_id,
+                step_id,
+                "orphan",
+                "its supervisor is gone but its command still runs: kill it or wait for it",
+            )
+        if status is None and not any(c.started_at for c in st.commands):
+            reason = "the cockpit stopped before the step's supervisor started: nothing ran"
+        elif status is None:
+            reason = "interrupted: the cockpit stopped while this step ran; exit status unknown (see its log)"
+        else:
+            pid = (status.get("supervisor") or {}).get("pid")
+            reason = (
+                f"vanished: its supervisor (pid {pid}) stopped before the command ended; "
+                "exit status unknown (see its log)"
+            )
+        await self.record(
+            self.session.plan_step_finished(phase_id, step_id, "failed", None, reason, 0.0)
+        )
+        return Found(phase_id, step_id, "vanished", reason)
+
+    @staticmethod
+    def _command_alive(st: StepState, status: dict[str, Any] | None) -> bool:
+        cmd = st.running_command
+        if cmd is not None and cmd.pid and is_same_process(cmd.pid, cmd.create_time):
+            return True
+        token = (cmd.token if cmd else None) or (status or {}).get("token")
+        return bool(token) and bool(holders(token))
+
+    async def kill_orphan(self, phase_id: str, step_id: str) -> list[int]:
+        """Stop an orphaned command's whole tree and record the step as aborted."""
+        return await self._kill_and_record(
+            phase_id, step_id, "orphaned command killed after the cockpit restarted"
+        )
+
+    async def wait_orphan(
+        self,
+        phase_id: str,
+        step_id: str,
+        poll: float = 1.0,
+        tick: Callable[[], None] | None = None,
+    ) -> None:
+        """Wait for an orphaned command to end, then record that its exit status is unknown."""
+        while True:
+            st = self.session.state.step(phase_id, step_id)
+            status = attempt_status(self.session, phase_id, step_id)
+            if st.state != "running" or not await asyncio.to_thread(
+                self._command_alive, st, status
+            ):
+                break
+            if tick is not None:
+                tick()
+            await asyncio.sleep(poll)
+            await self.sync()
+        await self.sync()
+        if self.session.state.step(phase_id, step_id).state == "running":
+            await self.record(
+                self.session.plan_step_finished(
+                    phase_id,
+                    step_id,
+                    "failed",
+                    None,
+                    "the orphaned command ended while no supervisor watched: exit status unknown (see its log)",
+                    0.0,
+                )
+            )
+
+    # -- health ----------------------------------------------------------------------------
+
+    async def take_baseline(self) -> dict[str, Any] | None:
+        """Production's baseline: the monitor's window, else a quick measurement; journaled."""
+        env = self.monitor.envs.get(PRODUCTION) if self.monitor else None
+        baseline = baseline_of(env) if env else None
+        config = self.session.ws.config
+        if baseline is None and PRODUCTION in config.environments:
+            url = config.environments[PRODUCTION].url + config.health.path
+            baseline = await measure_baseline(PRODUCTION, url, config.health)
+        if baseline is not None:
+            await self.record(self.session.plan_baseline(baseline))
+        return baseline
+
+    def capture_baseline(self) -> dict[str, Any] | None:
+        """The operator's ``b``: production's current window as the baseline (None: no samples)."""
+        env = self.monitor.envs.get(PRODUCTION) if self.monitor else None
+        baseline = baseline_of(env) if env else None
+        if baseline is not None:
+            self._later(self.record(self.session.plan_baseline(baseline)))
+        return baseline
+
+    def observe_health(self, env: EnvHealth, changed: bool) -> None:
+        """After every probe: journal a state change; raise the rollback criterion on signal."""
+        state = self.session.state
+        if changed:
+            previous = state.health.get(env.name, {}).get("state")
+            if previous != env.state:
+                self._later(self.record(self.session.plan_health_change(env.summary(), previous)))
+        if env.name != PRODUCTION:
+            return
+        signal = signal_of(env, state.baselines.get(PRODUCTION))
+        active = {signal[0]} if signal else set()
+        for criterion in active - self._signals:
+            assert signal is not None
+            if not state.item(DECISION_PHASE, criterion).checked:
+                self._later(self.record(self.session.plan_flag(criterion, signal[1])))
+            self.alert(Alert("ROLLBACK CRITERIA MET", str(signal[1]["signal"]), "error"))
+        self._signals = active
+
+    # -- incident command --------------------------------------------------------------------
+
+    async def record_decision(self, choice: str, rationale: str, commander: str) -> bool:
+        """Journal the decision; it documents the runbook's item; a rollback opens its phase.
+
+        Returns True when the rollback phase is now open to run.
+        """
+        session = self.session
+        await self.send(lambda: session.plan_decision(choice, rationale, commander))
+        if not session.state.item(DECISION_PHASE, RATIONALE_ITEM).checked:
+            await self.send(
+                lambda: session.plan_check(DECISION_PHASE, RATIONALE_ITEM, f"{choice}: {rationale}")
+            )
+        if choice != "rollback":
+            return False
+        if session.progress(ROLLBACK_PHASE).locked:
+            reason = f"rollback decided by {commander}: {rationale}"
+            await self.send(lambda: session.plan_override(ROLLBACK_PHASE, reason))
+        return True
+
+    async def plan_hotfix_branch(self, incident: str) -> BranchPlan:
+        return await asyncio.to_thread(plan_hotfix_branch, self.session.ws.root, incident)
+
+    async def create_hotfix_branch(self, plan: BranchPlan) -> None:
+        """Create the branch (confirmed by the caller), journal it, tick the runbook's item."""
+        session = self.session
+        await asyncio.to_thread(create_hotfix_branch, session.ws.root, plan)
+        await self.record(session.plan_branch_created(plan.branch, plan.tag, plan.commit))
+        if not session.state.item(HOTFIX_PHASE, HOTFIX_BRANCH_ITEM).checked:
+            evidence = {"branch": plan.branch, "tag": plan.tag, "commit": plan.commit}
+            await self.send(
+                lambda: session.plan_check(
+                    HOTFIX_PHASE, HOTFIX_BRANCH_ITEM, f"{plan.branch} from {plan.tag}", evidence
+                )
+            )
+
+    async def close(self) -> None:
+        """Let pending journal writes (health changes, flags) finish."""
+        if self._tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _ended_words(status: dict[str, Any]) -> str:
+    code = status.get("exit_code")
+    sig = status.get("signal")
+    how = f"exit {code}" if code is not None else (f"killed by {sig}" if sig else "no exit status")
+    return f"{status.get('state')} ({how}) while no cockpit watched"

@@ -1,0 +1,483 @@
+"""The step supervisor: a small detached process that runs one step and outlives the cockpit.
+
+Owns everything between a step's commands and the disk. The driver starts it as
+``python -m cockpit.supervisor`` in a session of its own, with no terminal, and hands
+it the step (a ``StepSpec`` as JSON on stdin, so secrets never touch the disk). It runs
+each command with ``/bin/sh -c`` (own session, stdin /dev/null, the step token in its
+environment), reads stdout and stderr, writes every line timestamped and masked to the
+step log (``TS O|E|# text``), enforces timeouts, stops the whole tree on abort
+(SIGUSR1 from a cockpit, or SIGTERM), journals ``command.started``,
+``command.finished`` and ``step.finished``, and keeps the step's status file beside
+the log (its own pid, each command's pid, exit code or signal, end time), replaced
+atomically and fsynced at every change. The cockpit only follows those files: killing
+it at any moment leaves the command running to its end with its outcome on disk.
+A background process that keeps the output open is still read after the step ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from cockpit.clock import Clock, iso
+from cockpit.durations import format_duration
+from cockpit.journal import Journal, fsync_dir
+from cockpit.proctree import TOKEN_VAR, stop_tree
+from cockpit.secrets import Redactor
+
+CHUNK = 256 * 1024
+LONGEST_LINE = 64 * 1024
+PIPE_GRACE = 0.5
+"""Seconds to wait for the output pipes after a command exits before recording its exit;
+a background process that holds them longer is still read, after the step is recorded."""
+STATUS_FORMAT = 1
+ABORT_SIGNAL = signal.SIGUSR1
+"""What a cockpit sends the supervisor to abort the step ("aborted by the operator")."""
+
+
+def stamp() -> str:
+    """A log timestamp: UTC, milliseconds."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def exit_words(returncode: int | None) -> str:
+    """How a process ended, in words: "exit 3", "killed by SIGKILL"."""
+    if returncode is None:
+        return "no exit status"
+    if returncode < 0:
+        return f"killed by {signal_name(-returncode)}"
+    return f"exit {returncode}"
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+@dataclass
+class CommandSpec:
+    """One command of a step: a shell line (as shown, substituted) or a built-in probe."""
+
+    shown: str
+    run: bool = True
+    timeout: float | None = None
+    allow_failure: bool = False
+    env: str | None = None
+    """For a probe: the environment's name."""
+    url: str | None = None
+    """For a probe: the ready endpoint."""
+    probe_timeout: float = 3.0
+
+
+@dataclass
+class StepSpec:
+    """Everything the supervisor needs to run one attempt of one step, and where to write."""
+
+    run_id: str
+    phase: str
+    step: str
+    title: str
+    attempt: int
+    operator: str
+    token: str
+    cwd: str
+    journal: str
+    log: str
+    status: str
+    commands: list[CommandSpec]
+    mask: list[str] = field(default_factory=list)
+    """Secret values to mask (handed over on stdin; never written)."""
+    grace: float = 2.0
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> StepSpec:
+        raw = json.loads(data)
+        raw["commands"] = [CommandSpec(**c) for c in raw["commands"]]
+        return cls(**raw)
+
+
+def status_path(log: Path) -> Path:
+    """The step's status file, beside its log: ``STEP.status``."""
+    return log.with_suffix(".status")
+
+
+def write_status(path: Path, status: dict[str, Any]) -> None:
+    """Replace the status file atomically (write, fsync, rename, fsync the folder)."""
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        data = json.dumps(status, ensure_ascii=False).encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    """The status file's content, or None when it is missing or unreadable."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class StepLog:
+    """The append-only log of one step: ``TS O|E|# text`` per line, owner-only, masked."""
+
+    def __init__(self, path: Path, redactor: Redactor):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.path = path
+        self._secrets = [v.encode() for v in redactor.values]
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.lines = 0
+        self.error: str | None = None
+
+    def mask(self, data: bytes) -> bytes:
+        for secret in self._secrets:
+            if secret in data:
+                data = data.replace(secret, b"***")
+        return data
+
+    def write(self, tag: str, lines: list[bytes], ts: str) -> None:
+        """Append ``lines`` (already masked) with one timestamp; a full disk is remembered."""
+        if not lines or self.error:
+            return
+        prefix = f"{ts} {tag} ".encode()
+        data = prefix + (b"\n" + prefix).join(lines) + b"\n"
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            self.lines += len(lines)
+        except OSError as exc:
+            self.error = f"cannot write the step log {self.path}: {exc.strerror or exc}"
+
+    def note(self, text: str) -> None:
+        """A line of the supervisor's own (``#``): banners, exits, outcomes."""
+        self.write("#", [self.mask(text.encode())], stamp())
+
+    def sync(self) -> None:
+        with contextlib.suppress(OSError):
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        self.sync()
+        os.close(self._fd)
+
+
+class Supervisor:
+    """Runs one step from its spec; see the module docstring."""
+
+    def __init__(self, spec: StepSpec):
+        self.spec = spec
+        self.redactor = Redactor(spec.mask)
+        self.clock = Clock()
+        self.journal = Journal(Path(spec.journal), spec.operator, self.clock, self.redactor)
+        self.log = StepLog(Path(spec.log), self.redactor)
+        self.status_file = Path(spec.status)
+        self.abort_reason: str | None = None
+        self._abort = asyncio.Event()
+        self._lingering: list[asyncio.Task[None]] = []
+        me = psutil.Process()
+        self.status: dict[str, Any] = {
+            "v": STATUS_FORMAT,
+            "run": spec.run_id,
+            "phase": spec.phase,
+            "step": spec.step,
+            "attempt": spec.attempt,
+            "state": "running",
+            "supervisor": {"pid": me.pid, "create_time": me.create_time()},
+            "token": spec.token,
+            "started_at": iso(self.clock.now()),
+            "finished_at": None,
+            "exit_code": None,
+            "signal": None,
+            "reason": None,
+            "duration_s": None,
+            "commands": [],
+        }
+
+    # -- recording ---------------------------------------------------------------------
+
+    def _save(self) -> None:
+        with contextlib.suppress(OSError):  # a full disk: the journal line says what happened
+            write_status(self.status_file, self.status)
+
+    def _journal(self, type_: str, **fields: Any) -> None:
+        fields = {"phase": self.spec.phase, "step": self.spec.step, **fields}
+        try:
+            self.journal.append(type_, **fields)
+        except OSError as exc:
+            self.log.note(f"could not write the journal: {exc.strerror or exc}")
+
+    def request_abort(self, reason: str) -> None:
+        if self.abort_reason is None:
+            self.abort_reason = reason
+        self._abort.set()
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self) -> str:
+        spec = self.spec
+        self._save()
+        started = time.monotonic()
+        self.log.note(
+            f"=== {spec.title} (attempt {spec.attempt}) by {spec.operator}, "
+            f"supervisor pid {os.getpid()}"
+        )
+        state, code, reason = "done", 0, None
+        try:
+            for index, command in enumerate(spec.commands):
+                if self._abort.is_set():
+                    state, code, reason = "aborted", None, self.abort_reason
+                    break
+                self.log.note(f"$ {command.shown}")
+                code, words = await self._run_one(index, command)
+                self.log.note(f"→ {words}")
+                if self.log.error:
+                    state, reason = "failed", self.log.error
+                    break
+                if self._abort.is_set() and words.startswith("aborted"):
+                    state, reason = "aborted", self.abort_reason
+                    break
+                if code != 0 and not command.allow_failure:
+                    state, reason = "failed", f"`{command.shown}` failed: {words}"
+                    break
+                if code != 0:
+                    self.log.note(f"(allowed to fail: {words})")
+        except Exception as exc:  # fail closed: an error in here is never a success
+            state, code, reason = "failed", None, f"the supervisor failed: {exc!r}"
+        duration = time.monotonic() - started
+        self.log.note(
+            f"=== step {state} after {format_duration(duration)}"
+            + (f": {reason}" if reason else "")
+        )
+        self.log.sync()
+        last = self.status["commands"][-1] if self.status["commands"] else {}
+        self.status.update(
+            state=state,
+            exit_code=code,
+            signal=last.get("signal"),
+            reason=reason,
+            finished_at=iso(self.clock.now()),
+            duration_s=round(duration, 3),
+        )
+        self._save()
+        self._journal(
+            "step.finished",
+            state=state,
+            exit_code=code,
+            reason=reason,
+            duration_s=round(duration, 3),
+        )
+        if self._lingering:
+            await asyncio.gather(*self._lingering, return_exceptions=True)
+            self.log.note("the background process closed the output: capture ended")
+        self.log.close()
+        self.journal.close()
+        return state
+
+    async def _run_one(self, index: int, command: CommandSpec) -> tuple[int | None, str]:
+        entry: dict[str, Any] = {
+            "index": index,
+            "command": self.redactor.text(command.shown),
+            "pid": None,
+            "create_time": None,
+            "started_at": iso(self.clock.now()),
+            "finished_at": None,
+            "exit_code": None,
+            "signal": None,
+            "outcome": None,
+        }
+        self.status["commands"].append(entry)
+        started = time.monotonic()
+        if command.run:
+            code, words = await self._spawn(index, command, entry)
+        else:
+            code, words = await self._probe(index, command)
+        entry.update(finished_at=iso(self.clock.now()), exit_code=code, outcome=words)
+        if code is not None and code < 0:
+            entry["signal"] = signal_name(-code)
+        self._save()
+        self._journal(
+            "command.finished",
+            index=index,
+            exit_code=code,
+            outcome=words,
+            duration_s=round(time.monotonic() - started, 3),
+        )
+        return code, words
+
+    async def _probe(self, index: int, command: CommandSpec) -> tuple[int | None, str]:
+        from cockpit.health import READY, probe_once  # only steps that probe pay for httpx
+
+        self._journal(
+            "command.started",
+            index=index,
+            command=f"probe {command.env}",
+            pid=None,
+            create_time=None,
+            token=self.spec.token,
+        )
+        assert command.env is not None and command.url is not None
+        sample = await probe_once(command.env, command.url, command.probe_timeout)
+        checks = ", ".join(f"{k} {v}" for k, v in sample.checks.items())
+        line = (
+            f"{command.env}: {sample.state} {sample.http_status or ''} in {sample.latency_ms:.0f}ms"
+            + (f" ({checks})" if checks else "")
+            + (f" — {sample.reason}" if sample.reason else "")
+        )
+        self.log.write("O", [self.log.mask(line.encode())], stamp())
+        if sample.state == READY:
+            return 0, "READY"
+        return 1, f"{sample.state}: {sample.reason}"
+
+    async def _spawn(
+        self, index: int, command: CommandSpec, entry: dict[str, Any]
+    ) -> tuple[int | None, str]:
+        env = dict(os.environ)
+        env[TOKEN_VAR] = self.spec.token
+        env["COCKPIT_RUN_ID"] = self.spec.run_id
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                "/bin/sh",
+                "-c",
+                command.shown,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                cwd=self.spec.cwd,
+                env=env,
+                limit=CHUNK,
+            )
+        except OSError as exc:
+            return None, f"could not start: {exc.strerror or exc}"
+        try:
+            create_time = psutil.Process(proc.pid).create_time()
+        except psutil.Error:
+            create_time = None
+        entry.update(pid=proc.pid, create_time=create_time)
+        self._save()
+        self._journal(
+            "command.started",
+            index=index,
+            command=self.redactor.text(command.shown),
+            pid=proc.pid,
+            create_time=create_time,
+            token=self.spec.token,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = [
+            asyncio.create_task(self._pump(proc.stdout, "O", proc.pid)),
+            asyncio.create_task(self._pump(proc.stderr, "E", proc.pid)),
+        ]
+        waiter = asyncio.create_task(proc.wait())
+        aborter = asyncio.create_task(self._abort.wait())
+        words: str | None = None
+        try:
+            done, _ = await asyncio.wait(
+                {waiter, aborter}, timeout=command.timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if waiter not in done:
+                if aborter in done:
+                    words = f"aborted: {self.abort_reason}"
+                else:
+                    words = f"timed out after {format_duration(command.timeout or 0)}"
+                survivors = await stop_tree(proc.pid, self.spec.token, self.spec.grace)
+                if survivors:
+                    self.log.note(f"processes still alive after SIGKILL: {survivors}")
+                await waiter
+            _, pending = await asyncio.wait(readers, timeout=PIPE_GRACE)
+            if pending:
+                self.log.note(
+                    "a background process still holds the output: its lines are still kept"
+                )
+                self._lingering.extend(pending)
+        finally:
+            aborter.cancel()
+        code = proc.returncode
+        return code, words or exit_words(code)
+
+    async def _pump(self, stream: asyncio.StreamReader, tag: str, pid: int) -> None:
+        """Read a pipe in chunks; write whole lines (masked, timestamped) as they arrive."""
+        log = self.log
+        tail = b""
+        while True:
+            chunk = await stream.read(CHUNK)
+            if not chunk:
+                break
+            data = tail + chunk
+            end = data.rfind(b"\n")
+            if end < 0:
+                if len(data) < LONGEST_LINE:
+                    tail = data
+                    continue
+                end = len(data)  # an endless line: cut it
+                data += b"\n"
+            tail = data[end + 1 :]
+            log.write(tag, log.mask(data[:end]).split(b"\n"), stamp())
+            if log.error and not self._abort.is_set():
+                # nothing may run unlogged: stop the command
+                self.request_abort("the step log cannot be written")
+        if tail:
+            log.write(tag, [log.mask(tail)], stamp())
+
+
+def _read_spec() -> StepSpec:
+    data = sys.stdin.buffer.read()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return StepSpec.from_json(data)
+
+
+async def _main(spec: StepSpec) -> int:
+    supervisor = Supervisor(spec)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(sig, lambda: None)
+    loop.add_signal_handler(ABORT_SIGNAL, supervisor.request_abort, "aborted by the operator")
+    loop.add_signal_handler(
+        signal.SIGTERM, supervisor.request_abort, "the step's supervisor was sent SIGTERM"
+    )
+    state = await supervisor.run()
+    return 0 if state == "done" else 1
+
+
+def main() -> int:
+    """Entry point of ``python -m cockpit.supervisor`` (started by the driver, never by hand)."""
+    # Only an explicit abort stops a step: a terminal's Ctrl-C or hang-up is not one. A
+    # handler (not SIG_IGN) so that the commands, after exec, get the default back.
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: None)
+    try:
+        spec = _read_spec()
+    except (ValueError, TypeError, KeyError):
+        return 2  # the cockpit died before handing the step over: nothing ran
+    return asyncio.run(_main(spec))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
