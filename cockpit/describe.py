@@ -67,9 +67,17 @@ def describe(event: dict[str, Any], runbook: Runbook) -> str:
         d = event.get("driver") or {}
         return f"{who} drives the run (pid {d.get('pid')} on {d.get('host')})"
     if kind == "lock.released":
-        return f"{who} stopped driving"
+        return f"{who} stopped driving" + (f" ({event['reason']})" if event.get("reason") else "")
+    order = event.get("out_of_order") or {}
+    early = f", out of order: {order.get('reason')}" if order else ""
     if kind == "step.started":
-        return f"{who} started {_step_title(runbook, event)} (attempt {event.get('attempt')})"
+        return (
+            f"{who} started {_step_title(runbook, event)} (attempt {event.get('attempt')}){early}"
+        )
+    if kind == "window.started":
+        return f"{who} started the timer of {_step_title(runbook, event)}{early}"
+    if kind == "window.ended":
+        return f"{_step_title(runbook, event)} ended: {event.get('how')}"
     if kind == "step.finished":
         why = f": {event['reason']}" if event.get("reason") else ""
         return f"{_step_title(runbook, event)} {event.get('state')}{why}"

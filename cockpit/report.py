@@ -175,6 +175,7 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
         },
         "metrics": metrics,
         "steps": steps_out,
+        "out_of_order": _out_of_order(events, runbook),
         "phases": phases_out,
         "health": health,
         "decisions": [
@@ -190,6 +191,28 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
             if e["type"] not in ("command.started", "command.finished")
         ],
     }
+
+
+def _out_of_order(events: list[dict[str, Any]], runbook: Any) -> list[dict[str, Any]]:
+    """Every step or window started while earlier steps of its phase were not done."""
+    out = []
+    for e in events:
+        order = e.get("out_of_order")
+        if e["type"] not in ("step.started", "window.started") or not order:
+            continue
+        phase = runbook.phases.get(e["phase"])
+        step = next((s for s in phase.steps if s.id == e["step"]), None) if phase else None
+        out.append(
+            {
+                "phase": e["phase"],
+                "step": e["step"],
+                "title": step.title if step else e["step"],
+                "by": e.get("by"),
+                "reason": order.get("reason"),
+                "earlier": [f"{x['step']} ({x['state']})" for x in order.get("earlier", [])],
+            }
+        )
+    return out
 
 
 def _d(seconds: float | None) -> str:
@@ -236,6 +259,13 @@ def markdown(doc: dict[str, Any]) -> str:
             f"| {s['phase']} | {s['title']} | {result} | {s['attempts']} | {_d(s['duration_s'])} | "
             f"{budget} | {over} |"
         )
+    if doc["out_of_order"]:
+        out += ["", "## Run out of order", ""]
+        for o in doc["out_of_order"]:
+            out.append(
+                f"- {o['title']} ({o['phase']}) by {o['by']} before {', '.join(o['earlier'])} "
+                f"were done: {o['reason']}"
+            )
     if doc["decisions"]:
         out += ["", "## Decisions", ""]
         for d in doc["decisions"]:
