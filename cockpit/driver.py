@@ -263,8 +263,8 @@ class RunDriver:
         if st.kind == "window":
             await self.end_window(phase_id, step_id, "ended by the operator")
             return []
-        status = attempt_status(self.session, phase_id, step_id)
-        if ask_abort(status):
+        status = await asyncio.to_thread(attempt_status, self.session, phase_id, step_id)
+        if await asyncio.to_thread(ask_abort, status):
             loop = asyncio.get_running_loop()
             deadline = loop.time() + ABORT_WAIT
             while loop.time() < deadline:
@@ -279,11 +279,11 @@ class RunDriver:
 
     async def _kill_and_record(self, phase_id: str, step_id: str, reason: str) -> list[int]:
         st = self.session.state.step(phase_id, step_id)
-        status = attempt_status(self.session, phase_id, step_id) or {}
+        status = await asyncio.to_thread(attempt_status, self.session, phase_id, step_id) or {}
         cmd = st.running_command
         token = (cmd.token if cmd else None) or status.get("token") or "-"
         sup = status.get("supervisor") or {}
-        if sup.get("pid") and supervisor_alive(status):
+        if sup.get("pid") and await asyncio.to_thread(supervisor_alive, status):
             await stop_tree(int(sup["pid"]), "-")
         survivors = await stop_tree(cmd.pid if cmd else None, token)
         await self.sync()
@@ -400,7 +400,7 @@ class RunDriver:
         """Wait for an orphaned command to end, then record that its exit status is unknown."""
         while True:
             st = self.session.state.step(phase_id, step_id)
-            status = attempt_status(self.session, phase_id, step_id)
+            status = await asyncio.to_thread(attempt_status, self.session, phase_id, step_id)
             if st.state != "running" or not await asyncio.to_thread(
                 self._command_alive, st, status
             ):

@@ -322,22 +322,29 @@ class RunSession:
         out_of_order: dict[str, Any] | None = None,
     ) -> Intent:
         """Validate starting (or retrying) a step: the phase is open, the step not done."""
-        self.step_spec(phase_id, step_id)
+        self._startable(phase_id, step_id)
+        st = self.state.step(phase_id, step_id)
+        return Intent(
+            "step.started",
+            _started_fields(
+                phase_id,
+                step_id,
+                out_of_order,
+                attempt=st.attempts + 1,
+                commands=[self.redactor.text(c) for c in commands],
+            ),
+        )
+
+    def _startable(self, phase_id: str, step_id: str) -> Step:
+        """The step, if it may start now: its phase is open, it is not running or finished."""
+        step = self.step_spec(phase_id, step_id)
         self._require_unlocked(phase_id)
         st = self.state.step(phase_id, step_id)
         if st.state == "running":
-            raise CockpitError(f"step {step_id!r} is already running")
+            raise CockpitError(f"step {step_id!r} ({step.title}) is already running")
         if st.state in ("done", "skipped"):
-            raise CockpitError(f"step {step_id!r} is {st.state}")
-        fields: dict[str, Any] = {
-            "phase": phase_id,
-            "step": step_id,
-            "attempt": st.attempts + 1,
-            "commands": [self.redactor.text(c) for c in commands],
-        }
-        if out_of_order:
-            fields["out_of_order"] = out_of_order
-        return Intent("step.started", fields)
+            raise CockpitError(f"step {step_id!r} ({step.title}) is {st.state}")
+        return step
 
     def plan_step_finished(
         self,
@@ -364,19 +371,10 @@ class RunSession:
         self, phase_id: str, step_id: str, out_of_order: dict[str, Any] | None = None
     ) -> Intent:
         """Open the timed window of a step without commands (a stage, a monitoring period)."""
-        step = self.step_spec(phase_id, step_id)
-        if step.commands:
+        if self.step_spec(phase_id, step_id).commands:
             raise CockpitError(f"step {step_id!r} runs commands: it is not a timed window")
-        self._require_unlocked(phase_id)
-        st = self.state.step(phase_id, step_id)
-        if st.state == "running":
-            raise CockpitError(f"the timer of {step.title!r} already runs")
-        if st.state in ("done", "skipped"):
-            raise CockpitError(f"{step.title!r} is {st.state}")
-        fields: dict[str, Any] = {"phase": phase_id, "step": step_id}
-        if out_of_order:
-            fields["out_of_order"] = out_of_order
-        return Intent("window.started", fields)
+        self._startable(phase_id, step_id)
+        return Intent("window.started", _started_fields(phase_id, step_id, out_of_order))
 
     def plan_window_end(self, phase_id: str, step_id: str, how: str) -> Intent:
         """Close a running timed window ("its checks are ticked", "ended by the operator")."""
@@ -493,6 +491,15 @@ class RunSession:
 
     def override(self, phase_id: str, reason: str) -> dict[str, Any]:
         return self._do(self.plan_override(phase_id, reason))
+
+
+def _started_fields(
+    phase_id: str, step_id: str, out_of_order: dict[str, Any] | None, **extra: Any
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {"phase": phase_id, "step": step_id, **extra}
+    if out_of_order:
+        fields["out_of_order"] = out_of_order
+    return fields
 
 
 @dataclass(frozen=True)

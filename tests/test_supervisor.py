@@ -289,42 +289,53 @@ async def test_tui_quit_leaves_the_step_running_and_the_next_cockpit_follows_it(
 
     from screens.deploy import DeployScreen
 
+    from .conftest import set_var
+
+    gate = rollout.parent / "gate"
+    (rollout / "runbook" / "zz-gated.yaml").write_text(
+        "id: gated\ntitle: Gated\nsteps:\n  - id: wait\n    title: Wait for the gate\n"
+        "    commands:\n"
+        '      - run: "echo waiting; while [ ! -f {gate} ]; do sleep 0.05; done; echo released"\n'
+    )
+    set_var(rollout, "gate", str(gate))
     run_id = journal_of(rollout).parent.name
     session = RunSession(Workspace.open(rollout), run_id)
     session.take_lock()
     app = CockpitApp(session.ws, session, follow_interval=0.05, poll_health=False)
     async with app.run_test(size=(160, 48)) as pilot:
-        app.open_phase("rollout")
+        app.open_phase("gated")
         await until(pilot, lambda: isinstance(app.screen, DeployScreen), "deploy screen")
         await pilot.press("r")
         await until(
             pilot,
-            lambda: (cmd := session.state.step("rollout", "schema").running_command) and cmd.pid,
-            "the schema step runs under its supervisor",
+            lambda: (cmd := session.state.step("gated", "wait").running_command) and cmd.pid,
+            "the step runs under its supervisor",
         )
         await pilot.press("ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, Confirm), "quit asked")
         assert "leave the step running" in str(app.screen.query_one("#dialog-title").render())
         await pilot.press("y")
     session.close()
-    assert step_of(status_json(rollout), "schema")["state"] == "running"
+    waiting = step_of(status_json(rollout), "wait")
+    assert waiting["state"] == "running" and waiting["supervisor"]["alive"]
     again = RunSession(Workspace.open(rollout), run_id)
     again.take_lock()
     app = CockpitApp(again.ws, again, follow_interval=0.05, poll_health=False)
     async with app.run_test(size=(160, 48)) as pilot:
-        app.open_phase("rollout")
+        app.open_phase("gated")
         await until(pilot, lambda: isinstance(app.screen, DeployScreen), "deploy screen")
+        gate.touch()  # the command goes on to its end while this cockpit watches
         await until(
             pilot,
-            lambda: again.state.step("rollout", "schema").state == "done",
+            lambda: again.state.step("gated", "wait").state == "done",
             "the step's real outcome, recorded by its supervisor",
             attempts=600,
         )
         log = app.screen.query_one("#step-log", RichLog)
         await until(
             pilot,
-            lambda: any("applied row 30" in line.text for line in log.lines),
+            lambda: any("released" in line.text for line in log.lines),
             "the log followed to its last line",
         )
+        assert any("waiting" in line.text for line in log.lines)
     again.close()
-    assert printed(rollout, "schema") == ROWS
