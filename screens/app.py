@@ -86,6 +86,7 @@ class CockpitApp(App[int]):
             self.monitor = HealthMonitor.from_config(ws.config, self._on_health, self.clock)
         self.poll_health = poll_health
         self.driver: RunDriver | None = None
+        self._watchdog: threading.Timer | None = None
         self.orphans: list[tuple[str, str]] = []
         if session is not None and not read_only:
             self.driver = self._driver_for(session)
@@ -128,6 +129,14 @@ class CockpitApp(App[int]):
                 self.open_phase(self.first_phase)
         if self.takeover_message:
             self.notify(self.takeover_message, title="Lock taken over", severity="warning")
+
+    def on_unmount(self) -> None:
+        if not self.read_only:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        if self._watchdog is not None:
+            self._watchdog.cancel()  # we did get out in time
 
     def open_phase(self, phase_id: str) -> None:
         """A phase with commands to run opens on the deploy screen, any other on its checklist."""
@@ -524,9 +533,9 @@ class CockpitApp(App[int]):
             with contextlib.suppress(OSError):
                 self.session.release(words)
         # the terminal may be gone: leave within a few seconds whatever happens
-        timer = threading.Timer(DETACH_GRACE, os._exit, (128 + sig,))
-        timer.daemon = True
-        timer.start()
+        self._watchdog = threading.Timer(DETACH_GRACE, os._exit, (128 + sig,))
+        self._watchdog.daemon = True
+        self._watchdog.start()
         self.exit(128 + sig)
 
 

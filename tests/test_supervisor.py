@@ -339,3 +339,59 @@ async def test_tui_quit_leaves_the_step_running_and_the_next_cockpit_follows_it(
         )
         assert any("waiting" in line.text for line in log.lines)
     again.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGKILL])
+def test_the_tui_in_a_real_terminal_dies_and_the_command_does_not(rollout, sig):
+    """The TUI in a pseudo-terminal: `r` starts the step, then the terminal is closed
+    (SIGHUP) or the cockpit is killed (SIGKILL) mid-step."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "48"}
+    proc = subprocess.Popen(
+        cockpit_cmd("--workspace", str(rollout), "run", "rollout"),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    seen = bytearray()
+
+    def read_screen() -> bytes:
+        import select
+
+        while select.select([master], [], [], 0)[0]:
+            try:
+                seen.extend(os.read(master, 65536))
+            except OSError:
+                break
+        return bytes(seen)
+
+    try:
+        wait_for(lambda: b"Apply schema change" in read_screen(), "the deploy screen is drawn")
+        os.write(master, b"r")
+        wait_for(lambda: (read_screen(), started(rollout, "schema"))[1], "r started the step")
+        time.sleep(0.3)
+        os.kill(proc.pid, sig)
+        wait_for(lambda: (read_screen(), proc.poll() is not None)[1], "the cockpit exited")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        os.close(master)
+    assert proc.returncode == (-sig if sig == signal.SIGKILL else 128 + sig)
+    wait_for((rollout.parent / "marker").exists, "the command ran to its end")
+    wait_for(
+        lambda: step_of(status_json(rollout), "schema")["state"] != "running",
+        "its outcome recorded",
+    )
+    schema = step_of(status_json(rollout), "schema")
+    assert (schema["state"], schema["exit_code"]) == ("done", 0)
+    assert printed(rollout, "schema") == ROWS
+    if sig == signal.SIGHUP:
+        events = read_journal(journal_of(rollout)).events
+        released = [e for e in events if e["type"] == "lock.released"]
+        assert released and "SIGHUP" in released[-1]["reason"]
