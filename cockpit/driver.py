@@ -86,7 +86,7 @@ class OutOfOrder(CockpitError):
         listed = ", ".join(f"{s.title} ({state})" for s, state in earlier)
         super().__init__(
             f"run out of order: {listed} {'is' if len(earlier) == 1 else 'are'} not done "
-            f"before {step.title}; give a reason to run it anyway"
+            f"before {step.title}; give a reason to run it anyway."
         )
 
 

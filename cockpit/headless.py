@@ -191,7 +191,8 @@ class Headless:
         self.interrupted = False
         self.detached: int | None = None
         self._main: asyncio.Task[int] | None = None
-        self.rows: list[tuple[str, str, float | None, str]] = []
+        self.ran = False
+        """Whether this run reached its steps (the closing table is printed then)."""
 
     def _say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -301,6 +302,7 @@ class Headless:
             self._main.cancel()
 
     async def _run(self) -> int:
+        self.ran = True
         for found in await self.driver.reconcile():
             code = await self._resume(found)
             if code is not None:
@@ -314,7 +316,6 @@ class Headless:
             self._say(f"\n==> [{n}/{len(all_steps)}] {step.title}{budget}")
             if step.confirm and not self._confirm(step.confirm, step.title):
                 self._say("not confirmed: stopping here")
-                self.rows.append((step.title, "not confirmed", None, str(step.budget or "")))
                 return EXIT_ABORTED
             offset = file_size(self.session.log_path(self.phase_id, step.id))
             try:
@@ -360,10 +361,6 @@ class Headless:
         finally:
             self.running = None
         printer.drain()
-        took = None
-        if st.started_at and st.finished_at:
-            took = (parse_iso(st.finished_at) - parse_iso(st.started_at)).total_seconds()
-        self.rows.append((step.title, st.state, took, str(step.budget or "")))
         if st.state == "aborted" or self.interrupted:
             return EXIT_ABORTED
         if st.state != "done":
@@ -387,9 +384,11 @@ class Headless:
             )
         ender = self._enter_ends(step)
         warned: set[float] = set()
+        ticked: set[str] = set()
         try:
             while True:
                 await self.driver.sync()
+                self._say_ticks(step, ticked)
                 st = self.session.state.step(self.phase_id, step.id)
                 if st.state != "running":
                     break
@@ -410,12 +409,17 @@ class Headless:
         finally:
             if ender is not None:
                 ender.cancel()
-        took = None
-        if st.started_at and st.finished_at:
-            took = (parse_iso(st.finished_at) - parse_iso(st.started_at)).total_seconds()
         self._say(f"  window {st.state}: {st.reason or ''}".rstrip(": "))
-        self.rows.append((step.title, st.state, took, str(step.budget or "")))
         return None
+
+    def _say_ticks(self, step: Step, said: set[str]) -> None:
+        """Each check of a window as it is ticked (from the TUI or ``cockpit check``)."""
+        for check in step.checks:
+            item = self.session.state.item(self.phase_id, check.id)
+            if item.checked and check.id not in said:
+                said.add(check.id)
+                note = f" — {item.note}" if item.note else ""
+                self._say(f"  [x] {check.text}  ({item.by}){note}")
 
     def _enter_ends(self, step: Step) -> asyncio.Task[None] | None:
         if not self.stdin.isatty():
@@ -430,15 +434,25 @@ class Headless:
         return asyncio.get_running_loop().create_task(wait_enter())
 
     def _table(self) -> None:
-        if not self.rows:
+        """Every step of the phase as the journal tells it (also those run before)."""
+        if not self.ran:
             return
         self.out.write(f"\n{'STEP':<34} {'RESULT':<14} {'TOOK':>8}  BUDGET\n")
-        budgets = {s.title: s.budget for s in self.steps()}
-        for title, state, took, budget in self.rows:
-            high = budgets.get(title)
-            over = "  OVER BUDGET" if took is not None and high and took > high.high else ""
+        for step in self.steps():
+            st = self.session.state.step(self.phase_id, step.id)
+            took = None
+            if st.started_at and st.finished_at:
+                took = (parse_iso(st.finished_at) - parse_iso(st.started_at)).total_seconds()
+            over = (
+                "  OVER BUDGET"
+                if took is not None and step.budget and took > step.budget.high
+                else ""
+            )
             shown = format_duration(took) if took is not None else "—"
-            self.out.write(f"{title:<34} {state:<14} {shown:>8}  {budget}{over}\n")
+            state = self.driver.shown_state(self.phase_id, step)
+            self.out.write(
+                f"{step.title[:34]:<34} {state:<14} {shown:>8}  {step.budget or ''}{over}\n"
+            )
         self.out.flush()
 
 

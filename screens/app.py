@@ -140,6 +140,13 @@ class CockpitApp(App[int]):
 
     def open_phase(self, phase_id: str) -> None:
         """A phase with commands to run opens on the deploy screen, any other on its checklist."""
+        if phase_id not in self.ws.runbook.phases:
+            self.notify(
+                f"This runbook has no phase {phase_id!r}.",
+                title="Nothing to open",
+                severity="error",
+            )
+            return
         while len(self.screen_stack) > 2:
             self.pop_screen()
         phase = self.ws.runbook.phase(phase_id)

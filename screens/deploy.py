@@ -414,6 +414,8 @@ class DeployScreen(Screen):
             return False
         if action == "demo_fail":
             return app.demo is not None
+        if action == "rollback":
+            return DECISION_PHASE in app.ws.runbook.phases  # nothing to open otherwise
         if action == "rollback_target":
             return self.phase_id == ROLLBACK_PHASE and driving
         orphans = [o for o in app.orphans if o[0] == self.phase_id]
@@ -429,12 +431,7 @@ class DeployScreen(Screen):
                 return False  # no timed windows here: keep the footer quiet
             return True if step is not None and not step.commands and state == "running" else None
         if action == "run_step":
-            if step is None or orphans or state in ("done", "skipped", "running"):
-                return None
-            if running and step.commands:
-                return None
-            p = app.session.progress(self.phase_id) if app.session else None
-            return None if p and p.locked else True
+            return None if step is None else True  # when it cannot run, `r` says why
         if action == "skip_step":
             return None if step is None or state in ("done", "skipped", "running") else True
         return True
@@ -447,6 +444,10 @@ class DeployScreen(Screen):
     def action_run_step(self) -> None:
         step = self.selected()
         if step is None:
+            return
+        why = self._cannot_run(step)
+        if why:
+            self.notify(why, title="Not started", severity="warning")
             return
         if step.confirm:
 
@@ -462,11 +463,33 @@ class DeployScreen(Screen):
                 TextPrompt(
                     f"Type {step.confirm!r} to run: {step.title}",
                     "This step runs against production. Its commands are shown on the right.",
+                    ok="Run",
                 ),
                 confirmed,
             )
             return
         self._start(step)
+
+    def _cannot_run(self, step: Step) -> str | None:
+        """Why ``r`` cannot run this step now, in words (None: it can)."""
+        app = self.cockpit
+        state = self._state(step)
+        if state in ("done", "skipped"):
+            return f"{step.title} is {state}. Select the next step (↓) to go on."
+        if state == "running":
+            return f"{step.title} is already running."
+        running = app.running_step()
+        if running is not None and step.commands and app.session is not None:
+            return f"{app.session.step_spec(*running).title} is still running."
+        p = app.session.progress(self.phase_id) if app.session else None
+        if p is not None and p.locked:
+            return (
+                f"{self.phase.title} waits for {', '.join(p.waiting_on)}. Open its checklist "
+                "(c) and override the lock with a reason (o), or finish those phases first."
+            )
+        if any(o[0] == self.phase_id for o in app.orphans):
+            return "An orphaned command of this phase still runs: kill it (k) or wait for it (w)."
+        return None
 
     def _start(self, step: Step) -> None:
         """Ask the driver to start the step; the log shows this attempt from its first line."""
@@ -520,8 +543,31 @@ class DeployScreen(Screen):
 
     def action_end_window(self) -> None:
         step = self.selected()
-        if step is not None:
+        session = self.cockpit.session
+        if step is None or session is None:
+            return
+        open_checks = [
+            c for c in step.checks if not session.state.item(self.phase_id, c.id).checked
+        ]
+        if not open_checks:
             self.cockpit.end_window(self.phase_id, step.id)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.cockpit.end_window(self.phase_id, step.id)
+
+        ticked = len(step.checks) - len(open_checks)
+        self.app.push_screen(
+            Confirm(
+                f"End {step.title} with {ticked}/{len(step.checks)} checks ticked?",
+                "Not ticked: " + "; ".join(c.text for c in open_checks) + ". Ending it is "
+                "journaled with your name; the checks stay open on the checklist.",
+                yes="End it",
+                no="Keep the timer running",
+            ),
+            answer,
+        )
 
     def action_follow(self) -> None:
         self.follow = not self.follow

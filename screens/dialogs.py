@@ -19,8 +19,17 @@ class TextPrompt(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
-    def __init__(self, title: str, detail: str = "", *, required: bool = True, value: str = ""):
+    def __init__(
+        self,
+        title: str,
+        detail: str = "",
+        *,
+        required: bool = True,
+        value: str = "",
+        ok: str = "Save",
+    ):
         super().__init__()
+        self.ok = ok
         self.prompt_title = title
         self.detail = detail
         self.required = required
@@ -34,7 +43,7 @@ class TextPrompt(ModalScreen[str | None]):
             yield Input(value=self.value, id="dialog-input")
             yield Static("", id="dialog-error")
             with Horizontal(id="dialog-buttons"):
-                yield Button("Save", variant="primary", id="ok")
+                yield Button(self.ok, variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:

@@ -186,3 +186,38 @@ async def test_interrupted_step_whose_process_is_gone_is_journaled_as_failed(shi
             "interrupted: the cockpit stopped"
         )
         assert app.orphans == []
+
+
+async def test_keys_that_cannot_act_say_why_and_never_crash(tmp_path):
+    """Another team's runbook: no rollback phase (R does nothing), a phase locked behind
+    another (r says how to open it), a done step (r says to move on)."""
+    gated = PHASE.replace("id: ship\n", "id: ship\nafter: [prep]\n")
+    prep = "id: prep\ntitle: Prep\nsections:\n  - title: Ready\n    items: [Artifacts built]\n"
+    root = phase_workspace(
+        tmp_path / "ws", {"a-prep.yaml": prep, "ship.yaml": gated}, vars={"tool": "true"}
+    )
+    session = RunSession.start(Workspace.open(root), "standard", "1.0.0", operator="ana")
+    app = CockpitApp(session.ws, session, follow_interval=0.05, poll_health=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_ship(pilot, app)
+        await pilot.press("R")  # no rollback phase in this runbook: nothing to open
+        await pilot.pause()
+        assert app.screen is screen and app.is_running
+        await pilot.press("r")
+        await until(
+            pilot,
+            lambda: any("waits for prep" in n.message for n in app._notifications),
+            "r explains the lock",
+        )
+        assert state(session, "prepare") == "pending"
+        session.override("ship", "prep signed off on paper")
+        await until(pilot, lambda: not session.progress("ship").locked, "override read")
+        await pilot.press("r")
+        await until(pilot, lambda: state(session, "prepare") == "done", "prepare ran")
+        await pilot.press("r")  # still on the done step
+        await until(
+            pilot,
+            lambda: any("Prepare is done" in n.message for n in app._notifications),
+            "r says the step is done",
+        )
+    session.close()
