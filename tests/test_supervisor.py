@@ -115,7 +115,8 @@ def test_the_command_outlives_its_cockpit(rollout, sig):
     wait_for(lambda: started(rollout, "schema"), "the schema step runs")
     time.sleep(0.3)  # it has printed a few rows: its output pipe is in use
     os.kill(proc.pid, sig)
-    assert proc.wait(timeout=20) == -sig if sig == signal.SIGKILL else 128 + sig
+    expected = -sig if sig == signal.SIGKILL else 128 + sig
+    assert proc.wait(timeout=20) == expected
     marker = rollout.parent / "marker"
     wait_for(marker.exists, "the command ran to its end")
     wait_for(
