@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 import pytest
-import yaml
 
 from cockpit.clock import FrozenClock
 from cockpit.demo import make_repo, write_config
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
 FROZEN = datetime(2026, 11, 24, 14, 0, 0, tzinfo=UTC)
 
 
@@ -80,31 +75,9 @@ def session(ws: Workspace, clock: FrozenClock) -> RunSession:
     s.close()
 
 
-def cockpit_cmd(*args: str) -> list[str]:
-    """The cockpit CLI as a real subprocess (the installed console script's entry point)."""
-    return [sys.executable, "-m", "cockpit.cli", *args]
+@pytest.fixture
+def rollout(tmp_path: Path) -> Path:
+    """A workspace with another team's runbook (tests/rollout.py) and a started run."""
+    from tests.rollout import make_rollout
 
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(extra)
-    return env
-
-
-def phase_workspace(root: Path, phases: dict[str, str], **config: object) -> Path:
-    """A git workspace whose own runbook folder holds ``phases`` (file name → YAML) and config."""
-    (root / "runbook").mkdir(parents=True)
-    for name, text in phases.items():
-        (root / "runbook" / name).write_text(text)
-    settings = {"runbook": "runbook", "environments": {}, **config}
-    (root / "cockpit.yaml").write_text(yaml.safe_dump(settings))
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
-    return root
-
-
-def set_var(root: Path, name: str, value: str) -> None:
-    """Change one config var of the workspace at ``root``."""
-    path = root / "cockpit.yaml"
-    config = yaml.safe_load(path.read_text())
-    config.setdefault("vars", {})[name] = value
-    path.write_text(yaml.safe_dump(config))
+    return make_rollout(tmp_path)

@@ -10,8 +10,7 @@ import pytest
 from cockpit.config import check_config, load_config, shipped_dir
 from cockpit.errors import SourceError
 from cockpit.runbook import check_runbook, phase_files
-
-from .conftest import cockpit_cmd
+from tests.helpers import cockpit_cmd
 
 CONFIG = load_config(shipped_dir() / "cockpit.yaml")
 

@@ -12,8 +12,7 @@ from screens.decision import DecisionDialog
 from screens.deploy import DeployScreen
 from screens.dialogs import Confirm, TextPrompt
 from screens.header import RollbackBanner
-
-from .test_tui import until
+from tests.helpers import until
 
 
 async def open_phase(pilot, app, phase_id):

@@ -10,8 +10,7 @@ import pytest
 from cockpit.demo import write_config
 from cockpit.journal import read_journal
 from cockpit.simservice import SimService
-
-from .conftest import cockpit_cmd
+from tests.helpers import cockpit_cmd
 
 
 @pytest.fixture

@@ -24,8 +24,7 @@ from cockpit.proctree import holders
 from cockpit.runbook import check_runbook
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
-
-from .conftest import cockpit_cmd, phase_workspace
+from tests.helpers import cockpit_cmd, phase_workspace
 
 pytestmark = pytest.mark.fault
 
@@ -139,8 +138,7 @@ async def test_every_misbehaving_server_while_a_step_floods_the_app_stays_respon
     from cockpit.simservice import SimService
     from screens.app import CockpitApp
     from screens.checklist import ChecklistScreen
-
-    from .test_tui import until
+    from tests.helpers import until
 
     envs = ("hang", "reset", "huge", "garbage", "slow", "html", "flapping", "down")
     with SimService(envs=envs, latency_s=0.05) as service:
@@ -241,7 +239,7 @@ phase = st.fixed_dictionaries(
 @given(phases=st.lists(phase, min_size=1, max_size=3), raw=st.binary(max_size=64))
 def test_loader_fuzzed_never_a_traceback_always_a_line(tmp_path_factory, phases, raw):
     folder = tmp_path_factory.mktemp("fuzz")
-    config, _ = check_config(Path(__file__).resolve().parents[1] / "checklists" / "cockpit.yaml")
+    config, _ = check_config(Path(__file__).resolve().parents[2] / "checklists" / "cockpit.yaml")
     files = []
     for n, data in enumerate(phases):
         path = folder / f"{n}.yaml"

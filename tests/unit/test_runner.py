@@ -18,8 +18,7 @@ from cockpit.proctree import holders
 from cockpit.runner import attempt_status
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
-
-from .conftest import cockpit_cmd, phase_workspace
+from tests.helpers import cockpit_cmd, phase_workspace
 
 PHASE = """\
 id: ops
@@ -77,18 +76,23 @@ def ops(tmp_path, monkeypatch):
     session.close()
 
 
-async def run_step(session, step_id, abort_after=None):
-    """Start a step under its supervisor through the driver; wait for its outcome."""
+async def run_step(session, step_id, abort_once=None):
+    """Start a step under its supervisor through the driver; wait for its outcome.
+
+    ``abort_once``: abort as soon as the step's log has this text (its command runs then).
+    """
     driver = RunDriver(session)
     await driver.start_step("ops", step_id, out_of_order="test: steps run alone")
-    if abort_after is not None:
+    log = session.log_path("ops", step_id)
+    aborting = []
 
-        async def later():
-            await asyncio.sleep(abort_after)
-            await driver.abort_step("ops", step_id)
+    def tick() -> None:
+        if abort_once and not aborting and log.exists() and abort_once in log.read_text():
+            aborting.append(
+                asyncio.get_running_loop().create_task(driver.abort_step("ops", step_id))
+            )
 
-        asyncio.get_running_loop().create_task(later())
-    st = await driver.wait_step("ops", step_id, poll=0.05)
+    st = await driver.wait_step("ops", step_id, poll=0.05, tick=tick)
     status = attempt_status(session, "ops", step_id)
     return status, st
 
@@ -136,7 +140,7 @@ async def test_timeout_stops_the_command_in_words(ops):
 
 
 async def test_abort_leaves_no_process_behind_even_one_that_left_the_session(ops):
-    status, outcome = await run_step(ops, "tree", abort_after=1.0)
+    status, outcome = await run_step(ops, "tree", abort_once=" O started")
     assert outcome.state == "aborted"
     assert outcome.reason == "aborted by the operator"
     # every process of the step carries its token: none is left, the setsid one included
@@ -178,11 +182,12 @@ async def test_a_background_process_holding_the_output_is_still_read(ops, tmp_pa
     st = await driver.wait_step("bg", "bg", poll=0.05)
     assert (st.state, st.exit_code) == ("done", 0)
     log = session.log_path("bg", "bg")
-    for _ in range(100):
-        if "late line" in log.read_text():
+    for _ in range(100):  # bounded wait for the background child's line
+        if " O late line" in log.read_text():
             break
         await asyncio.sleep(0.05)
-    assert any(line.endswith(" O late line") for line in log.read_text().splitlines())
+    text = log.read_text()
+    assert any(line.endswith(" O late line") for line in text.splitlines()), text
     session.close()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from .conftest import cockpit_cmd
+from tests.helpers import cockpit_cmd
 
 
 def cockpit(cwd, *args):

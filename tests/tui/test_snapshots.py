@@ -124,10 +124,12 @@ def test_deploy_screen_snapshot(snap_compare, session):
 
     async def open_deploy(pilot) -> None:
         pilot.app.open_phase(phase)
-        for _ in range(250):
-            if type(pilot.app.screen).__name__ == "DeployScreen":
+        for _ in range(250):  # until the deploy screen shows the failed step's log tail
+            screen = pilot.app.screen
+            logs = screen.query("#step-log") if type(screen).__name__ == "DeployScreen" else []
+            if logs and any("exit 1" in line.text for line in logs.first().lines):
                 break
             await pilot.pause(0.02)
-        await pilot.pause(0.3)
+        await pilot.pause()
 
     assert snap_compare(make_app(session), terminal_size=SIZE, run_before=open_deploy)

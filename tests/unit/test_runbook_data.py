@@ -10,9 +10,9 @@ import pytest
 from cockpit.config import load_config, shipped_dir
 from cockpit.runbook import load_runbook
 
-DATA = Path(__file__).parent / "data" / "release-management-runbook.md"
+DATA = Path(__file__).resolve().parents[1] / "data" / "release-management-runbook.md"
 SHARED = (
-    Path(__file__).resolve().parents[2] / "shared" / "runbook" / "release-management-runbook.md"
+    Path(__file__).resolve().parents[3] / "shared" / "runbook" / "release-management-runbook.md"
 )
 
 

@@ -9,8 +9,7 @@ import pytest
 from cockpit.demo import make_repo
 from cockpit.errors import CockpitError
 from cockpit.versioning import Version, current_version, next_version, production_versions
-
-from .conftest import cockpit_cmd
+from tests.helpers import cockpit_cmd
 
 
 def test_semantic_order_not_string_order(tmp_path):

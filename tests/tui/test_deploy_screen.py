@@ -14,9 +14,7 @@ from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.deploy import DeployScreen
 from screens.dialogs import Confirm, TextPrompt
-
-from .conftest import phase_workspace, set_var
-from .test_tui import until
+from tests.helpers import phase_workspace, set_var, settle, until
 
 PHASE = """\
 id: ship
@@ -80,7 +78,12 @@ async def test_run_fail_retry_skip(ship):
         await pilot.press("down", "r")
         await until(pilot, lambda: isinstance(app.screen, TextPrompt), "confirm word asked")
         await pilot.press(*"prod", "enter")  # the wrong word: nothing runs
-        await pilot.pause(0.2)
+        await until(
+            pilot,
+            lambda: any("not 'production': not run" in n.message for n in app._notifications),
+            "the wrong word is refused in words",
+        )
+        await settle(pilot)
         assert state(ship, "apply") == "pending"
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, TextPrompt), "asked again")

@@ -23,9 +23,7 @@ from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.dialogs import Confirm
 from screens.release import ReleaseScreen
-
-from .conftest import cockpit_cmd
-from .test_tui import until
+from tests.helpers import cockpit_cmd, until
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,7 @@ from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.deploy import DeployScreen
 from screens.start import WaitingScreen
-
-from .conftest import cockpit_cmd, phase_workspace
-from .test_tui import until
+from tests.helpers import cockpit_cmd, phase_workspace, until
 
 PHASE = """\
 id: ship

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 
 import psutil
 import pytest
 
 from cockpit.journal import read_journal
-
-from .conftest import cockpit_cmd, phase_workspace, set_var
+from tests.helpers import cockpit_cmd, phase_workspace, set_var, wait_for
 
 PHASE = """\
 id: ship
@@ -104,14 +102,13 @@ def test_ctrl_c_aborts_exit_3_and_leaves_nothing(workspace):
         text=True,
     )
     journal = next(workspace.glob(".cockpit/runs/*/journal.jsonl"))
-    for _ in range(400):
-        if any(
+    wait_for(
+        lambda: any(
             e["type"] == "command.started" and e["step"] == "apply"
             for e in read_journal(journal).events
-        ):
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
+        ),
+        "the apply step runs",
+    )
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, out + err

@@ -1,0 +1,164 @@
+"""A command outlives the cockpit: the driver killed (SIGKILL), its terminal closed (SIGHUP)
+or stopped (SIGTERM) mid-step; headless resume; recovery from the status file; order.
+
+Real cockpit processes, real supervisors, real commands, another team's runbook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+
+from cockpit.driver import RunDriver
+from cockpit.journal import read_journal
+from cockpit.report import build
+from cockpit.session import RunSession
+from cockpit.workspace import Workspace
+from tests.helpers import cockpit_cmd, wait_for
+from tests.rollout import (
+    ROWS,
+    headless,
+    journal_of,
+    printed,
+    started,
+    status_json,
+    step_of,
+)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP, signal.SIGTERM])
+def test_the_command_outlives_its_cockpit(rollout, sig):
+    proc = headless(rollout)
+    wait_for(lambda: started(rollout, "schema"), "the schema step runs")
+    # it has printed a few rows: its output pipe is in use
+    wait_for(lambda: len(printed(rollout, "schema")) >= 3, "the step prints")
+    os.kill(proc.pid, sig)
+    expected = -sig if sig == signal.SIGKILL else 128 + sig
+    assert proc.wait(timeout=20) == expected
+    marker = rollout.parent / "marker"
+    wait_for(marker.exists, "the command ran to its end")
+    wait_for(
+        lambda: step_of(status_json(rollout), "schema")["state"] != "running",
+        "the supervisor recorded the outcome",
+    )
+    schema = step_of(status_json(rollout), "schema")
+    assert (schema["state"], schema["exit_code"]) == ("done", 0)
+    assert printed(rollout, "schema") == ROWS  # every line, once
+    events = read_journal(journal_of(rollout)).events
+    if sig != signal.SIGKILL:  # a signal the cockpit can hear: it says why it left
+        released = [e for e in events if e["type"] == "lock.released"]
+        assert released and signal.Signals(sig).name in released[-1]["reason"]
+        assert "schema keeps running under its supervisor" in released[-1]["reason"]
+
+
+def test_headless_resumes_a_step_left_running_then_goes_on(rollout):
+    first = headless(rollout)
+    wait_for(lambda: started(rollout, "schema"), "the schema step runs")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    doc = status_json(rollout)
+    assert step_of(doc, "schema")["state"] == "running"
+    assert step_of(doc, "schema")["supervisor"]["alive"] is True
+    second = headless(rollout, stdout=subprocess.PIPE)
+    events = lambda: read_journal(journal_of(rollout)).events  # noqa: E731
+    wait_for(lambda: any(e["type"] == "window.started" for e in events()), "the soak window opens")
+    for item in ("error-budget-burn-below-2x", "p99-latency-within-slo"):
+        subprocess.run(
+            cockpit_cmd("--workspace", str(rollout), "check", "rollout", item, "--note", "graphs"),
+            check=True,
+            capture_output=True,
+        )
+    out, _ = second.communicate(timeout=30)
+    assert second.returncode == 0, out
+    assert "Apply schema change: still running (supervisor pid" in out
+    assert "resuming Apply schema change" in out and "  applied row 30" in out
+    assert "canary at 10%" in out
+    doc = status_json(rollout)
+    assert [(s["id"], s["state"]) for s in doc["phases"][0]["steps"]] == [
+        ("schema", "done"),
+        ("canary", "done"),
+        ("soak", "done"),
+    ]
+    assert step_of(doc, "schema")["attempts"] == 1  # followed, not run again
+    assert printed(rollout, "schema") == ROWS
+    soak = [e for e in events() if e["type"] == "window.ended"]
+    assert soak[-1]["how"] == "its checks are ticked"
+
+
+def test_a_step_that_ended_while_no_cockpit_watched_is_recorded_from_its_status(rollout):
+    """The supervisor itself was killed after it wrote the final status but before it
+    journaled: the next driver records the real outcome from the status file."""
+    ws = Workspace.open(rollout)
+    session = RunSession(ws, journal_of(rollout).parent.name)
+    session.write(session.plan_step_start("rollout", "canary", ["echo canary at 10%"]))
+    session.refresh()
+    status = session.log_path("rollout", "canary").with_suffix(".status")
+    status.parent.mkdir(parents=True, exist_ok=True)
+    status.write_text(
+        json.dumps(
+            {
+                "attempt": 1,
+                "state": "failed",
+                "exit_code": 7,
+                "signal": None,
+                "reason": "`deploy` failed: exit 7",
+                "duration_s": 3.2,
+                "supervisor": {"pid": 999999, "create_time": 1.0},
+                "token": "t-gone",
+            }
+        )
+    )
+    driver = RunDriver(session)
+    import asyncio
+
+    found = asyncio.run(driver.reconcile())
+    assert [(f.step, f.what) for f in found] == [("canary", "recorded")]
+    st = session.state.step("rollout", "canary")
+    assert (st.state, st.exit_code, st.reason) == ("failed", 7, "`deploy` failed: exit 7")
+    session.close()
+
+
+def test_out_of_order_needs_a_reason_and_is_reported(rollout):
+    refused = subprocess.run(
+        [
+            *cockpit_cmd("--workspace", str(rollout), "run", "rollout", "--headless", "--yes"),
+            "--from",
+            "canary",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert refused.returncode == 2
+    assert "run out of order: Apply schema change (pending) is not done" in refused.stdout
+    assert not started(rollout, "canary")
+    ran = headless(
+        rollout, "--from", "canary", "--out-of-order", "schema applied by the DBA by hand"
+    )
+    events = lambda: read_journal(journal_of(rollout)).events  # noqa: E731
+    # the canary runs; then the soak window waits for its checks (no terminal here)
+    wait_for(lambda: any(e["type"] == "window.started" for e in events()), "soak window opens")
+    ran.send_signal(signal.SIGTERM)
+    assert ran.wait(timeout=20) == 128 + signal.SIGTERM
+    session = RunSession(Workspace.open(rollout), journal_of(rollout).parent.name)
+    st = session.state.step("rollout", "canary")
+    assert st.out_of_order == {
+        "reason": "schema applied by the DBA by hand",
+        "earlier": [{"step": "schema", "state": "pending"}],
+    }
+    report = build(session)
+    assert report["out_of_order"][0] == {
+        "phase": "rollout",
+        "step": "canary",
+        "title": "Shift 10% traffic to canary",
+        "by": "ana",
+        "reason": "schema applied by the DBA by hand",
+        "earlier": ["schema (pending)"],
+    }
+    # the soak window after it was started out of order too (the schema is still pending)
+    assert [o["step"] for o in report["out_of_order"]] == ["canary", "soak"]
+    session.close()

@@ -1,0 +1,79 @@
+"""Helpers every kind of test uses: the CLI as a subprocess, workspaces with a team's own
+runbook, and bounded waits on a condition (never a fixed sleep, never a timing assertion)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LONG_LIVED = {"journal", "health", "wait-run", "reconcile"}
+"""Worker groups that live as long as the app (``settle`` does not wait for them)."""
+
+
+def cockpit_cmd(*args: str) -> list[str]:
+    """The cockpit CLI as a real subprocess (the installed console script's entry point)."""
+    return [sys.executable, "-m", "cockpit.cli", *args]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    return env
+
+
+def phase_workspace(root: Path, phases: dict[str, str], **config: object) -> Path:
+    """A git workspace whose own runbook folder holds ``phases`` (file name → YAML) and config."""
+    (root / "runbook").mkdir(parents=True)
+    for name, text in phases.items():
+        (root / "runbook" / name).write_text(text)
+    settings = {"runbook": "runbook", "environments": {}, **config}
+    (root / "cockpit.yaml").write_text(yaml.safe_dump(settings))
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def set_var(root: Path, name: str, value: str) -> None:
+    """Change one config var of the workspace at ``root``."""
+    path = root / "cockpit.yaml"
+    config = yaml.safe_load(path.read_text())
+    config.setdefault("vars", {})[name] = value
+    path.write_text(yaml.safe_dump(config))
+
+
+async def until(pilot, condition: Callable[[], bool], what: str, attempts: int = 250) -> None:
+    """Let the app run until ``condition`` holds (bounded; no timing assertion)."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def settle(pilot) -> None:
+    """Let the app process what was pressed: a refresh, then every short-lived worker ends.
+
+    For asserting that a key did nothing (a disabled binding, a read-only view).
+    """
+    await pilot.pause()
+    app = pilot.app
+    busy = [w for w in app.workers if w.group not in LONG_LIVED and not w.is_finished]
+    if busy:
+        await app.workers.wait_for_complete(busy)
+    await pilot.pause()
+
+
+def wait_for(condition: Callable[[], object], what: str, attempts: int = 400) -> None:
+    """Poll ``condition`` (bounded) until it holds, from a test that is not an app."""
+    for _ in range(attempts):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
