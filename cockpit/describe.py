@@ -1,14 +1,49 @@
 """Journal events in words, for the activity feed, ``watch`` and the report timeline.
 
 Owns the one sentence each event type reads as ("ana ticked Pre-Production ›
-Verify staging environment is healthy — CI green"), using the runbook for titles.
+Verify staging environment is healthy — CI green"), using the runbook for titles:
+one function per event type (``singledispatch`` on the types of ``cockpit.events``).
 Unknown event types still read sensibly, so new events never break old readers.
 """
 
 from __future__ import annotations
 
+from functools import singledispatch
 from typing import Any
 
+from cockpit.events import (
+    BaselineTaken,
+    BranchCreated,
+    ChangelogWritten,
+    CommandFinished,
+    CommandStarted,
+    DecisionRecorded,
+    Event,
+    HealthChanged,
+    ItemChecked,
+    ItemNoted,
+    ItemUnchecked,
+    LockAcquired,
+    LockReleased,
+    LockTakenOver,
+    MessagesSaved,
+    NotificationFailed,
+    NotificationSent,
+    PhaseUnlocked,
+    RollbackTargetSet,
+    RunClosed,
+    RunStarted,
+    StepFinished,
+    StepSkipped,
+    StepStarted,
+    TagCreated,
+    TagPushed,
+    TagPushFailed,
+    VerificationFailed,
+    WindowEnded,
+    WindowStarted,
+    parse,
+)
 from cockpit.runbook import Runbook
 
 
@@ -19,97 +54,181 @@ def _item_text(runbook: Runbook, phase_id: str, item_id: str) -> str:
     return f"{title} › {entry.item.text if entry else item_id}"
 
 
-def _step_title(runbook: Runbook, event: dict[str, Any]) -> str:
-    phase = runbook.phases.get(event.get("phase", ""))
-    step = next((s for s in phase.steps if s.id == event.get("step")), None) if phase else None
-    return f"{phase.title if phase else event.get('phase')} › {step.title if step else event.get('step')}"
+def _step_title(runbook: Runbook, phase_id: str, step_id: str) -> str:
+    phase = runbook.phases.get(phase_id)
+    step = next((s for s in phase.steps if s.id == step_id), None) if phase else None
+    return f"{phase.title if phase else phase_id} › {step.title if step else step_id}"
 
 
-def describe(event: dict[str, Any], runbook: Runbook) -> str:
+def _note(note: str | None) -> str:
+    return f" — {note}" if note else ""
+
+
+def _early(order: dict[str, Any] | None) -> str:
+    return f", out of order: {order.get('reason')}" if order else ""
+
+
+def describe(event: Event | dict[str, Any], runbook: Runbook) -> str:
     """One line for ``event`` (without the time), naming who did what."""
-    who = event.get("by", "?")
-    kind = event.get("type", "?")
-    note = f" — {event['note']}" if event.get("note") else ""
-    if kind == "run.started":
-        run = event.get("run", {})
-        return f"{who} started a {run.get('type')} release {run.get('version')}"
-    if kind == "item.checked":
-        return f"{who} ticked {_item_text(runbook, event['phase'], event['item'])}{note}"
-    if kind == "item.unchecked":
-        return f"{who} unticked {_item_text(runbook, event['phase'], event['item'])}{note}"
-    if kind == "item.noted":
-        return f"{who} noted on {_item_text(runbook, event['phase'], event['item'])}{note}"
-    if kind == "phase.unlocked":
-        phase = runbook.phases.get(event["phase"])
-        title = phase.title if phase else event["phase"]
-        return f"{who} opened {title} early: {event.get('reason', '')}"
-    if kind == "lock.taken_over":
-        prev = event.get("previous", {})
-        return (
-            f"{who} took over driving from {prev.get('operator', '?')} ({event.get('reason', '')})"
-        )
-    if kind == "health.changed":
-        why = f": {event['reason']}" if event.get("reason") else ""
-        before = event.get("previous") or "UNKNOWN"
-        return f"{event.get('env')} {before} → {event.get('state')}{why}"
-    if kind == "health.baseline":
-        return (
-            f"{who} took the {event.get('env')} baseline: p50 {event.get('p50_ms', 0):.0f}ms, "
-            f"p95 {event.get('p95_ms', 0):.0f}ms over {event.get('samples')} samples"
-        )
-    if kind == "item.verification_failed":
-        evidence = event.get("evidence") or {}
-        return (
-            f"verification failed for {_item_text(runbook, event['phase'], event['item'])}: "
-            f"{evidence.get('state', '?')} {evidence.get('reason') or ''}".rstrip()
-        )
-    if kind == "lock.acquired":
-        d = event.get("driver") or {}
-        return f"{who} drives the run (pid {d.get('pid')} on {d.get('host')})"
-    if kind == "lock.released":
-        return f"{who} stopped driving" + (f" ({event['reason']})" if event.get("reason") else "")
-    order = event.get("out_of_order") or {}
-    early = f", out of order: {order.get('reason')}" if order else ""
-    if kind == "step.started":
-        return (
-            f"{who} started {_step_title(runbook, event)} (attempt {event.get('attempt')}){early}"
-        )
-    if kind == "window.started":
-        return f"{who} started the timer of {_step_title(runbook, event)}{early}"
-    if kind == "window.ended":
-        return f"{_step_title(runbook, event)} ended: {event.get('how')}"
-    if kind == "step.finished":
-        why = f": {event['reason']}" if event.get("reason") else ""
-        return f"{_step_title(runbook, event)} {event.get('state')}{why}"
-    if kind == "step.skipped":
-        return f"{who} skipped {_step_title(runbook, event)}: {event.get('reason')}"
-    if kind == "command.started":
-        return f"$ {event.get('command')}"
-    if kind == "command.finished":
-        return f"→ {event.get('outcome')}"
-    if kind == "tag.created":
-        return f"{who} tagged {event.get('tag')} at {str(event.get('commit'))[:8]}"
-    if kind == "tag.pushed":
-        return f"{who} pushed {event.get('tag')}"
-    if kind == "tag.push_failed":
-        return f"pushing {event.get('tag')} failed (exit {event.get('exit_code')}): {event.get('output', '')[-120:]}"
-    if kind == "changelog.written":
-        return f"{who} wrote the {event.get('version')} section of CHANGELOG.md"
-    if kind == "messages.saved":
-        return f"{who} saved the release messages"
-    if kind == "notification.sent":
-        return f"{who} posted the release message to {event.get('channel')}"
-    if kind == "notification.failed":
-        return f"posting to {event.get('channel')} failed: {event.get('error')}"
-    if kind == "decision.recorded":
-        return (
-            f"incident commander {event.get('commander')} decided: {event.get('choice')} — "
-            f"{event.get('rationale')}"
-        )
-    if kind == "git.branch_created":
-        return f"{who} created {event.get('branch')} from {event.get('from_tag')}"
-    if kind == "rollback.target_set":
-        return f"{who} set the rollback target to {event.get('target')}"
-    if kind == "run.closed":
-        return f"{who} closed the run{note}"
-    return f"{who}: {kind}"
+    if isinstance(event, dict):
+        event = parse(event)
+    return _words(event, runbook)
+
+
+@singledispatch
+def _words(e: Event, runbook: Runbook) -> str:
+    return f"{e.by or '?'}: {e.type}"
+
+
+@_words.register
+def _(e: RunStarted, runbook: Runbook) -> str:
+    return f"{e.by} started a {e.run.get('type')} release {e.run.get('version')}"
+
+
+@_words.register
+def _(e: ItemChecked, runbook: Runbook) -> str:
+    return f"{e.by} ticked {_item_text(runbook, e.phase, e.item)}{_note(e.note)}"
+
+
+@_words.register
+def _(e: ItemUnchecked, runbook: Runbook) -> str:
+    return f"{e.by} unticked {_item_text(runbook, e.phase, e.item)}{_note(e.note)}"
+
+
+@_words.register
+def _(e: ItemNoted, runbook: Runbook) -> str:
+    return f"{e.by} noted on {_item_text(runbook, e.phase, e.item)}{_note(e.note)}"
+
+
+@_words.register
+def _(e: PhaseUnlocked, runbook: Runbook) -> str:
+    phase = runbook.phases.get(e.phase)
+    return f"{e.by} opened {phase.title if phase else e.phase} early: {e.reason}"
+
+
+@_words.register
+def _(e: LockTakenOver, runbook: Runbook) -> str:
+    return f"{e.by} took over driving from {e.previous.get('operator', '?')} ({e.reason})"
+
+
+@_words.register
+def _(e: LockAcquired, runbook: Runbook) -> str:
+    return f"{e.by} drives the run (pid {e.driver.get('pid')} on {e.driver.get('host')})"
+
+
+@_words.register
+def _(e: LockReleased, runbook: Runbook) -> str:
+    return f"{e.by} stopped driving" + (f" ({e.reason})" if e.reason else "")
+
+
+@_words.register
+def _(e: HealthChanged, runbook: Runbook) -> str:
+    why = f": {e.reason}" if e.reason else ""
+    return f"{e.env} {e.previous or 'UNKNOWN'} → {e.state}{why}"
+
+
+@_words.register
+def _(e: BaselineTaken, runbook: Runbook) -> str:
+    return (
+        f"{e.by} took the {e.env} baseline: p50 {e.p50_ms or 0:.0f}ms, "
+        f"p95 {e.p95_ms or 0:.0f}ms over {e.samples} samples"
+    )
+
+
+@_words.register
+def _(e: VerificationFailed, runbook: Runbook) -> str:
+    words = f"{e.evidence.get('state', '?')} {e.evidence.get('reason') or ''}".rstrip()
+    return f"verification failed for {_item_text(runbook, e.phase, e.item)}: {words}"
+
+
+@_words.register
+def _(e: StepStarted, runbook: Runbook) -> str:
+    title = _step_title(runbook, e.phase, e.step)
+    return f"{e.by} started {title} (attempt {e.attempt}){_early(e.out_of_order)}"
+
+
+@_words.register
+def _(e: WindowStarted, runbook: Runbook) -> str:
+    title = _step_title(runbook, e.phase, e.step)
+    return f"{e.by} started the timer of {title}{_early(e.out_of_order)}"
+
+
+@_words.register
+def _(e: WindowEnded, runbook: Runbook) -> str:
+    return f"{_step_title(runbook, e.phase, e.step)} ended: {e.how}"
+
+
+@_words.register
+def _(e: StepFinished, runbook: Runbook) -> str:
+    why = f": {e.reason}" if e.reason else ""
+    return f"{_step_title(runbook, e.phase, e.step)} {e.state}{why}"
+
+
+@_words.register
+def _(e: StepSkipped, runbook: Runbook) -> str:
+    return f"{e.by} skipped {_step_title(runbook, e.phase, e.step)}: {e.reason}"
+
+
+@_words.register
+def _(e: CommandStarted, runbook: Runbook) -> str:
+    return f"$ {e.command}"
+
+
+@_words.register
+def _(e: CommandFinished, runbook: Runbook) -> str:
+    return f"→ {e.outcome}"
+
+
+@_words.register
+def _(e: TagCreated, runbook: Runbook) -> str:
+    return f"{e.by} tagged {e.tag} at {e.commit[:8]}"
+
+
+@_words.register
+def _(e: TagPushed, runbook: Runbook) -> str:
+    return f"{e.by} pushed {e.tag}"
+
+
+@_words.register
+def _(e: TagPushFailed, runbook: Runbook) -> str:
+    return f"pushing {e.tag} failed (exit {e.exit_code}): {e.output[-120:]}"
+
+
+@_words.register
+def _(e: ChangelogWritten, runbook: Runbook) -> str:
+    return f"{e.by} wrote the {e.version} section of CHANGELOG.md"
+
+
+@_words.register
+def _(e: MessagesSaved, runbook: Runbook) -> str:
+    return f"{e.by} saved the release messages"
+
+
+@_words.register
+def _(e: NotificationSent, runbook: Runbook) -> str:
+    return f"{e.by} posted the release message to {e.channel}"
+
+
+@_words.register
+def _(e: NotificationFailed, runbook: Runbook) -> str:
+    return f"posting to {e.channel} failed: {e.error}"
+
+
+@_words.register
+def _(e: DecisionRecorded, runbook: Runbook) -> str:
+    return f"incident commander {e.commander} decided: {e.choice} — {e.rationale}"
+
+
+@_words.register
+def _(e: BranchCreated, runbook: Runbook) -> str:
+    return f"{e.by} created {e.branch} from {e.from_tag}"
+
+
+@_words.register
+def _(e: RollbackTargetSet, runbook: Runbook) -> str:
+    return f"{e.by} set the rollback target to {e.target}"
+
+
+@_words.register
+def _(e: RunClosed, runbook: Runbook) -> str:
+    return f"{e.by} closed the run{_note(e.note)}"

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from cockpit.errors import CockpitError
+from cockpit.events import FINISHED, Event
 from cockpit.gitops import BranchPlan, create_hotfix_branch, plan_hotfix_branch
 from cockpit.healthwatch import EnvHealth, HealthMonitor, baseline_of, measure_baseline
 from cockpit.healthwatch import rollback_signal as signal_of
 from cockpit.journal import Batch
 from cockpit.proctree import holders, is_same_process, stop_tree
-from cockpit.progress import FINISHED, step_state
+from cockpit.progress import step_state
 from cockpit.runbook import (
     DECISION_PHASE,
     DEPLOY_PHASE,
@@ -47,7 +48,7 @@ from cockpit.runner import (
     render_commands,
     supervisor_alive,
 )
-from cockpit.session import Intent, RunSession
+from cockpit.session import RunSession
 from cockpit.state import StepState
 
 ABORT_WAIT = 30.0
@@ -123,7 +124,7 @@ class RunDriver:
             await self._end_ticked_windows()
         return batch
 
-    async def record(self, intent: Intent) -> None:
+    async def record(self, intent: Event) -> None:
         """Append an intent to the journal (fsynced, off the loop), then fold it back.
 
         Raises OSError when it could not be written: nothing is shown as done then.
@@ -132,7 +133,7 @@ class RunDriver:
             await asyncio.to_thread(self.session.write, intent)
         await self.sync()
 
-    async def send(self, plan: Callable[[], Intent]) -> None:
+    async def send(self, plan: Callable[[], Event]) -> None:
         """Validate now (CockpitError in words), then record."""
         await self.record(plan())
 

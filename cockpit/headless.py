@@ -27,9 +27,9 @@ from cockpit.clock import parse_iso
 from cockpit.driver import Alert, Found, OutOfOrder, RunDriver
 from cockpit.durations import format_duration
 from cockpit.errors import CockpitError
+from cockpit.events import FINISHED
 from cockpit.healthwatch import HealthMonitor
 from cockpit.logsearch import file_size
-from cockpit.progress import FINISHED
 from cockpit.runbook import Step
 from cockpit.runner import render_commands
 from cockpit.session import RunSession

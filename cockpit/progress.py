@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cockpit.events import FINISHED, StepStatus
 from cockpit.runbook import DECISION_PHASE, DEPLOY_PHASE, Entry, Phase, Runbook, Step, applies
 from cockpit.state import RunState
 
@@ -33,27 +34,23 @@ class PhaseProgress:
         return bool(self.waiting_on) and not self.overridden
 
 
-FINISHED = ("done", "skipped")
-"""Step states that let a phase complete."""
-
-
 def step_state(phase: Phase, step: Step, state: RunState) -> str:
     """A step's state for display: a step without commands is done when its checks are."""
     current = state.step(phase.id, step.id).state
-    if current in ("pending", "running") and not step.commands and step.checks:
+    if current in (StepStatus.PENDING, StepStatus.RUNNING) and not step.commands and step.checks:
         assert state.run is not None
         checks = [c for c in step.checks if applies(c.release_types, state.run.type)]
         if checks and all(state.item(phase.id, c.id).checked for c in checks):
-            return "done"
+            return StepStatus.DONE
     return current
 
 
 def step_times(phase: Phase, step: Step, state: RunState) -> tuple[str | None, str | None]:
     """When a step started and ended; a stage ticked by hand ends with its last check."""
     st = state.step(phase.id, step.id)
-    if st.finished_at or (st.state == "running" and step.commands):
+    if st.finished_at or (st.state == StepStatus.RUNNING and step.commands):
         return st.started_at, st.finished_at
-    if st.started_at and step_state(phase, step, state) == "done":
+    if st.started_at and step_state(phase, step, state) == StepStatus.DONE:
         ticks = [
             state.item(phase.id, c.id).at for c in step.checks if state.item(phase.id, c.id).at
         ]

@@ -16,10 +16,20 @@ from datetime import date
 
 from cockpit.changelog import Draft, draft, write_changelog
 from cockpit.errors import CockpitError
+from cockpit.events import (
+    ChangelogWritten,
+    Event,
+    MessagesSaved,
+    NotificationFailed,
+    NotificationSent,
+    TagCreated,
+    TagPushed,
+    TagPushFailed,
+)
 from cockpit.gitops import create_tag, push_command, release_tag
 from cockpit.notify import email_message, facts_for, post_slack, slack_message, write_messages
 from cockpit.report import build
-from cockpit.session import Intent, RunSession
+from cockpit.session import RunSession
 
 
 @dataclass
@@ -58,18 +68,18 @@ def release_view(session: RunSession, production_state: str | None) -> ReleaseVi
     )
 
 
-def do_write_changelog(session: RunSession, text: str) -> Intent:
+def do_write_changelog(session: RunSession, text: str) -> Event:
     path = write_changelog(session.ws.root, text)
-    return Intent("changelog.written", {"path": str(path), "version": session.state.run.version})
+    return ChangelogWritten(path=str(path), version=session.state.run.version)
 
 
-def do_tag(session: RunSession, kind: str) -> Intent:
+def do_tag(session: RunSession, kind: str) -> Event:
     name = release_tag(kind, session.state.run.version)
     commit = create_tag(session.ws.root, name)
-    return Intent("tag.created", {"tag": name, "commit": commit})
+    return TagCreated(tag=name, commit=commit)
 
 
-async def do_push(session: RunSession, name: str, timeout: float = 60.0) -> Intent:
+async def do_push(session: RunSession, name: str, timeout: float = 60.0) -> Event:
     """``git push origin TAG`` as a real subprocess; the outcome is journaled either way."""
     command = push_command(name)
     try:
@@ -88,29 +98,25 @@ async def do_push(session: RunSession, name: str, timeout: float = 60.0) -> Inte
         code, output = None, f"timed out after {timeout:g} s"
     except OSError as exc:
         code, output = None, f"could not run git: {exc.strerror or exc}"
-    return Intent(
-        "tag.pushed" if code == 0 else "tag.push_failed",
-        {
-            "tag": name,
-            "command": " ".join(command),
-            "exit_code": code,
-            "output": session.redactor.text(output.strip()),
-        },
+    outcome = TagPushed if code == 0 else TagPushFailed
+    return outcome(
+        tag=name,
+        command=" ".join(command),
+        exit_code=code,
+        output=session.redactor.text(output.strip()),
     )
 
 
-def do_save_messages(session: RunSession, view: ReleaseView) -> Intent:
+def do_save_messages(session: RunSession, view: ReleaseView) -> Event:
     paths = write_messages(session.dir, view.slack, view.email)
-    return Intent("messages.saved", {"files": [str(p) for p in paths]})
+    return MessagesSaved(files=[str(p) for p in paths])
 
 
-async def do_post_slack(session: RunSession, text: str) -> Intent:
+async def do_post_slack(session: RunSession, text: str) -> Event:
     url = session.ws.config.notify.slack_webhook
     if not url:
         raise CockpitError("no notify.slack_webhook in cockpit.yaml")
     error = await post_slack(url, text)
     if error:
-        return Intent(
-            "notification.failed", {"channel": "slack", "error": session.redactor.text(error)}
-        )
-    return Intent("notification.sent", {"channel": "slack"})
+        return NotificationFailed(channel="slack", error=session.redactor.text(error))
+    return NotificationSent(channel="slack")

@@ -17,11 +17,22 @@ from typing import Any
 from cockpit.clock import Clock, parse_iso
 from cockpit.describe import describe
 from cockpit.durations import format_duration
+from cockpit.events import (
+    FINISHED,
+    CommandFinished,
+    CommandStarted,
+    Event,
+    HealthChanged,
+    StepStarted,
+    StepStatus,
+    WindowStarted,
+    parse,
+)
 from cockpit.journal import read_journal
 from cockpit.progress import criteria_met, progress, step_state, step_times, tasks
-from cockpit.runbook import DEPLOY_PHASE, ROLLBACK_PHASE
+from cockpit.runbook import DEPLOY_PHASE, PRODUCTION, ROLLBACK_PHASE, Runbook
 from cockpit.session import RunSession
-from cockpit.state import replay
+from cockpit.state import RunState, replay
 
 TARGET_DEPLOY_S = 60 * 60
 
@@ -32,13 +43,13 @@ def _seconds(start: str | None, end: str | None) -> float | None:
     return (parse_iso(end) - parse_iso(start)).total_seconds()
 
 
-def _down_time(changes: list[dict[str, Any]], until: datetime) -> dict[str, float]:
+def _down_time(changes: list[HealthChanged], until: datetime) -> dict[str, float]:
     """Seconds each environment spent DOWN, from the journaled state changes."""
     down_since: dict[str, datetime] = {}
     total: dict[str, float] = {}
     for e in changes:
-        env, at = e["env"], parse_iso(e["ts"])
-        if e.get("state") == "DOWN":
+        env, at = e.env, parse_iso(e.ts)
+        if e.state == "DOWN":
             down_since.setdefault(env, at)
         elif env in down_since:
             total[env] = total.get(env, 0.0) + (at - down_since.pop(env)).total_seconds()
@@ -48,30 +59,65 @@ def _down_time(changes: list[dict[str, Any]], until: datetime) -> dict[str, floa
 
 
 def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
-    """The report as data (the JSON format)."""
-    events = read_journal(session.journal_path).events
+    """The report as data (the JSON format), one section per kind of event."""
+    events = [parse(line) for line in read_journal(session.journal_path).events]
     state = replay(events)
     assert state.run is not None
     runbook = session.ws.runbook
-    now = (clock or session.clock).now()
-    end = parse_iso(events[-1]["ts"]) if events else now
+    end = parse_iso(events[-1].ts) if events else (clock or session.clock).now()
+    steps = _steps(runbook, state)
+    run = state.run
+    return {
+        "run": {
+            "id": run.id,
+            "type": run.type,
+            "version": run.version,
+            "previous_version": run.previous_version,
+            "operator": run.operator,
+            "started_at": run.started_at,
+            "last_event_at": events[-1].ts if events else None,
+        },
+        "metrics": _metrics(runbook, state, steps),
+        "steps": steps,
+        "out_of_order": _out_of_order(events, runbook),
+        "phases": _phases(runbook, state),
+        "health": _health(state, end),
+        "decisions": [
+            {"ts": d.ts, "choice": d.choice, "rationale": d.rationale}
+            | {"commander": d.commander, "criteria": d.criteria}
+            for d in state.decisions
+        ],
+        "branches": [
+            {"ts": b.ts, "branch": b.branch, "from_tag": b.from_tag, "commit": b.commit}
+            for b in state.branches
+        ],
+        "timeline": [
+            {"ts": e.ts, "type": e.type, "by": e.by or None, "what": describe(e, runbook)}
+            for e in events
+            if not isinstance(e, CommandStarted | CommandFinished)
+        ],
+    }
 
-    steps_out = []
+
+def _steps(runbook: Runbook, state: RunState) -> list[dict[str, Any]]:
+    """Every step that ran (or was skipped): its result, attempts, duration against budget."""
+    assert state.run is not None
+    out = []
     for phase in runbook.for_type(state.run.type):
         for step in phase.steps_for(state.run.type):
             st = state.step(phase.id, step.id)
             shown = step_state(phase, step, state)
-            if shown == "pending" and not st.attempts:
+            if shown == StepStatus.PENDING and not st.attempts:
                 continue
-            started, finished = step_times(phase, step, state)
-            took = _seconds(started, finished)
+            took = _seconds(*step_times(phase, step, state))
             budget = step.budget.high if step.budget else None
-            steps_out.append(
+            out.append(
                 {
                     "phase": phase.id,
                     "step": step.id,
                     "title": step.title,
-                    "state": shown,
+                    "state": str(shown),
+                    "kind": "commands" if step.commands else "window",
                     "attempts": st.attempts,
                     "duration_s": took,
                     "budget_s": budget,
@@ -81,32 +127,39 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
                     "reason": st.reason,
                 }
             )
+    return out
 
-    deploy = [s for s in steps_out if s["phase"] == DEPLOY_PHASE]
-    deploy_starts = [state.step(DEPLOY_PHASE, s["step"]).started_at for s in deploy]
-    deploy_ends = (
-        [
-            step_times(
-                runbook.phase(DEPLOY_PHASE),
-                next(x for x in runbook.phase(DEPLOY_PHASE).steps if x.id == s["step"]),
-                state,
-            )[1]
+
+def _metrics(runbook: Runbook, state: RunState, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runbook's technical success metrics for this release."""
+    deploy = [s for s in steps if s["phase"] == DEPLOY_PHASE]
+    deploy_time = None
+    if deploy and all(s["state"] in FINISHED for s in deploy):
+        phase = runbook.phase(DEPLOY_PHASE)
+        times = [
+            step_times(phase, next(x for x in phase.steps if x.id == s["step"]), state)
             for s in deploy
         ]
-        if deploy
-        else []
-    )
-    deploy_time = None
-    if (
-        deploy_starts
-        and all(deploy_ends)
-        and all(s["state"] in ("done", "skipped") for s in deploy)
-    ):
-        deploy_time = _seconds(min(x for x in deploy_starts if x), max(x for x in deploy_ends if x))
-    rollback_ran = any(s["phase"] == ROLLBACK_PHASE and s["state"] == "done" for s in steps_out)
-    rollback_decided = any(d.get("choice") == "rollback" for d in state.decisions)
+        starts = [t[0] for t in times if t[0]]
+        ends = [t[1] for t in times]
+        if starts and all(ends):
+            deploy_time = _seconds(min(starts), max(e for e in ends if e))
+    return {
+        "deployment_time_s": deploy_time,
+        "deployment_time_met": deploy_time is not None and deploy_time < TARGET_DEPLOY_S,
+        "rolled_back": any(
+            s["phase"] == ROLLBACK_PHASE and s["state"] == StepStatus.DONE for s in steps
+        ),
+        "rollback_decided": any(d.choice == "rollback" for d in state.decisions),
+        "rollback_criteria_met": [e.item.text for _, e in criteria_met(runbook, state)],
+        "deployment_succeeded": bool(deploy) and all(s["state"] == StepStatus.DONE for s in deploy),
+    }
 
-    phases_out = []
+
+def _phases(runbook: Runbook, state: RunState) -> list[dict[str, Any]]:
+    """Each phase's checklist: who ticked what, what stayed open, an early opening."""
+    assert state.run is not None
+    out = []
     for phase in runbook.for_type(state.run.type):
         p = progress(runbook, state, phase.id)
         ticked, open_items = [], []
@@ -122,7 +175,7 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
             }
             (ticked if st.checked else open_items).append(record)
         override = state.overrides.get(phase.id)
-        phases_out.append(
+        out.append(
             {
                 "id": phase.id,
                 "title": phase.title,
@@ -141,73 +194,40 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
                 else None,
             }
         )
+    return out
 
-    p95s = [e["p95_ms"] for e in state.health_changes if e.get("p95_ms") is not None]
-    health = {
-        "baseline": state.baselines.get("production"),
+
+def _health(state: RunState, end: datetime) -> dict[str, Any]:
+    """Production's baseline, the worst p95 seen, time DOWN, and every state change."""
+    p95s = [e.p95_ms for e in state.health_changes if e.p95_ms is not None]
+    baseline = state.baselines.get(PRODUCTION)
+    return {
+        "baseline": baseline.fields() | {"ts": baseline.ts} if baseline else None,
         "worst_p95_ms": max(p95s) if p95s else None,
         "down_s": _down_time(state.health_changes, end),
         "changes": [
-            {k: e.get(k) for k in ("ts", "env", "previous", "state", "reason")}
+            {"ts": e.ts, "env": e.env, "previous": e.previous, "state": e.state}
+            | {"reason": e.reason}
             for e in state.health_changes
         ],
     }
-    metrics = {
-        "deployment_time_s": deploy_time,
-        "deployment_time_met": deploy_time is not None and deploy_time < TARGET_DEPLOY_S,
-        "rolled_back": rollback_ran,
-        "rollback_decided": rollback_decided,
-        "rollback_criteria_met": [e.item.text for _, e in criteria_met(runbook, state)],
-        "deployment_succeeded": bool(deploy)
-        and all(s["state"] == "done" for s in deploy)
-        and not rollback_ran,
-    }
-    run = state.run
-    return {
-        "run": {
-            "id": run.id,
-            "type": run.type,
-            "version": run.version,
-            "previous_version": run.previous_version,
-            "operator": run.operator,
-            "started_at": run.started_at,
-            "last_event_at": events[-1]["ts"] if events else None,
-        },
-        "metrics": metrics,
-        "steps": steps_out,
-        "out_of_order": _out_of_order(events, runbook),
-        "phases": phases_out,
-        "health": health,
-        "decisions": [
-            {k: d.get(k) for k in ("ts", "choice", "rationale", "commander", "criteria")}
-            for d in state.decisions
-        ],
-        "branches": [
-            {k: b.get(k) for k in ("ts", "branch", "from_tag", "commit")} for b in state.branches
-        ],
-        "timeline": [
-            {"ts": e["ts"], "type": e["type"], "by": e.get("by"), "what": describe(e, runbook)}
-            for e in events
-            if e["type"] not in ("command.started", "command.finished")
-        ],
-    }
 
 
-def _out_of_order(events: list[dict[str, Any]], runbook: Any) -> list[dict[str, Any]]:
+def _out_of_order(events: list[Event], runbook: Runbook) -> list[dict[str, Any]]:
     """Every step or window started while earlier steps of its phase were not done."""
     out = []
     for e in events:
-        order = e.get("out_of_order")
-        if e["type"] not in ("step.started", "window.started") or not order:
+        if not isinstance(e, StepStarted | WindowStarted) or not e.out_of_order:
             continue
-        phase = runbook.phases.get(e["phase"])
-        step = next((s for s in phase.steps if s.id == e["step"]), None) if phase else None
+        order = e.out_of_order
+        phase = runbook.phases.get(e.phase)
+        step = next((s for s in phase.steps if s.id == e.step), None) if phase else None
         out.append(
             {
-                "phase": e["phase"],
-                "step": e["step"],
-                "title": step.title if step else e["step"],
-                "by": e.get("by"),
+                "phase": e.phase,
+                "step": e.step,
+                "title": step.title if step else e.step,
+                "by": e.by,
                 "reason": order.get("reason"),
                 "earlier": [f"{x['step']} ({x['state']})" for x in order.get("earlier", [])],
             }

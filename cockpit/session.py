@@ -12,12 +12,36 @@ ticking a gate, and a watcher all see the same thing.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cockpit.clock import Clock
 from cockpit.errors import CockpitError
+from cockpit.events import (
+    FINISHED,
+    BaselineTaken,
+    BranchCreated,
+    DecisionRecorded,
+    Event,
+    HealthChanged,
+    ItemChecked,
+    ItemNoted,
+    ItemUnchecked,
+    LockAcquired,
+    LockReleased,
+    LockTakenOver,
+    PhaseUnlocked,
+    RollbackTargetSet,
+    RunClosed,
+    RunStarted,
+    StepFinished,
+    StepSkipped,
+    StepStarted,
+    VerificationFailed,
+    WindowEnded,
+    WindowStarted,
+    parse,
+)
 from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
 from cockpit.progress import PhaseProgress, criteria_met, progress, status_document
@@ -95,8 +119,7 @@ class RunSession:
             clock,
             Redactor(ws.config.secret_values()),
         )
-        journal.append(
-            "run.started",
+        started = RunStarted(
             run={
                 "id": run_id,
                 "type": release_type,
@@ -109,6 +132,7 @@ class RunSession:
             runbook=str(ws.runbook.folder),
             config=str(ws.config_path),
         )
+        journal.append(started.TYPE, **started.fields())
         journal.close()
         return cls(ws, run_id, clock, operator)
 
@@ -122,21 +146,21 @@ class RunSession:
         """Become the driver; journal a takeover of a stale lock and return its old holder."""
         previous = self.lock.acquire(self.operator)
         me = self.lock.read()
-        self.journal.append(
-            "lock.acquired",
-            driver={"pid": me.pid, "host": me.host, "user": me.user} if me else {},
+        self.write(
+            LockAcquired(driver={"pid": me.pid, "host": me.host, "user": me.user} if me else {})
         )
         if previous is not None:
-            self.journal.append(
-                "lock.taken_over",
-                previous={
-                    "pid": previous.pid,
-                    "host": previous.host,
-                    "user": previous.user,
-                    "operator": previous.operator,
-                    "started_at": previous.started_at,
-                },
-                reason=previous.gone_reason(),
+            self.write(
+                LockTakenOver(
+                    previous={
+                        "pid": previous.pid,
+                        "host": previous.host,
+                        "user": previous.user,
+                        "operator": previous.operator,
+                        "started_at": previous.started_at,
+                    },
+                    reason=previous.gone_reason(),
+                )
             )
             self.refresh()
         return previous
@@ -144,7 +168,7 @@ class RunSession:
     def release(self, reason: str | None = None) -> None:
         """Stop driving (journaled, with why when it is not a plain quit)."""
         if self.lock.held:
-            self.journal.append("lock.released", **({"reason": reason} if reason else {}))
+            self.write(LockReleased(reason=reason))
         self.lock.release()
 
     # -- what the run looks like -----------------------------------------------------------
@@ -186,14 +210,15 @@ class RunSession:
         )
         return values
 
-    # -- intents -------------------------------------------------------------------------
-    # Each intent is planned (validated against runbook and state, in memory) and then
-    # written (disk IO, safe from a worker thread); the state changes only when the
-    # journal is read back. ``check``/``uncheck``/... do all three for scripts and tests.
+    # -- rules: each returns the event an intent makes -----------------------------------
+    # Each intent is planned (validated against runbook and state, in memory, returning a
+    # typed event from cockpit.events) and then written (disk IO, safe from a worker
+    # thread); the state changes only when the journal is read back.
+    # ``check``/``uncheck``/... do all three for scripts and tests.
 
-    def write(self, intent: Intent) -> dict[str, Any]:
-        """Append a planned intent to the journal (fsynced). Thread-safe."""
-        return self.journal.append(intent.type, **intent.fields)
+    def write(self, event: Event) -> dict[str, Any]:
+        """Append a planned event to the journal (fsynced). Thread-safe."""
+        return self.journal.append(event.TYPE, **event.fields())
 
     def read_pending(self) -> Batch:
         """Read what was appended since the last read (disk IO; thread-safe)."""
@@ -211,10 +236,10 @@ class RunSession:
         """Read and apply what was appended since the last read (by us or anyone)."""
         return self.apply(self.read_pending())
 
-    def _do(self, intent: Intent) -> dict[str, Any]:
-        event = self.write(intent)
+    def _do(self, event: Event) -> dict[str, Any]:
+        line = self.write(event)
         self.refresh()
-        return event
+        return line
 
     def _entry(self, phase_id: str, item_id: str) -> tuple[Phase, Entry]:
         try:
@@ -254,51 +279,40 @@ class RunSession:
         item_id: str,
         note: str | None = None,
         evidence: dict[str, Any] | None = None,
-    ) -> Intent:
+    ) -> Event:
         """Validate ticking an item (with an optional note and evidence)."""
         entry = self.tick_allowed(phase_id, item_id)
         note = (note or "").strip() or None
         if entry.item.note_required and not note and not self.state.item(phase_id, item_id).note:
             raise CockpitError(f"item {item_id!r} needs a note: {entry.item.text}")
-        fields: dict[str, Any] = {"phase": phase_id, "item": item_id}
-        if note:
-            fields["note"] = note
-        if evidence:
-            fields["evidence"] = evidence
-        return Intent("item.checked", fields)
+        return ItemChecked(phase=phase_id, item=item_id, note=note, evidence=evidence or None)
 
-    def plan_uncheck(self, phase_id: str, item_id: str, note: str | None = None) -> Intent:
+    def plan_uncheck(self, phase_id: str, item_id: str, note: str | None = None) -> Event:
         """Validate unticking an item (the journal keeps that it had been ticked)."""
         self._entry(phase_id, item_id)
         self._require_unlocked(phase_id)
-        fields: dict[str, Any] = {"phase": phase_id, "item": item_id}
-        if note and note.strip():
-            fields["note"] = note.strip()
-        return Intent("item.unchecked", fields)
+        return ItemUnchecked(phase=phase_id, item=item_id, note=(note or "").strip() or None)
 
-    def plan_toggle(self, phase_id: str, item_id: str) -> Intent:
+    def plan_toggle(self, phase_id: str, item_id: str) -> Event:
         if self.state.item(phase_id, item_id).checked:
             return self.plan_uncheck(phase_id, item_id)
         return self.plan_check(phase_id, item_id)
 
-    def plan_note(self, phase_id: str, item_id: str, note: str) -> Intent:
+    def plan_note(self, phase_id: str, item_id: str, note: str) -> Event:
         """Validate attaching a note to an item without ticking it."""
         self._entry(phase_id, item_id)
         if not note.strip():
             raise CockpitError("a note needs some text")
-        return Intent("item.noted", {"phase": phase_id, "item": item_id, "note": note.strip()})
+        return ItemNoted(phase=phase_id, item=item_id, note=note.strip())
 
-    def plan_override(self, phase_id: str, reason: str) -> Intent:
+    def plan_override(self, phase_id: str, reason: str) -> Event:
         """Validate opening a locked phase early; the reason and what it waited on are kept."""
         p = self.progress(phase_id)
         if not p.locked:
             raise CockpitError(f"phase {phase_id!r} is not locked")
         if not reason.strip():
             raise CockpitError("an override needs a reason")
-        return Intent(
-            "phase.unlocked",
-            {"phase": phase_id, "reason": reason.strip(), "waiting": list(p.waiting_on)},
-        )
+        return PhaseUnlocked(phase=phase_id, reason=reason.strip(), waiting=list(p.waiting_on))
 
     # -- steps -------------------------------------------------------------------------
 
@@ -320,19 +334,16 @@ class RunSession:
         step_id: str,
         commands: list[str],
         out_of_order: dict[str, Any] | None = None,
-    ) -> Intent:
+    ) -> Event:
         """Validate starting (or retrying) a step: the phase is open, the step not done."""
         self._startable(phase_id, step_id)
         st = self.state.step(phase_id, step_id)
-        return Intent(
-            "step.started",
-            _started_fields(
-                phase_id,
-                step_id,
-                out_of_order,
-                attempt=st.attempts + 1,
-                commands=[self.redactor.text(c) for c in commands],
-            ),
+        return StepStarted(
+            phase=phase_id,
+            step=step_id,
+            attempt=st.attempts + 1,
+            commands=[self.redactor.text(c) for c in commands],
+            out_of_order=out_of_order,
         )
 
     def _startable(self, phase_id: str, step_id: str) -> Step:
@@ -342,7 +353,7 @@ class RunSession:
         st = self.state.step(phase_id, step_id)
         if st.state == "running":
             raise CockpitError(f"step {step_id!r} ({step.title}) is already running")
-        if st.state in ("done", "skipped"):
+        if st.state in FINISHED:
             raise CockpitError(f"step {step_id!r} ({step.title}) is {st.state}")
         return step
 
@@ -354,37 +365,34 @@ class RunSession:
         exit_code: int | None,
         reason: str | None,
         duration_s: float,
-    ) -> Intent:
-        return Intent(
-            "step.finished",
-            {
-                "phase": phase_id,
-                "step": step_id,
-                "state": state,
-                "exit_code": exit_code,
-                "reason": reason,
-                "duration_s": round(duration_s, 3),
-            },
+    ) -> Event:
+        return StepFinished(
+            phase=phase_id,
+            step=step_id,
+            state=state,
+            exit_code=exit_code,
+            reason=reason,
+            duration_s=round(duration_s, 3),
         )
 
     def plan_window_start(
         self, phase_id: str, step_id: str, out_of_order: dict[str, Any] | None = None
-    ) -> Intent:
+    ) -> Event:
         """Open the timed window of a step without commands (a stage, a monitoring period)."""
         if self.step_spec(phase_id, step_id).commands:
             raise CockpitError(f"step {step_id!r} runs commands: it is not a timed window")
         self._startable(phase_id, step_id)
-        return Intent("window.started", _started_fields(phase_id, step_id, out_of_order))
+        return WindowStarted(phase=phase_id, step=step_id, out_of_order=out_of_order)
 
-    def plan_window_end(self, phase_id: str, step_id: str, how: str) -> Intent:
+    def plan_window_end(self, phase_id: str, step_id: str, how: str) -> Event:
         """Close a running timed window ("its checks are ticked", "ended by the operator")."""
         step = self.step_spec(phase_id, step_id)
         st = self.state.step(phase_id, step_id)
         if st.kind != "window" or st.state != "running":
             raise CockpitError(f"the timer of {step.title!r} is not running")
-        return Intent("window.ended", {"phase": phase_id, "step": step_id, "how": how})
+        return WindowEnded(phase=phase_id, step=step_id, how=how)
 
-    def plan_decision(self, choice: str, rationale: str, commander: str) -> Intent:
+    def plan_decision(self, choice: str, rationale: str, commander: str) -> Event:
         """The incident commander's decision: roll back or fix forward, with the rationale."""
         if choice not in ("rollback", "fix-forward"):
             raise CockpitError("the decision is 'rollback' or 'fix-forward'")
@@ -392,26 +400,23 @@ class RunSession:
             raise CockpitError("a decision needs its rationale")
         if not commander.strip():
             raise CockpitError("a decision needs the incident commander's name")
-        return Intent(
-            "decision.recorded",
-            {
-                "choice": choice,
-                "rationale": rationale.strip(),
-                "commander": commander.strip(),
-                "criteria": [e.item.id for _, e in criteria_met(self.ws.runbook, self.state)],
-            },
+        return DecisionRecorded(
+            choice=choice,
+            rationale=rationale.strip(),
+            commander=commander.strip(),
+            criteria=[e.item.id for _, e in criteria_met(self.ws.runbook, self.state)],
         )
 
-    def plan_rollback_target(self, target: str) -> Intent:
+    def plan_rollback_target(self, target: str) -> Event:
         """Change the deployment or tag the rollback returns to (prefilled: the last production tag)."""
         if not target.strip() or any(c.isspace() for c in target.strip()):
             raise CockpitError("the rollback target is one word: a deployment URL or a tag")
-        return Intent("rollback.target_set", {"target": target.strip()})
+        return RollbackTargetSet(target=target.strip())
 
-    def plan_branch_created(self, branch: str, tag: str, commit: str) -> Intent:
-        return Intent("git.branch_created", {"branch": branch, "from_tag": tag, "commit": commit})
+    def plan_branch_created(self, branch: str, tag: str, commit: str) -> Event:
+        return BranchCreated(branch=branch, from_tag=tag, commit=commit)
 
-    def plan_close(self, note: str | None = None) -> Intent:
+    def plan_close(self, note: str | None = None) -> Event:
         """Close the run: it stops being the active one (its journal and logs stay)."""
         if self.state.closed is not None:
             raise CockpitError(f"run {self.run_id} is already closed")
@@ -422,57 +427,50 @@ class RunSession:
         ]
         if running:
             raise CockpitError(f"steps still running: {', '.join(running)}")
-        return Intent("run.closed", {"note": note.strip()} if note and note.strip() else {})
+        return RunClosed(note=(note or "").strip() or None)
 
-    def plan_step_skip(self, phase_id: str, step_id: str, reason: str) -> Intent:
+    def plan_step_skip(self, phase_id: str, step_id: str, reason: str) -> Event:
         """Validate skipping a step: a reason is required, a running step is aborted first."""
         self.step_spec(phase_id, step_id)
         self._require_unlocked(phase_id)
         st = self.state.step(phase_id, step_id)
         if st.state == "running":
             raise CockpitError(f"step {step_id!r} is running: abort it first")
-        if st.state in ("done", "skipped"):
+        if st.state in FINISHED:
             raise CockpitError(f"step {step_id!r} is already {st.state}")
         if not reason.strip():
             raise CockpitError("skipping a step needs a reason")
-        return Intent(
-            "step.skipped", {"phase": phase_id, "step": step_id, "reason": reason.strip()}
-        )
+        return StepSkipped(phase=phase_id, step=step_id, reason=reason.strip())
 
     def log_path(self, phase_id: str, step_id: str) -> Path:
         """Where every line of a step's commands is kept."""
         return self.dir / "logs" / phase_id / f"{step_id}.log"
 
-    def plan_health_change(self, summary: dict[str, Any], previous: str | None) -> Intent:
+    def plan_health_change(self, summary: dict[str, Any], previous: str | None) -> Event:
         """An environment changed state (journaled while a run is active)."""
         keys = ("env", "state", "http_status", "latency_ms", "error", "reason", "p95_ms")
-        fields = {k: summary.get(k) for k in keys}
-        fields["previous"] = previous
-        return Intent("health.changed", fields)
+        return HealthChanged(**{k: summary.get(k) for k in keys}, previous=previous)
 
-    def plan_baseline(self, baseline: dict[str, Any]) -> Intent:
+    def plan_baseline(self, baseline: dict[str, Any]) -> Event:
         """Production's latency baseline, taken when the production deployment starts."""
-        return Intent("health.baseline", dict(baseline))
+        return parse({"type": BaselineTaken.TYPE, **baseline})  # keeps any extra figure
 
-    def plan_flag(self, criterion: str, evidence: dict[str, Any]) -> Intent:
+    def plan_flag(self, criterion: str, evidence: dict[str, Any]) -> Event:
         """Tick a rollback criterion as met because the health side says so."""
-        fields = {
-            "phase": DECISION_PHASE,
-            "item": criterion,
-            "evidence": evidence,
-            "by": f"{self.operator} (health signal)",
-            "auto": True,
-        }
-        return Intent("item.checked", fields)
+        return ItemChecked(
+            phase=DECISION_PHASE,
+            item=criterion,
+            evidence=evidence,
+            by=f"{self.operator} (health signal)",
+            auto=True,
+        )
 
     def plan_verification_failed(
         self, phase_id: str, item_id: str, evidence: dict[str, Any]
-    ) -> Intent:
+    ) -> Event:
         """A self-verifying item's probe did not pass: keep the evidence, leave it unticked."""
         self._entry(phase_id, item_id)
-        return Intent(
-            "item.verification_failed", {"phase": phase_id, "item": item_id, "evidence": evidence}
-        )
+        return VerificationFailed(phase=phase_id, item=item_id, evidence=evidence)
 
     def check(
         self,
@@ -491,20 +489,3 @@ class RunSession:
 
     def override(self, phase_id: str, reason: str) -> dict[str, Any]:
         return self._do(self.plan_override(phase_id, reason))
-
-
-def _started_fields(
-    phase_id: str, step_id: str, out_of_order: dict[str, Any] | None, **extra: Any
-) -> dict[str, Any]:
-    fields: dict[str, Any] = {"phase": phase_id, "step": step_id, **extra}
-    if out_of_order:
-        fields["out_of_order"] = out_of_order
-    return fields
-
-
-@dataclass(frozen=True)
-class Intent:
-    """A validated change, ready to be journaled."""
-
-    type: str
-    fields: dict[str, Any]

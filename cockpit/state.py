@@ -11,7 +11,35 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import singledispatch
 from typing import Any
+
+from cockpit.events import (
+    BaselineTaken,
+    BranchCreated,
+    CommandFinished,
+    CommandStarted,
+    DecisionRecorded,
+    Event,
+    HealthChanged,
+    ItemChecked,
+    ItemNoted,
+    ItemUnchecked,
+    LockAcquired,
+    LockReleased,
+    PhaseUnlocked,
+    RollbackTargetSet,
+    RunClosed,
+    RunStarted,
+    StepFinished,
+    StepSkipped,
+    StepStarted,
+    StepStatus,
+    VerificationFailed,
+    WindowEnded,
+    WindowStarted,
+    parse,
+)
 
 RECENT = 200
 
@@ -61,7 +89,7 @@ class CommandState:
 class StepState:
     """A timed step as the journal tells it: pending, running, done, failed, skipped, aborted."""
 
-    state: str = "pending"
+    state: str = StepStatus.PENDING
     attempts: int = 0
     started_at: str | None = None
     finished_at: str | None = None
@@ -99,21 +127,21 @@ class RunState:
     items: dict[tuple[str, str], ItemState] = field(default_factory=dict)
     overrides: dict[str, Override] = field(default_factory=dict)
     steps: dict[tuple[str, str], StepState] = field(default_factory=dict)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[DecisionRecorded] = field(default_factory=list)
     """Rollback decisions (choice, rationale, commander), oldest first."""
     rollback_target: str | None = None
-    branches: list[dict[str, Any]] = field(default_factory=list)
+    branches: list[BranchCreated] = field(default_factory=list)
     driver: dict[str, Any] | None = None
     """Who drives the run now (the last lock.acquired not followed by lock.released)."""
-    closed: dict[str, Any] | None = None
+    closed: RunClosed | None = None
     event_count: int = 0
     warnings: list[str] = field(default_factory=list)
-    health: dict[str, dict[str, Any]] = field(default_factory=dict)
+    health: dict[str, HealthChanged] = field(default_factory=dict)
     """The last journaled health state of each environment."""
-    health_changes: list[dict[str, Any]] = field(default_factory=list)
-    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    health_changes: list[HealthChanged] = field(default_factory=list)
+    baselines: dict[str, BaselineTaken] = field(default_factory=dict)
     """Latency baselines by environment (production's is taken when the deploy starts)."""
-    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT))
+    recent: deque[Event] = field(default_factory=lambda: deque(maxlen=RECENT))
     """The last events, newest last, for activity feeds (the journal keeps them all)."""
 
     def item(self, phase: str, item: str) -> ItemState:
@@ -122,213 +150,211 @@ class RunState:
     def step(self, phase: str, step: str) -> StepState:
         return self.steps.get((phase, step)) or StepState()
 
+    def apply(self, event: Event | dict[str, Any]) -> None:
+        """Fold one event (typed, or a journal line) into the state."""
+        if isinstance(event, dict):
+            event = parse(event)
+        self.event_count += 1
+        self.recent.append(event)
+        fold(event, self)
+
     def running_steps(self) -> list[tuple[str, str]]:
         """Command steps running now (windows are timers, not runs), as (phase, step)."""
         return [
             key for key, st in self.steps.items() if st.state == "running" and st.kind == "commands"
         ]
 
-    def apply(self, event: dict[str, Any]) -> None:
-        """Fold one event into the state."""
-        self.event_count += 1
-        self.recent.append(event)
-        kind = event.get("type")
-        handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
-        if handler is not None:
-            handler(self, event)
+
+@singledispatch
+def fold(event: Event, state: RunState) -> None:
+    """What one event changes in the state (event types without a fold change nothing)."""
 
 
-def _started(state: RunState, e: dict[str, Any]) -> None:
-    run = e["run"]
+@fold.register
+def _started(e: RunStarted, state: RunState) -> None:
+    run = e.run
     state.run = RunInfo(
         id=run["id"],
         type=run["type"],
         version=run["version"],
-        operator=run.get("operator") or e.get("by", "unknown"),
-        started_at=run.get("started_at") or e["ts"],
+        operator=run.get("operator") or e.by or "unknown",
+        started_at=run.get("started_at") or e.ts,
         previous_version=run.get("previous_version"),
         workspace=run.get("workspace"),
     )
 
 
-def _checked(state: RunState, e: dict[str, Any]) -> None:
-    key = (e["phase"], e["item"])
-    current = state.items.setdefault(key, ItemState())
+def _note(current: ItemState, e: ItemChecked | ItemUnchecked | ItemNoted) -> None:
+    if e.note:
+        current.notes.append({"by": e.by, "at": e.ts, "text": e.note})
+
+
+@fold.register
+def _checked(e: ItemChecked, state: RunState) -> None:
+    current = state.items.setdefault((e.phase, e.item), ItemState())
     current.checked = True
-    current.by = e.get("by")
-    current.at = e.get("ts")
-    current.note = e.get("note") or current.note
-    current.evidence = e.get("evidence")
-    if e.get("note"):
-        current.notes.append({"by": e.get("by", ""), "at": e.get("ts", ""), "text": e["note"]})
+    current.by = e.by
+    current.at = e.ts
+    current.note = e.note or current.note
+    current.evidence = e.evidence
+    _note(current, e)
 
 
-def _unchecked(state: RunState, e: dict[str, Any]) -> None:
-    key = (e["phase"], e["item"])
-    current = state.items.setdefault(key, ItemState())
+@fold.register
+def _unchecked(e: ItemUnchecked, state: RunState) -> None:
+    current = state.items.setdefault((e.phase, e.item), ItemState())
     current.checked = False
-    current.by = e.get("by")
-    current.at = e.get("ts")
+    current.by = e.by
+    current.at = e.ts
     current.evidence = None
-    if e.get("note"):
-        current.note = e["note"]
-        current.notes.append({"by": e.get("by", ""), "at": e.get("ts", ""), "text": e["note"]})
+    if e.note:
+        current.note = e.note
+    _note(current, e)
 
 
-def _noted(state: RunState, e: dict[str, Any]) -> None:
-    current = state.items.setdefault((e["phase"], e["item"]), ItemState())
-    current.note = e["note"]
-    current.notes.append({"by": e.get("by", ""), "at": e.get("ts", ""), "text": e["note"]})
+@fold.register
+def _noted(e: ItemNoted, state: RunState) -> None:
+    current = state.items.setdefault((e.phase, e.item), ItemState())
+    current.note = e.note
+    _note(current, e)
 
 
-def _unlocked(state: RunState, e: dict[str, Any]) -> None:
-    state.overrides[e["phase"]] = Override(
-        e.get("by", ""), e.get("ts", ""), e["reason"], e.get("waiting", [])
-    )
+@fold.register
+def _unlocked(e: PhaseUnlocked, state: RunState) -> None:
+    state.overrides[e.phase] = Override(e.by, e.ts, e.reason, list(e.waiting))
 
 
-def _lock(state: RunState, e: dict[str, Any]) -> None:
-    if e["type"] == "lock.acquired":
-        state.driver = {"operator": e.get("by"), "since": e.get("ts"), **(e.get("driver") or {})}
-    elif e["type"] == "lock.released":
-        state.driver = None
+@fold.register
+def _lock_acquired(e: LockAcquired, state: RunState) -> None:
+    state.driver = {"operator": e.by, "since": e.ts, **e.driver}
 
 
-def _health(state: RunState, e: dict[str, Any]) -> None:
-    state.health[e["env"]] = e
+@fold.register
+def _lock_released(e: LockReleased, state: RunState) -> None:
+    state.driver = None
+
+
+@fold.register
+def _health(e: HealthChanged, state: RunState) -> None:
+    state.health[e.env] = e
     state.health_changes.append(e)
 
 
-def _baseline(state: RunState, e: dict[str, Any]) -> None:
-    state.baselines[e["env"]] = e
+@fold.register
+def _baseline(e: BaselineTaken, state: RunState) -> None:
+    state.baselines[e.env] = e
 
 
-def _verify_failed(state: RunState, e: dict[str, Any]) -> None:
-    current = state.items.setdefault((e["phase"], e["item"]), ItemState())
-    current.evidence = e.get("evidence")
+@fold.register
+def _verify_failed(e: VerificationFailed, state: RunState) -> None:
+    state.items.setdefault((e.phase, e.item), ItemState()).evidence = e.evidence
 
 
-def _step_started(state: RunState, e: dict[str, Any]) -> None:
-    st = state.steps.setdefault((e["phase"], e["step"]), StepState())
-    st.state = "running"
-    st.attempts = e.get("attempt", st.attempts + 1)
-    st.started_at = e["ts"]
+@fold.register
+def _step_started(e: StepStarted, state: RunState) -> None:
+    st = state.steps.setdefault((e.phase, e.step), StepState())
+    st.state = StepStatus.RUNNING
+    st.attempts = e.attempt or st.attempts + 1
+    st.started_at = e.ts
     st.finished_at = None
     st.exit_code = None
     st.reason = None
-    st.by = e.get("by")
-    st.commands = [CommandState(i, c) for i, c in enumerate(e.get("commands", []))]
+    st.by = e.by
+    st.commands = [CommandState(i, c) for i, c in enumerate(e.commands)]
     st.kind = "commands" if st.commands else "window"  # journals before windows had events
-    st.out_of_order = e.get("out_of_order")
+    st.out_of_order = e.out_of_order
 
 
-def _window_started(state: RunState, e: dict[str, Any]) -> None:
-    st = state.steps.setdefault((e["phase"], e["step"]), StepState())
+@fold.register
+def _window_started(e: WindowStarted, state: RunState) -> None:
+    st = state.steps.setdefault((e.phase, e.step), StepState())
     st.kind = "window"
-    st.state = "running"
+    st.state = StepStatus.RUNNING
     st.attempts += 1
-    st.started_at = e["ts"]
+    st.started_at = e.ts
     st.finished_at = None
     st.reason = None
-    st.by = e.get("by")
+    st.by = e.by
     st.commands = []
-    st.out_of_order = e.get("out_of_order")
+    st.out_of_order = e.out_of_order
 
 
-def _window_ended(state: RunState, e: dict[str, Any]) -> None:
-    st = state.steps.setdefault((e["phase"], e["step"]), StepState())
+@fold.register
+def _window_ended(e: WindowEnded, state: RunState) -> None:
+    st = state.steps.setdefault((e.phase, e.step), StepState())
     st.kind = "window"
-    st.state = "done"
-    st.finished_at = e["ts"]
-    st.reason = e.get("how")
+    st.state = StepStatus.DONE
+    st.finished_at = e.ts
+    st.reason = e.how
 
 
-def _command(state: RunState, e: dict[str, Any]) -> CommandState | None:
-    st = state.steps.get((e["phase"], e["step"]))
+def _command(state: RunState, e: CommandStarted | CommandFinished) -> CommandState | None:
+    st = state.steps.get((e.phase, e.step))
     if st is None:
         return None
-    index = e.get("index", 0)
-    while len(st.commands) <= index:
+    while len(st.commands) <= e.index:
         st.commands.append(CommandState(len(st.commands), ""))
-    return st.commands[index]
+    return st.commands[e.index]
 
 
-def _command_started(state: RunState, e: dict[str, Any]) -> None:
+@fold.register
+def _command_started(e: CommandStarted, state: RunState) -> None:
     cmd = _command(state, e)
     if cmd is not None:
-        cmd.pid, cmd.create_time, cmd.token = e.get("pid"), e.get("create_time"), e.get("token")
-        cmd.started_at = e["ts"]
+        cmd.pid, cmd.create_time, cmd.token = e.pid, e.create_time, e.token
+        cmd.started_at = e.ts
 
 
-def _command_finished(state: RunState, e: dict[str, Any]) -> None:
+@fold.register
+def _command_finished(e: CommandFinished, state: RunState) -> None:
     cmd = _command(state, e)
     if cmd is not None:
-        cmd.finished_at, cmd.exit_code, cmd.outcome = e["ts"], e.get("exit_code"), e.get("outcome")
+        cmd.finished_at, cmd.exit_code, cmd.outcome = e.ts, e.exit_code, e.outcome
 
 
-def _step_finished(state: RunState, e: dict[str, Any]) -> None:
-    st = state.steps.setdefault((e["phase"], e["step"]), StepState())
-    st.state = e["state"]
-    st.finished_at = e["ts"]
-    st.exit_code = e.get("exit_code")
-    st.reason = e.get("reason")
+@fold.register
+def _step_finished(e: StepFinished, state: RunState) -> None:
+    st = state.steps.setdefault((e.phase, e.step), StepState())
+    st.state = e.state
+    st.finished_at = e.ts
+    st.exit_code = e.exit_code
+    st.reason = e.reason
     for cmd in st.commands:
         if cmd.started_at and cmd.finished_at is None:
-            cmd.finished_at = e["ts"]
+            cmd.finished_at = e.ts
             cmd.outcome = cmd.outcome or st.state
 
 
-def _step_skipped(state: RunState, e: dict[str, Any]) -> None:
-    st = state.steps.setdefault((e["phase"], e["step"]), StepState())
-    st.state = "skipped"
-    st.finished_at = e["ts"]
-    st.reason = e.get("reason")
-    st.by = e.get("by")
+@fold.register
+def _step_skipped(e: StepSkipped, state: RunState) -> None:
+    st = state.steps.setdefault((e.phase, e.step), StepState())
+    st.state = StepStatus.SKIPPED
+    st.finished_at = e.ts
+    st.reason = e.reason
+    st.by = e.by
 
 
-def _decision(state: RunState, e: dict[str, Any]) -> None:
+@fold.register
+def _decision(e: DecisionRecorded, state: RunState) -> None:
     state.decisions.append(e)
 
 
-def _rollback_target(state: RunState, e: dict[str, Any]) -> None:
-    state.rollback_target = e["target"]
+@fold.register
+def _rollback_target(e: RollbackTargetSet, state: RunState) -> None:
+    state.rollback_target = e.target
 
 
-def _branch(state: RunState, e: dict[str, Any]) -> None:
+@fold.register
+def _branch(e: BranchCreated, state: RunState) -> None:
     state.branches.append(e)
 
 
-def _closed(state: RunState, e: dict[str, Any]) -> None:
+@fold.register
+def _closed(e: RunClosed, state: RunState) -> None:
     state.closed = e
 
 
-_HANDLERS = {
-    "run.started": _started,
-    "item.checked": _checked,
-    "item.unchecked": _unchecked,
-    "item.noted": _noted,
-    "phase.unlocked": _unlocked,
-    "lock.taken_over": _lock,
-    "lock.acquired": _lock,
-    "lock.released": _lock,
-    "run.closed": _closed,
-    "health.changed": _health,
-    "health.baseline": _baseline,
-    "item.verification_failed": _verify_failed,
-    "step.started": _step_started,
-    "command.started": _command_started,
-    "command.finished": _command_finished,
-    "step.finished": _step_finished,
-    "step.skipped": _step_skipped,
-    "window.started": _window_started,
-    "window.ended": _window_ended,
-    "decision.recorded": _decision,
-    "rollback.target_set": _rollback_target,
-    "git.branch_created": _branch,
-}
-
-
-def replay(events: list[dict[str, Any]]) -> RunState:
+def replay(events: list[dict[str, Any]] | list[Event]) -> RunState:
     """The state after ``events``, in order."""
     state = RunState()
     for event in events:

@@ -32,6 +32,7 @@ import psutil
 
 from cockpit.clock import Clock, iso
 from cockpit.durations import format_duration
+from cockpit.events import CommandFinished, CommandStarted, Event, StepFinished, StepStatus
 from cockpit.journal import Journal, fsync_dir
 from cockpit.proctree import TOKEN_VAR, stop_tree
 from cockpit.secrets import Redactor
@@ -224,10 +225,10 @@ class Supervisor:
         with contextlib.suppress(OSError):  # a full disk: the journal line says what happened
             write_status(self.status_file, self.status)
 
-    def _journal(self, type_: str, **fields: Any) -> None:
-        fields = {"phase": self.spec.phase, "step": self.spec.step, **fields}
+    def _journal(self, kind: type[Event], **fields: Any) -> None:
+        event = kind(phase=self.spec.phase, step=self.spec.step, **fields)
         try:
-            self.journal.append(type_, **fields)
+            self.journal.append(event.TYPE, **event.fields())
         except OSError as exc:
             self.log.note(f"could not write the journal: {exc.strerror or exc}")
 
@@ -238,7 +239,7 @@ class Supervisor:
 
     # -- running -------------------------------------------------------------------------
 
-    async def run(self) -> str:
+    async def run(self) -> StepStatus:
         spec = self.spec
         self._save()
         started = time.monotonic()
@@ -246,28 +247,30 @@ class Supervisor:
             f"=== {spec.title} (attempt {spec.attempt}) by {spec.operator}, "
             f"supervisor pid {os.getpid()}"
         )
-        state, code, reason = "done", 0, None
+        state: StepStatus = StepStatus.DONE
+        code: int | None = 0
+        reason: str | None = None
         try:
             for index, command in enumerate(spec.commands):
                 if self._abort.is_set():
-                    state, code, reason = "aborted", None, self.abort_reason
+                    state, code, reason = StepStatus.ABORTED, None, self.abort_reason
                     break
                 self.log.note(f"$ {command.shown}")
                 code, words = await self._run_one(index, command)
                 self.log.note(f"→ {words}")
                 if self.log.error:
-                    state, reason = "failed", self.log.error
+                    state, reason = StepStatus.FAILED, self.log.error
                     break
                 if self._abort.is_set() and words.startswith("aborted"):
-                    state, reason = "aborted", self.abort_reason
+                    state, reason = StepStatus.ABORTED, self.abort_reason
                     break
                 if code != 0 and not command.allow_failure:
-                    state, reason = "failed", f"`{command.shown}` failed: {words}"
+                    state, reason = StepStatus.FAILED, f"`{command.shown}` failed: {words}"
                     break
                 if code != 0:
                     self.log.note(f"(allowed to fail: {words})")
         except Exception as exc:  # fail closed: an error in here is never a success
-            state, code, reason = "failed", None, f"the supervisor failed: {exc!r}"
+            state, code, reason = StepStatus.FAILED, None, f"the supervisor failed: {exc!r}"
         duration = time.monotonic() - started
         self.log.note(
             f"=== step {state} after {format_duration(duration)}"
@@ -285,7 +288,7 @@ class Supervisor:
         )
         self._save()
         self._journal(
-            "step.finished",
+            StepFinished,
             state=state,
             exit_code=code,
             reason=reason,
@@ -321,7 +324,7 @@ class Supervisor:
             entry["signal"] = signal_name(-code)
         self._save()
         self._journal(
-            "command.finished",
+            CommandFinished,
             index=index,
             exit_code=code,
             outcome=words,
@@ -333,7 +336,7 @@ class Supervisor:
         from cockpit.health import READY, probe_once  # only steps that probe pay for httpx
 
         self._journal(
-            "command.started",
+            CommandStarted,
             index=index,
             command=f"probe {command.env}",
             pid=None,
@@ -381,7 +384,7 @@ class Supervisor:
         entry.update(pid=proc.pid, create_time=create_time)
         self._save()
         self._journal(
-            "command.started",
+            CommandStarted,
             index=index,
             command=self.redactor.text(command.shown),
             pid=proc.pid,
@@ -463,7 +466,7 @@ async def _main(spec: StepSpec) -> int:
         signal.SIGTERM, supervisor.request_abort, "the step's supervisor was sent SIGTERM"
     )
     state = await supervisor.run()
-    return 0 if state == "done" else 1
+    return 0 if state == StepStatus.DONE else 1
 
 
 def main() -> int:

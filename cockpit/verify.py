@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cockpit.errors import CockpitError
+from cockpit.events import Event
 from cockpit.health import READY, Sample, probe_once
-from cockpit.session import Intent, RunSession
+from cockpit.session import RunSession
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Verification:
 
     ok: bool
     sample: Sample
-    intent: Intent
+    intent: Event
 
     @property
     def reason(self) -> str:

@@ -29,10 +29,11 @@ from cockpit.clock import Clock
 from cockpit.demotools import arm_failure
 from cockpit.driver import Alert, Found, OutOfOrder, RunDriver
 from cockpit.errors import CockpitError
+from cockpit.events import Event
 from cockpit.health import DOWN, Sample
 from cockpit.healthwatch import EnvHealth, HealthMonitor
 from cockpit.runbook import PRODUCTION, ROLLBACK_PHASE
-from cockpit.session import Intent, RunSession
+from cockpit.session import RunSession
 from cockpit.simservice import SimService
 from cockpit.workspace import Workspace
 from screens.checklist import ChecklistScreen
@@ -411,7 +412,7 @@ class CockpitApp(App[int]):
         for warning in batch.warnings:
             self.notify(warning, title="Journal", severity="warning")
 
-    async def send(self, plan: Callable[[], Intent]) -> bool:
+    async def send(self, plan: Callable[[], Event]) -> bool:
         """Validate an intent now, journal it from a thread, then read it back."""
         if self.driver is None:
             self.notify("This view is read-only.", severity="warning")
@@ -423,11 +424,11 @@ class CockpitApp(App[int]):
             return False
         return await self.record(intent)
 
-    def send_later(self, plan: Callable[[], Intent]) -> None:
+    def send_later(self, plan: Callable[[], Event]) -> None:
         """``send`` from a callback that cannot await (a dialog's answer)."""
         self.run_worker(self.send(plan), group="intent")
 
-    async def record(self, intent: Intent) -> bool:
+    async def record(self, intent: Event) -> bool:
         """Journal an intent through the driver (append, then fold back); False if not saved."""
         if self.driver is None:
             return False

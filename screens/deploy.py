@@ -28,6 +28,7 @@ from textual.widgets.option_list import Option
 from cockpit.clock import local_hm, parse_iso
 from cockpit.durations import format_clock, format_duration
 from cockpit.errors import CockpitError
+from cockpit.events import FINISHED
 from cockpit.logsearch import LogFollower, file_size, search_log, tail_lines
 from cockpit.proctree import UsageMeter
 from cockpit.progress import step_state, step_times
@@ -131,11 +132,7 @@ class DeployScreen(Screen):
         )
         if first is None:
             first = next(
-                (
-                    i
-                    for i, s in enumerate(self.steps())
-                    if self._state(s) not in ("done", "skipped")
-                ),
+                (i for i, s in enumerate(self.steps()) if self._state(s) not in FINISHED),
                 0,
             )
         step_list.highlighted = first
@@ -433,7 +430,7 @@ class DeployScreen(Screen):
         if action == "run_step":
             return None if step is None else True  # when it cannot run, `r` says why
         if action == "skip_step":
-            return None if step is None or state in ("done", "skipped", "running") else True
+            return None if step is None or state in FINISHED or state == "running" else True
         return True
 
     @on(OptionList.OptionHighlighted, "#steps")
@@ -474,7 +471,7 @@ class DeployScreen(Screen):
         """Why ``r`` cannot run this step now, in words (None: it can)."""
         app = self.cockpit
         state = self._state(step)
-        if state in ("done", "skipped"):
+        if state in FINISHED:
             return f"{step.title} is {state}. Select the next step (↓) to go on."
         if state == "running":
             return f"{step.title} is already running."

@@ -65,17 +65,17 @@ def test_tag_and_push_to_a_real_remote(session, tmp_path):
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
     git.Repo(session.ws.root).create_remote("origin", str(remote))
     intent = do_tag(session, "production")
-    assert intent.fields["tag"] == "production-v1.3.0"
+    assert intent.tag == "production-v1.3.0"
     with pytest.raises(CockpitError, match="already exists"):
         do_tag(session, "production")
     pushed = asyncio.run(do_push(session, "production-v1.3.0"))
-    assert pushed.type == "tag.pushed", pushed.fields
+    assert pushed.type == "tag.pushed", pushed
     assert (
         "production-v1.3.0"
         in subprocess.run(["git", "-C", str(remote), "tag"], capture_output=True, text=True).stdout
     )
     failed = asyncio.run(do_push(session, "no-such-tag"))
-    assert failed.type == "tag.push_failed" and failed.fields["exit_code"] != 0
+    assert failed.type == "tag.push_failed" and failed.exit_code != 0
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -137,7 +137,7 @@ def test_slack_post_is_recorded_and_a_failure_is_journaled_not_fatal(session, we
     assert Recorder.posts == [{"text": "hello #releases"}]
     Recorder.status = 500
     failed = asyncio.run(do_post_slack(live, "again"))
-    assert failed.type == "notification.failed" and failed.fields["error"].startswith("HTTP 500")
+    assert failed.type == "notification.failed" and failed.error.startswith("HTTP 500")
     live.write(failed)
     assert "secretpath" not in live.journal_path.read_text()  # the webhook URL is a credential
 
