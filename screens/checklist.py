@@ -8,6 +8,7 @@ the items of every release type, ``o`` overrides a locked phase with a reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
@@ -21,6 +22,7 @@ from textual.widgets.option_list import Option
 from cockpit.clock import local_hm, parse_iso
 from cockpit.durations import format_clock
 from cockpit.errors import CockpitError
+from cockpit.events import FINISHED
 from cockpit.progress import PhaseProgress, criteria_met, deploy_finished_at, due_text, step_times
 from cockpit.runbook import DECISION_PHASE, HOTFIX_PHASE, REVIEW_PHASE, Entry, Phase, Step, applies
 from cockpit.state import ItemState
@@ -38,6 +40,27 @@ SECTION = "section:"
 
 class ChecklistView(OptionList):
     """The items of a phase as a keyboard list; section headers are not selectable."""
+
+
+Rule = Callable[["ChecklistScreen"], bool | None]
+"""Whether a key applies now: True shown and enabled, None shown dimmed, False hidden."""
+
+
+def _driving(rule: Rule) -> Rule:
+    """Keys that change the run: hidden while watching."""
+    return lambda screen: False if screen.cockpit.read_only else rule(screen)
+
+
+ACTIONS: dict[str, Rule] = {
+    "toggle": _driving(lambda s: None if s.locked else True),
+    "note": _driving(lambda s: None if s.locked else True),
+    "verify": _driving(lambda s: s.can_verify()),
+    "override": _driving(lambda s: True if s.locked else None),
+    "start_stage": _driving(lambda s: s.stage_can_start()),
+    "decide": _driving(lambda s: s.phase_id == DECISION_PHASE),
+    "hotfix_branch": _driving(lambda s: s.phase_id == HOTFIX_PHASE),
+    "report": lambda s: s.phase_id == REVIEW_PHASE,
+}
 
 
 class ChecklistScreen(Screen):
@@ -295,39 +318,35 @@ class ChecklistScreen(Screen):
     # -- keys -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if (
-            action
-            in ("toggle", "note", "override", "verify", "start_stage", "decide", "hotfix_branch")
-            and self.cockpit.read_only
-        ):
-            return False
-        if self.cockpit.session is None:
+        rule = ACTIONS.get(action)
+        if rule is None or self.cockpit.session is None:
             return True
-        locked = self._progress().locked
-        if action in ("toggle", "note"):
-            return None if locked else True
-        if action == "verify":
-            entry = self._highlighted_entry()
-            auto = entry is not None and entry.item.auto is not None and entry.item.auto.health
-            return True if auto and not locked else None
-        if action == "override":
-            return True if locked else None
-        if action == "start_stage":
-            if not any(not x.commands and x.checks for x in self.phase.steps):
-                return False  # no stages here: keep the footer quiet
-            entry = self._highlighted_entry()
-            step = next((x for x in self.phase.steps if entry and x.id == entry.step), None)
-            if step is None or step.commands or locked:
-                return None
-            st = self.cockpit.session.state.step(self.phase_id, step.id)
-            return None if st.state in ("running", "done", "skipped") else True
-        if action == "decide":
-            return self.phase_id == DECISION_PHASE
-        if action == "hotfix_branch":
-            return self.phase_id == HOTFIX_PHASE
-        if action == "report":
-            return self.phase_id == REVIEW_PHASE
-        return True
+        return rule(self)
+
+    @property
+    def locked(self) -> bool:
+        return self._progress().locked
+
+    def stage_of_highlighted(self) -> Step | None:
+        """The timed stage (a step without commands) the highlighted item belongs to."""
+        entry = self._highlighted_entry()
+        step = next((x for x in self.phase.steps if entry and x.id == entry.step), None)
+        return None if step is None or step.commands else step
+
+    def stage_can_start(self) -> bool | None:
+        if not any(not x.commands and x.checks for x in self.phase.steps):
+            return False  # no stages here: keep the footer quiet
+        step = self.stage_of_highlighted()
+        if step is None or self.locked:
+            return None
+        assert self.cockpit.session is not None
+        st = self.cockpit.session.state.step(self.phase_id, step.id)
+        return None if st.state in ("running", *FINISHED) else True
+
+    def can_verify(self) -> bool | None:
+        entry = self._highlighted_entry()
+        auto = entry is not None and entry.item.auto is not None and entry.item.auto.health
+        return True if auto and not self.locked else None
 
     async def action_toggle(self) -> None:
         entry = self._highlighted_entry()

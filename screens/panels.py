@@ -81,57 +81,73 @@ class EnvCard(Widget):
         return len(self.content.wrap(self.app.console, width or 1))
 
     def show(self, env: EnvHealth | None, app: CockpitApp) -> None:
-        text = Text()
-        text.append(f"{self.env_name:<11}", style="bold")
-        state = env.state if env else UNKNOWN
-        badge = {READY: "success", DEGRADED: "warning", DOWN: "error"}.get(state, "secondary")
-        text.append(f" {state} ", style=f"bold reverse {style(app, badge)}")
-        now = app.clock.now()
-        if env is not None and env.changed_at is not None:
-            text.append(f"  for {format_duration(env.since_change(now) or 0)}", style="dim")
-        else:
-            text.append("  no sample yet", style="dim")
+        text = self._title(env, app)
         config = app.ws.config
-        budget = config.health.p95_budget * 1000
         if env is None or not env.samples:
             text.append(
                 "\n" + config.environments[self.env_name].url + config.health.path, style="dim"
             )
         else:
-            text.append(
-                "\n" + sparkline(env.latencies(), max(10, self.size.width or 40)),
-                style=style(app, "accent"),
-            )
-            p95 = env.p95
-            text.append(f"\np50 {_ms(env.p50)} · p95 ")
-            over = p95 is not None and p95 > budget
-            text.append(_ms(p95), style=style(app, "error", bold=True) if over else "")
-            text.append(f" / {budget:.0f}ms budget · ok {100 * (env.success_ratio or 0):.0f}%")
-            baseline = app.session.state.baselines.get(self.env_name) if app.session else None
-            ratio = ratio_to_baseline(env, baseline)
-            if ratio is not None and baseline is not None:
-                text.append(
-                    f"\np95 ×{ratio:.1f} vs baseline {_ms(baseline['p95_ms'])}",
-                    style=style(app, "error", bold=True) if ratio > ROLLBACK_FACTOR else "",
-                )
-            last = env.last
-            if last and last.checks:
-                text.append("\n")
-                for n, (name, value) in enumerate(last.checks.items()):
-                    ok = value.lower() in OK_WORDS
-                    text.append(("  " if n else "") + f"{name} ")
-                    text.append(
-                        value if ok else value.upper(),
-                        style="" if ok else style(app, "error", bold=True),
-                    )
-            if env.reason:
-                text.append(f"\n{env.reason}", style=style(app, "warning"))
-            if env.last_error and env.last_error_at and env.last_error != env.reason:
-                ago = format_duration((now - env.last_error_at).total_seconds())
-                text.append(f"\nlast error {ago} ago: {env.last_error}", style="dim")
+            text.append_text(self._latency(env, app))
+            text.append_text(self._checks_and_errors(env, app))
         lines_before = self.content.plain.count("\n")
         self.content = text
         self.refresh(layout=text.plain.count("\n") != lines_before)
+
+    def _title(self, env: EnvHealth | None, app: CockpitApp) -> Text:
+        """Name, state in words (never colour alone), and how long it has been so."""
+        text = Text()
+        text.append(f"{self.env_name:<11}", style="bold")
+        state = env.state if env else UNKNOWN
+        badge = {READY: "success", DEGRADED: "warning", DOWN: "error"}.get(state, "secondary")
+        text.append(f" {state} ", style=f"bold reverse {style(app, badge)}")
+        if env is not None and env.changed_at is not None:
+            text.append(f"  for {format_duration(env.since_change(app.clock.now()) or 0)}", "dim")
+        else:
+            text.append("  no sample yet", style="dim")
+        return text
+
+    def _latency(self, env: EnvHealth, app: CockpitApp) -> Text:
+        """The sparkline, p50/p95 against the budget, and p95 against the baseline."""
+        budget = app.ws.config.health.p95_budget * 1000
+        text = Text()
+        text.append(
+            "\n" + sparkline(env.latencies(), max(10, self.size.width or 40)),
+            style=style(app, "accent"),
+        )
+        p95 = env.p95
+        text.append(f"\np50 {_ms(env.p50)} · p95 ")
+        over = p95 is not None and p95 > budget
+        text.append(_ms(p95), style=style(app, "error", bold=True) if over else "")
+        text.append(f" / {budget:.0f}ms budget · ok {100 * (env.success_ratio or 0):.0f}%")
+        baseline = app.session.state.baselines.get(self.env_name) if app.session else None
+        ratio = ratio_to_baseline(env, baseline)
+        if ratio is not None and baseline is not None:
+            text.append(
+                f"\np95 ×{ratio:.1f} vs baseline {_ms(baseline['p95_ms'])}",
+                style=style(app, "error", bold=True) if ratio > ROLLBACK_FACTOR else "",
+            )
+        return text
+
+    def _checks_and_errors(self, env: EnvHealth, app: CockpitApp) -> Text:
+        """The per-dependency checks of the last body, and the last error in words."""
+        text = Text()
+        last = env.last
+        if last and last.checks:
+            text.append("\n")
+            for n, (name, value) in enumerate(last.checks.items()):
+                ok = value.lower() in OK_WORDS
+                text.append(("  " if n else "") + f"{name} ")
+                text.append(
+                    value if ok else value.upper(),
+                    style="" if ok else style(app, "error", bold=True),
+                )
+        if env.reason:
+            text.append(f"\n{env.reason}", style=style(app, "warning"))
+        if env.last_error and env.last_error_at and env.last_error != env.reason:
+            ago = format_duration((app.clock.now() - env.last_error_at).total_seconds())
+            text.append(f"\nlast error {ago} ago: {env.last_error}", style="dim")
+        return text
 
 
 def _ms(value: float | None) -> str:
