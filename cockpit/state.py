@@ -329,7 +329,10 @@ def _step_finished(e: StepFinished, state: RunState) -> None:
 def _step_skipped(e: StepSkipped, state: RunState) -> None:
     st = state.steps.setdefault((e.phase, e.step), StepState())
     st.state = StepStatus.SKIPPED
-    st.finished_at = e.ts
+    # an attempt that ended (failed, aborted) keeps its end: waiting is not running time
+    st.finished_at = st.finished_at if st.started_at and st.finished_at else e.ts
+    if not st.finished_at or not st.started_at:
+        st.started_at = None
     st.reason = e.reason
     st.by = e.by
 

@@ -103,7 +103,9 @@ class DeployScreen(Screen):
     def __init__(self, phase_id: str):
         super().__init__()
         self.phase_id = phase_id
-        self.shown_step: str | None = None
+        self.shown: tuple[str, int] | None = None
+        """The step (and attempt) whose log is shown: a new attempt reloads it, for the
+        driver and a watcher alike."""
 
     @property
     def cockpit(self) -> CockpitApp:
@@ -208,8 +210,9 @@ class DeployScreen(Screen):
             return
         self.query_one(StepDetail).show(self.phase, step, self.session)
         self.query_one(StepChecks).show(self.phase, step, self.session)
-        if step.id != self.shown_step:
-            self.shown_step = step.id
+        shown = (step.id, self.session.state.step(self.phase_id, step.id).attempts)
+        if shown != self.shown:
+            self.shown = shown
             self.query_one(StepLogView).show(self.session.log_path(self.phase_id, step.id))
 
     @on(OptionList.OptionHighlighted, "#steps")
@@ -256,7 +259,9 @@ class DeployScreen(Screen):
         """Why ``r`` cannot run this step now, in words (None: it can)."""
         state = self.step_list.state_of(step)
         if state in FINISHED:
-            return f"{step.title} is {state}. Select the next step (↓) to go on."
+            last = step is self.steps[-1]
+            go_on = "It is the last step of this phase." if last else "Select the next step (↓)."
+            return f"{step.title} is {state} (final). {go_on}"
         if state == StepStatus.RUNNING:
             return f"{step.title} is already running."
         running = self.cockpit.running_step()
@@ -273,10 +278,9 @@ class DeployScreen(Screen):
         return None
 
     def _start(self, step: Step) -> None:
-        """Ask the driver to start the step; the log shows this attempt from its first line."""
-        self.shown_step = step.id
-        self.query_one(StepLogView).restart(self.session.log_path(self.phase_id, step.id))
+        """Ask the driver to start the step; its log reloads when the attempt is journaled."""
         self.step_list.follow_running = True
+        self.query_one(StepLogView).set_follow(True)
         self.cockpit.start_step(self.phase_id, step.id)
         refresh_bindings_if_changed(self)
 
@@ -357,7 +361,9 @@ class DeployScreen(Screen):
                 self.step_list.follow_running = False
                 self.query_one(StepLogView).search(term)
 
-        self.app.push_screen(TextPrompt("Search this step's whole log", required=True), find)
+        self.app.push_screen(
+            TextPrompt("Search this step's whole log", required=True, ok="Search"), find
+        )
 
     def action_checklist(self) -> None:
         from screens.checklist import ChecklistScreen

@@ -215,6 +215,8 @@ class StepLogView(RichLog):
         self.path: Path | None = None
         self._follower: LogFollower | None = None
         self._reading = False
+        self._placeholder = False
+        """Only "(no output yet)" is shown: the first real line replaces it."""
 
     def on_mount(self) -> None:
         self.set_interval(0.05, self.pump)  # at most 20 draws a second
@@ -225,12 +227,6 @@ class StepLogView(RichLog):
         """Show this log's tail, then follow it from exactly where the tail ended."""
         self.path = path
         self._load(path)
-
-    def restart(self, path: Path) -> None:
-        """A new attempt starts: clear, and follow what the file gains from now on."""
-        self.path = path
-        self._follower = LogFollower(path, start_at_end=True)
-        self.clear()
 
     @work(exclusive=True, group="log-load", exit_on_error=False)
     async def _load(self, path: Path) -> None:
@@ -243,6 +239,7 @@ class StepLogView(RichLog):
         self.clear()
         for line in lines:
             self.write(self.line_text(line))
+        self._placeholder = not lines
         if not lines:
             self.write(Text("(no output yet)", style="dim"))
 
@@ -260,6 +257,9 @@ class StepLogView(RichLog):
             lines, skipped = await asyncio.to_thread(follower.read_new, 256 * 1024)
             if follower is not self._follower or not lines:
                 return
+            if self._placeholder:
+                self._placeholder = False
+                self.clear()
             if skipped or len(lines) > SHOWN_PER_DRAW:
                 self.write(
                     Text(

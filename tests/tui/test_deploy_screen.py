@@ -96,6 +96,13 @@ async def test_run_fail_retry_skip(ship):
         await pilot.press(*"production", "enter")
         await until(pilot, lambda: state(ship, "apply") == "done", "retry done")
         assert ship.state.step("ship", "apply").attempts == 2
+        # the log view reloads for the new attempt, as a watcher's does
+        await until(
+            pilot,
+            lambda: "Apply (attempt 2)" in log_text(screen) and "applied" in log_text(screen),
+            "the retry's lines shown",
+        )
+        assert "(no output yet)" not in log_text(screen)
         await pilot.press("down", "s")
         await until(pilot, lambda: isinstance(app.screen, TextPrompt), "skip reason asked")
         await pilot.press(*"verified by hand in the console", "enter")
@@ -220,7 +227,10 @@ async def test_keys_that_cannot_act_say_why_and_never_crash(tmp_path):
         await pilot.press("r")  # still on the done step
         await until(
             pilot,
-            lambda: any("Prepare is done" in n.message for n in app._notifications),
+            lambda: any(
+                "Prepare is done (final). Select the next step" in n.message
+                for n in app._notifications
+            ),
             "r says the step is done",
         )
     session.close()

@@ -80,3 +80,29 @@ def test_step_status_is_its_word():
     assert StepStatus.SKIPPED.finished and not StepStatus.FAILED.finished
     assert "done" in FINISHED and "aborted" not in FINISHED
     assert all(cls.TYPE for cls in REGISTRY.values())
+
+
+def test_skipping_after_a_failed_attempt_does_not_count_the_wait_as_running_time():
+    def line(kind, ts, **fields):
+        return {"v": 1, "ts": ts, "type": kind, "by": "ana", **fields}
+
+    run = {"id": "r", "type": "standard", "version": "1.0.0", "operator": "ana"}
+    state = replay(
+        [
+            line("run.started", "2026-11-25T10:00:00+00:00", run=run),
+            line("step.started", "2026-11-25T10:00:00+00:00", phase="p", step="s", attempt=1)
+            | {"commands": ["x"]},
+            line("step.finished", "2026-11-25T10:00:03+00:00", phase="p", step="s")
+            | {"state": "aborted", "exit_code": None, "reason": "aborted", "duration_s": 3.0},
+            line("step.skipped", "2026-11-25T10:05:00+00:00", phase="p", step="s", reason="ok"),
+            line("step.skipped", "2026-11-25T10:06:00+00:00", phase="p", step="t", reason="n/a"),
+        ]
+    )
+    skipped = state.step("p", "s")
+    assert (skipped.state, skipped.started_at, skipped.finished_at) == (
+        "skipped",
+        "2026-11-25T10:00:00+00:00",
+        "2026-11-25T10:00:03+00:00",
+    )
+    never_ran = state.step("p", "t")
+    assert never_ran.started_at is None and never_ran.finished_at == "2026-11-25T10:06:00+00:00"
