@@ -357,7 +357,7 @@ class Headless:
         printer = LogPrinter(path, self.out, offset)
         self.running = step.id
         try:
-            st = await self.driver.wait_step(self.phase_id, step.id, poll=0.05, tick=printer.pump)
+            st = await self.driver.wait_step(self.phase_id, step.id, poll=0.05, tick=printer.drain)
         finally:
             self.running = None
         printer.drain()
