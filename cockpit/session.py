@@ -346,15 +346,16 @@ class RunSession:
             out_of_order=out_of_order,
         )
 
-    def _startable(self, phase_id: str, step_id: str) -> Step:
-        """The step, if it may start now: its phase is open, it is not running or finished."""
+    def _startable(self, phase_id: str, step_id: str, running: str = "is already running") -> Step:
+        """The step, if it may start (or be skipped) now: its phase is open, it is not
+        running or finished."""
         step = self.step_spec(phase_id, step_id)
         self._require_unlocked(phase_id)
         st = self.state.step(phase_id, step_id)
         if st.state == "running":
-            raise CockpitError(f"step {step_id!r} ({step.title}) is already running")
+            raise CockpitError(f"step {step_id!r} ({step.title}) {running}")
         if st.state in FINISHED:
-            raise CockpitError(f"step {step_id!r} ({step.title}) is {st.state}")
+            raise CockpitError(f"step {step_id!r} ({step.title}) is already {st.state}")
         return step
 
     def plan_step_finished(
@@ -431,13 +432,7 @@ class RunSession:
 
     def plan_step_skip(self, phase_id: str, step_id: str, reason: str) -> Event:
         """Validate skipping a step: a reason is required, a running step is aborted first."""
-        self.step_spec(phase_id, step_id)
-        self._require_unlocked(phase_id)
-        st = self.state.step(phase_id, step_id)
-        if st.state == "running":
-            raise CockpitError(f"step {step_id!r} is running: abort it first")
-        if st.state in FINISHED:
-            raise CockpitError(f"step {step_id!r} is already {st.state}")
+        self._startable(phase_id, step_id, running="is running: abort it first")
         if not reason.strip():
             raise CockpitError("skipping a step needs a reason")
         return StepSkipped(phase=phase_id, step=step_id, reason=reason.strip())
