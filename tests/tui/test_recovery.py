@@ -16,7 +16,7 @@ from cockpit.report import build
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
-from screens.dialogs import Confirm
+from screens.dialogs import Confirm, TextPrompt
 from tests.helpers import cockpit_cmd, until, wait_for
 from tests.rollout import (
     ROWS,
@@ -164,3 +164,29 @@ def test_the_tui_in_a_real_terminal_dies_and_the_command_does_not(rollout, sig):
         events = read_journal(journal_of(rollout)).events
         released = [e for e in events if e["type"] == "lock.released"]
         assert released and "SIGHUP" in released[-1]["reason"]
+
+
+async def test_running_a_step_out_of_order_in_the_tui_asks_for_a_reason(rollout):
+    from screens.deploy import DeployScreen
+
+    session = RunSession(Workspace.open(rollout), journal_of(rollout).parent.name)
+    session.take_lock()
+    app = CockpitApp(session.ws, session, follow_interval=0.05, poll_health=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_phase("rollout")
+        await until(pilot, lambda: isinstance(app.screen, DeployScreen), "deploy screen")
+        await pilot.press("down", "r")  # the canary, while the schema change is pending
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt), "reason asked")
+        title = str(app.screen.query_one("#dialog-title").render())
+        assert "out of order" in title
+        await pilot.press(*"schema applied by the DBA", "enter")
+        await until(
+            pilot,
+            lambda: session.state.step("rollout", "canary").state == "done",
+            "the canary ran",
+            attempts=600,
+        )
+        order = session.state.step("rollout", "canary").out_of_order
+        assert order["reason"] == "schema applied by the DBA"
+        assert order["earlier"] == [{"step": "schema", "state": "pending"}]
+    session.close()
