@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from cockpit.clock import parse_iso
 from cockpit.driver import RunDriver
 from cockpit.durations import format_duration
 from cockpit.headless import EXIT_DONE, Headless
-from cockpit.progress import tasks
+from cockpit.progress import step_seconds, tasks
+from cockpit.report import build
 from cockpit.runbook import DEPLOY_PHASE, Step
 from cockpit.session import RunSession
 from cockpit.verify import health_target, verify_item
@@ -95,17 +95,14 @@ def summary(session: RunSession, out) -> None:
     out.write(
         f"\nrun {run.id}: {run.type} release {run.version} (production was {run.previous_version})\n"
     )
-    starts, ends = [], []
-    for step in session.ws.runbook.phase(DEPLOY_PHASE).steps_for(run.type):
-        st = session.state.step(DEPLOY_PHASE, step.id)
-        took = ""
-        if st.started_at and st.finished_at:
-            starts.append(parse_iso(st.started_at))
-            ends.append(parse_iso(st.finished_at))
-            took = format_duration((ends[-1] - starts[-1]).total_seconds())
-        out.write(f"  {step.title:<32} {st.state:<8} {took:>6}  budget {step.budget}\n")
-    if starts:
-        total = (max(ends) - min(starts)).total_seconds()
+    phase = session.ws.runbook.phase(DEPLOY_PHASE)
+    for step in phase.steps_for(run.type):
+        took = step_seconds(phase, step, session.state)
+        shown = format_duration(took) if took is not None else ""
+        state = session.state.step(DEPLOY_PHASE, step.id).state
+        out.write(f"  {step.title:<32} {state:<8} {shown:>6}  budget {step.budget}\n")
+    total = build(session)["metrics"]["deployment_time_s"]
+    if total is not None:
         out.write(f"deployment time {format_duration(total)} (runbook target < 60m)\n")
     for p in session.phases():
         progress = session.progress(p.id)

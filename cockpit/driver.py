@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cockpit.errors import CockpitError
-from cockpit.events import FINISHED, Event
+from cockpit.events import ENDED, FINISHED, Event
 from cockpit.gitops import BranchPlan, create_hotfix_branch, plan_hotfix_branch
 from cockpit.healthwatch import EnvHealth, HealthMonitor, baseline_of, measure_baseline
 from cockpit.healthwatch import rollback_signal as signal_of
@@ -40,7 +40,6 @@ from cockpit.runbook import (
     Step,
 )
 from cockpit.runner import (
-    FINAL,
     ask_abort,
     attempt_status,
     build_spec,
@@ -50,6 +49,7 @@ from cockpit.runner import (
 )
 from cockpit.session import RunSession
 from cockpit.state import StepState
+from cockpit.supervisor import exit_words
 
 ABORT_WAIT = 30.0
 """Seconds a supervisor gets to stop its command's tree and record the abort."""
@@ -236,13 +236,16 @@ class RunDriver:
         poll: float = 0.1,
         tick: Callable[[], None] | None = None,
     ) -> StepState:
-        """Until the step is no longer running (a vanished supervisor is recorded as such)."""
+        """Until the step is no longer running (a vanished supervisor is recorded as such).
+
+        ``tick`` runs in a worker thread after every read of the journal.
+        """
         loop = asyncio.get_running_loop()
         checked = loop.time()
         while True:
             await self.sync()
             if tick is not None:
-                tick()
+                await asyncio.to_thread(tick)  # e.g. copying the log to stdout: file IO
             st = self.session.state.step(phase_id, step_id)
             if st.state != "running":
                 return st
@@ -298,6 +301,11 @@ class RunDriver:
         await self.send(lambda: self.session.plan_step_skip(phase_id, step_id, reason))
 
     async def end_window(self, phase_id: str, step_id: str, how: str) -> None:
+        """End a timed window; open checks are named in how it ended (they stay open)."""
+        step = self.session.step_spec(phase_id, step_id)
+        ticked = sum(self.session.state.item(phase_id, c.id).checked for c in step.checks)
+        if ticked < len(step.checks):
+            how = f"{how} with {ticked}/{len(step.checks)} checks ticked"
         await self.send(lambda: self.session.plan_window_end(phase_id, step_id, how))
 
     async def _end_ticked_windows(self) -> None:
@@ -343,7 +351,7 @@ class RunDriver:
         st = self.session.state.step(phase_id, step_id)
         if st.state != "running":
             return None
-        if status is not None and status.get("state") in FINAL:
+        if status is not None and status.get("state") in ENDED:
             await self.record(
                 self.session.plan_step_finished(
                     phase_id,
@@ -407,7 +415,7 @@ class RunDriver:
             ):
                 break
             if tick is not None:
-                tick()
+                await asyncio.to_thread(tick)
             await asyncio.sleep(poll)
             await self.sync()
         await self.sync()
@@ -507,7 +515,4 @@ class RunDriver:
 
 
 def _ended_words(status: dict[str, Any]) -> str:
-    code = status.get("exit_code")
-    sig = status.get("signal")
-    how = f"exit {code}" if code is not None else (f"killed by {sig}" if sig else "no exit status")
-    return f"{status.get('state')} ({how}) while no cockpit watched"
+    return f"{status.get('state')} ({exit_words(status.get('exit_code'))}) while no cockpit watched"

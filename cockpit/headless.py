@@ -29,13 +29,13 @@ from cockpit.durations import format_duration
 from cockpit.errors import CockpitError
 from cockpit.events import FINISHED
 from cockpit.healthwatch import HealthMonitor
-from cockpit.logsearch import file_size
+from cockpit.logsearch import LogFollower, file_size, tail_offset
+from cockpit.progress import step_seconds
 from cockpit.runbook import Step
 from cockpit.runner import render_commands
 from cockpit.session import RunSession
 
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
-READ_AT_ONCE = 8 * 1024 * 1024
 PREFIX = len("2026-01-01T00:00:00.000Z O ")
 """A step-log line's prefix: a fixed-width UTC timestamp, the tag, two spaces."""
 _SHOWN = {b"O": b"  ", b"E": b"! ", b"#": b"# "}
@@ -99,64 +99,24 @@ def _run_end(data: bytes, pos: int, prefix: bytes, size: int) -> int:
 
 
 class LogPrinter:
-    """Copies what a step log gains to stdout, whole lines only."""
+    """Copies what a step log gains to stdout, whole lines, rewritten by ``printable``."""
 
-    def __init__(self, path: Path, out: TextIO, offset: int | None = None):
-        self.path = path
+    def __init__(self, path: Path, out: TextIO, offset: int):
+        self.follower = LogFollower(path, offset=offset)
         self.out = out
-        if offset is None:
-            try:
-                offset = path.stat().st_size
-            except FileNotFoundError:
-                offset = 0
-        self.offset = offset
-
-    def pump(self) -> None:
-        try:
-            with open(self.path, "rb") as fh:
-                fh.seek(self.offset)
-                data = fh.read(READ_AT_ONCE)
-        except FileNotFoundError:
-            return
-        end = data.rfind(b"\n")
-        if end < 0:
-            return
-        self.offset += end + 1
-        text = printable(data[: end + 1])
-        buffer = getattr(self.out, "buffer", None)
-        if buffer is not None:
-            self.out.flush()
-            buffer.write(text)
-            buffer.flush()
-        else:
-            self.out.write(text.decode("utf-8", "replace"))
-            self.out.flush()
 
     def drain(self) -> None:
-        while True:
-            before = self.offset
-            self.pump()
-            if self.offset == before:
-                return
-
-
-def tail_offset(path: Path, lines: int) -> int:
-    """The offset where the last ``lines`` lines of a file begin."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            start = max(0, size - 64 * 1024)
-            fh.seek(start)
-            data = fh.read(size - start)
-    except FileNotFoundError:
-        return 0
-    pos = len(data) - 1 if data.endswith(b"\n") else len(data)
-    for _ in range(lines):
-        at = data.rfind(b"\n", 0, pos)
-        if at < 0:
-            return 0 if start == 0 else start + data.find(b"\n") + 1
-        pos = at
-    return start + pos + 1
+        """Print everything the log gained (called off the event loop)."""
+        while data := self.follower.read_all():
+            text = printable(data)
+            buffer = getattr(self.out, "buffer", None)
+            if buffer is not None:
+                self.out.flush()
+                buffer.write(text)
+                buffer.flush()
+            else:
+                self.out.write(text.decode("utf-8", "replace"))
+                self.out.flush()
 
 
 class Headless:
@@ -360,7 +320,7 @@ class Headless:
             st = await self.driver.wait_step(self.phase_id, step.id, poll=0.05, tick=printer.drain)
         finally:
             self.running = None
-        printer.drain()
+        await asyncio.to_thread(printer.drain)
         if st.state == "aborted" or self.interrupted:
             return EXIT_ABORTED
         if st.state != "done":
@@ -371,17 +331,22 @@ class Headless:
     async def _window(self, step: Step) -> int | None:
         """A step without commands: its timer runs until its checks are ticked or it is ended.
 
-        Ctrl-C leaves it open (it is a timer: nothing runs) and stops this run.
+        Ctrl-C leaves it open (it is a timer: nothing runs) and stops this run. Without a
+        terminal nobody can end it here: past its budget (or at once, with no checks to wait
+        for) the run stops and the timer stays open — it is never ended as done for nobody.
         """
         self._say(f"  timed window ({step.budget or 'no budget'}): tick its checks to end it")
         for check in step.checks:
             self._say(f"  [ ] {check.text}  (cockpit check {self.phase_id} {check.id})")
         if self.on_window is not None:
             await self.on_window(self.driver, self.phase_id, step)
-        if not step.checks and not self.stdin.isatty():
-            await self.driver.end_window(
-                self.phase_id, step.id, "no checks to wait for (headless, no terminal)"
+        interactive = self.stdin.isatty()
+        if not step.checks and not interactive:
+            self._say(
+                f"# {step.title}: a timed window with no checks, and no terminal here to end it: "
+                "stopping; its timer stays open (end it in the TUI with e)"
             )
+            return EXIT_ABORTED
         ender = self._enter_ends(step)
         warned: set[float] = set()
         ticked: set[str] = set()
@@ -398,6 +363,12 @@ class Headless:
                 elapsed = (
                     self.session.clock.now() - parse_iso(st.started_at or "")
                 ).total_seconds()
+                if not interactive and step.budget and elapsed > step.budget.high:
+                    self._say(
+                        f"# {step.title}: over its budget {step.budget} with checks open and no "
+                        "terminal to end it: stopping; its timer stays open"
+                    )
+                    return EXIT_ABORTED
                 if step.budget:
                     for mark, words in ((step.budget.warn_at, "80 %"), (step.budget.high, "100 %")):
                         if elapsed >= mark and mark not in warned:
@@ -439,10 +410,9 @@ class Headless:
             return
         self.out.write(f"\n{'STEP':<34} {'RESULT':<14} {'TOOK':>8}  BUDGET\n")
         for step in self.steps():
-            st = self.session.state.step(self.phase_id, step.id)
-            took = None
-            if st.started_at and st.finished_at:
-                took = (parse_iso(st.finished_at) - parse_iso(st.started_at)).total_seconds()
+            took = step_seconds(
+                self.session.ws.runbook.phase(self.phase_id), step, self.session.state
+            )
             over = (
                 "  OVER BUDGET"
                 if took is not None and step.budget and took > step.budget.high

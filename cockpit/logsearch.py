@@ -1,7 +1,8 @@
 """Reading step logs back: the tail for the screen, and search through the whole file.
 
 Owns reading ``runs/ID/logs/PHASE/STEP.log`` without loading it whole: the last
-lines from the end of the file, and a streaming search that counts every match and
+lines from the end of the file, following what another process appends (as lines for a
+screen, or as bytes to copy), and a streaming search that counts every match and
 keeps the last ones (a million-line log is searched in one pass, bounded memory).
 """
 
@@ -79,6 +80,39 @@ class LogFollower:
             skipped = -1  # unknown count: the caller says "earlier lines passed over"
         self.offset = start + end + 1
         return lines, skipped
+
+    def read_all(self, chunk: int = 8 * 1024 * 1024) -> bytes:
+        """Every whole line gained since the last read, as bytes (nothing is passed over)."""
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read(chunk)
+        except FileNotFoundError:
+            return b""
+        end = data.rfind(b"\n")
+        if end < 0:
+            return b""
+        self.offset += end + 1
+        return data[: end + 1]
+
+
+def tail_offset(path: Path, lines: int) -> int:
+    """The offset where the last ``lines`` lines of a file begin (to follow from there)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            start = max(0, size - 64 * 1024)
+            fh.seek(start)
+            data = fh.read(size - start)
+    except FileNotFoundError:
+        return 0
+    pos = len(data) - 1 if data.endswith(b"\n") else len(data)
+    for _ in range(lines):
+        at = data.rfind(b"\n", 0, pos)
+        if at < 0:
+            return 0 if start == 0 else start + data.find(b"\n") + 1
+        pos = at
+    return start + pos + 1
 
 
 def file_size(path: Path) -> int:

@@ -9,8 +9,10 @@ it is locked (and overridden), whether any rollback criterion is met, and the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from cockpit.clock import parse_iso
 from cockpit.events import FINISHED, StepStatus
 from cockpit.runbook import DECISION_PHASE, DEPLOY_PHASE, Entry, Phase, Runbook, Step, applies
 from cockpit.state import RunState
@@ -56,6 +58,18 @@ def step_times(phase: Phase, step: Step, state: RunState) -> tuple[str | None, s
         ]
         return st.started_at, max(ticks) if ticks else None
     return st.started_at, None
+
+
+def step_seconds(
+    phase: Phase, step: Step, state: RunState, now: datetime | None = None
+) -> float | None:
+    """How long a step ran: until it ended, or until ``now`` while it runs (None: not yet)."""
+    started, finished = step_times(phase, step, state)
+    if not started or not (finished or now):
+        return None
+    end = parse_iso(finished) if finished else now
+    assert end is not None
+    return max(0.0, (end - parse_iso(started)).total_seconds())
 
 
 def tasks(phase: Phase, release_type: str) -> list[Entry]:

@@ -29,7 +29,7 @@ from cockpit.events import (
     parse,
 )
 from cockpit.journal import read_journal
-from cockpit.progress import criteria_met, progress, step_state, step_times, tasks
+from cockpit.progress import criteria_met, progress, step_seconds, step_state, step_times, tasks
 from cockpit.runbook import DEPLOY_PHASE, PRODUCTION, ROLLBACK_PHASE, Runbook
 from cockpit.session import RunSession
 from cockpit.state import RunState, replay
@@ -109,7 +109,7 @@ def _steps(runbook: Runbook, state: RunState) -> list[dict[str, Any]]:
             shown = step_state(phase, step, state)
             if shown == StepStatus.PENDING and not st.attempts:
                 continue
-            took = _seconds(*step_times(phase, step, state))
+            took = step_seconds(phase, step, state)
             budget = step.budget.high if step.budget else None
             out.append(
                 {

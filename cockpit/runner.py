@@ -33,8 +33,6 @@ from cockpit.supervisor import (
 )
 from cockpit.workspace import ensure_private_dir
 
-FINAL = ("done", "failed", "aborted")
-
 
 def probe_url(session: RunSession, step: Step, env: str) -> str:
     config = session.ws.config

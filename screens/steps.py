@@ -20,13 +20,13 @@ from textual import work
 from textual.widgets import OptionList, RichLog, Static
 from textual.widgets.option_list import Option
 
-from cockpit.clock import Clock, local_hm, parse_iso
+from cockpit.clock import Clock, local_hm
 from cockpit.durations import format_clock
 from cockpit.errors import CockpitError
 from cockpit.events import StepStatus
 from cockpit.logsearch import LogFollower, file_size, search_log, tail_lines
 from cockpit.proctree import UsageMeter
-from cockpit.progress import step_state, step_times
+from cockpit.progress import step_seconds, step_state
 from cockpit.runbook import Phase, Step
 from cockpit.runner import render_commands
 from cockpit.session import RunSession
@@ -55,11 +55,7 @@ def timer_bar(elapsed: float, budget: float | None, warn_at: float | None) -> tu
 
 def elapsed_of(phase: Phase, step: Step, session: RunSession, now: datetime) -> float | None:
     """Seconds the step ran (so far, or until it ended); None before it started."""
-    started, finished = step_times(phase, step, session.state)
-    if not started:
-        return None
-    end = parse_iso(finished) if finished else now
-    return max(0.0, (end - parse_iso(started)).total_seconds())
+    return step_seconds(phase, step, session.state, now)
 
 
 class StepList(OptionList):

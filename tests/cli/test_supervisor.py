@@ -18,7 +18,7 @@ from cockpit.journal import read_journal
 from cockpit.report import build
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
-from tests.helpers import cockpit_cmd, wait_for
+from tests.helpers import cockpit_cmd, phase_workspace, wait_for
 from tests.rollout import (
     ROWS,
     headless,
@@ -162,3 +162,39 @@ def test_out_of_order_needs_a_reason_and_is_reported(rollout):
     # the soak window after it was started out of order too (the schema is still pending)
     assert [o["step"] for o in report["out_of_order"]] == ["canary", "soak"]
     session.close()
+
+
+def test_headless_never_ends_a_window_as_done_for_nobody(tmp_path):
+    """No terminal: a window past its budget with checks open, or one with nothing to wait
+    for, stops the run (exit 3) and its timer stays open; nothing is recorded as done."""
+    watch = """\
+id: watch
+title: Watch the canary
+steps:
+  - id: dashboards
+    title: Watch dashboards
+    budget: 1s
+    checks: [Error rate flat]
+  - id: handover
+    title: Hand over to on-call
+"""
+    root = phase_workspace(tmp_path / "ws", {"watch.yaml": watch})
+    cli = cockpit_cmd("--workspace", str(root))
+    subprocess.run([*cli, "start", "--type", "standard", "--version", "1.0.0"], check=True)
+    run = [*cli, "run", "watch", "--headless", "--yes"]
+    first = subprocess.run(
+        run, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60
+    )
+    assert first.returncode == 3, first.stdout + first.stderr
+    assert "over its budget 1s with checks open" in first.stdout
+    doc = status_json(root)
+    assert step_of(doc, "dashboards")["state"] == "running"  # the timer stays open
+    subprocess.run([*cli, "check", "watch", "error-rate-flat"], check=True, capture_output=True)
+    second = subprocess.run(
+        run, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60
+    )
+    assert second.returncode == 3, second.stdout + second.stderr
+    assert "a timed window with no checks, and no terminal here to end it" in second.stdout
+    doc = status_json(root)
+    assert step_of(doc, "dashboards")["state"] == "done"  # its check ended it
+    assert step_of(doc, "handover")["state"] == "running"
