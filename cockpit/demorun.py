@@ -20,7 +20,7 @@ from cockpit.durations import format_duration
 from cockpit.headless import EXIT_DONE, Headless
 from cockpit.progress import step_seconds, tasks
 from cockpit.report import build
-from cockpit.runbook import DEPLOY_PHASE, Step
+from cockpit.runbook import DEPLOY_PHASE, PRODUCTION, Step
 from cockpit.session import RunSession
 from cockpit.verify import health_target, verify_item
 
@@ -77,11 +77,11 @@ async def drive(session: RunSession, out) -> int:
             if code != EXIT_DONE:
                 return code
         await tick_phase(driver, phase_id, out)
-    baseline = session.state.baselines.get("production")
+    baseline = session.state.baselines.get(PRODUCTION)
     if baseline:
         out.write(
-            f"production baseline: p50 {baseline['p50_ms']:.0f}ms, "
-            f"p95 {baseline['p95_ms']:.0f}ms (taken as the deploy started)\n"
+            f"production baseline: p50 {baseline.p50_ms or 0:.0f}ms, "
+            f"p95 {baseline.p95_ms or 0:.0f}ms (taken as the deploy started)\n"
         )
     for phase_id in AFTER_DEPLOY:
         out.write(f"\n## {session.ws.runbook.phase(phase_id).title}\n")

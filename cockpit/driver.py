@@ -457,12 +457,13 @@ class RunDriver:
         """After every probe: journal a state change; raise the rollback criterion on signal."""
         state = self.session.state
         if changed:
-            previous = state.health.get(env.name, {}).get("state")
+            previous = h.state if (h := state.health.get(env.name)) else None
             if previous != env.state:
                 self._later(self.record(self.session.plan_health_change(env.summary(), previous)))
         if env.name != PRODUCTION:
             return
-        signal = signal_of(env, state.baselines.get(PRODUCTION))
+        baseline = state.baselines.get(PRODUCTION)
+        signal = signal_of(env, baseline.p95_ms if baseline else None)
         active = {signal[0]} if signal else set()
         for criterion in active - self._signals:
             assert signal is not None

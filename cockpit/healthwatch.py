@@ -216,22 +216,22 @@ def baseline_of(env: EnvHealth) -> dict[str, Any] | None:
     return {"env": env.name, "p50_ms": env.p50, "p95_ms": env.p95, "samples": len(env.latencies())}
 
 
-def ratio_to_baseline(env: EnvHealth, baseline: dict[str, Any] | None) -> float | None:
-    """Current p95 as a multiple of the baseline p95."""
-    if not baseline or env.p95 is None or not baseline.get("p95_ms"):
+def ratio_to_baseline(env: EnvHealth, baseline_p95_ms: float | None) -> float | None:
+    """Current p95 as a multiple of the baseline's p95."""
+    if not baseline_p95_ms or env.p95 is None:
         return None
-    return env.p95 / max(float(baseline["p95_ms"]), 1.0)
+    return env.p95 / max(float(baseline_p95_ms), 1.0)
 
 
 def rollback_signal(
-    env: EnvHealth, baseline: dict[str, Any] | None
+    env: EnvHealth, baseline_p95_ms: float | None
 ) -> tuple[str, dict[str, Any]] | None:
     """The rollback criterion production's health meets now, with its evidence (or None).
 
     Only after a baseline exists (the production deployment has started): a DOWN
     before the deploy is not "caused by deployment".
     """
-    if not baseline:
+    if not baseline_p95_ms:
         return None
     if env.state == DOWN:
         return BROKEN_CRITERION, {
@@ -239,12 +239,12 @@ def rollback_signal(
             "error": env.last_error,
             "since": env.changed_at.isoformat() if env.changed_at else None,
         }
-    ratio = ratio_to_baseline(env, baseline)
+    ratio = ratio_to_baseline(env, baseline_p95_ms)
     if ratio is not None and ratio > ROLLBACK_FACTOR:
         return PERFORMANCE_CRITERION, {
             "signal": f"p95 ×{ratio:.1f} vs baseline",
             "p95_ms": env.p95,
-            "baseline_p95_ms": baseline["p95_ms"],
+            "baseline_p95_ms": baseline_p95_ms,
         }
     return None
 

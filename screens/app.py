@@ -440,7 +440,7 @@ class CockpitApp(App[int]):
         """Called by the monitor (on the event loop) after every probe."""
         if changed and env.state == DOWN and self.ws.config.health.bell:
             previous = (
-                self.session.state.health.get(env.name, {}).get("state") if self.session else None
+                h.state if self.session and (h := self.session.state.health.get(env.name)) else None
             )
             if previous != env.state:
                 self.bell()

@@ -121,10 +121,10 @@ class EnvCard(Widget):
         text.append(_ms(p95), style=style(app, "error", bold=True) if over else "")
         text.append(f" / {budget:.0f}ms budget · ok {100 * (env.success_ratio or 0):.0f}%")
         baseline = app.session.state.baselines.get(self.env_name) if app.session else None
-        ratio = ratio_to_baseline(env, baseline)
+        ratio = ratio_to_baseline(env, baseline.p95_ms if baseline else None)
         if ratio is not None and baseline is not None:
             text.append(
-                f"\np95 ×{ratio:.1f} vs baseline {_ms(baseline['p95_ms'])}",
+                f"\np95 ×{ratio:.1f} vs baseline {_ms(baseline.p95_ms)}",
                 style=style(app, "error", bold=True) if ratio > ROLLBACK_FACTOR else "",
             )
         return text

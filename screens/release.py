@@ -20,6 +20,7 @@ from textual.widgets import Footer, Label, Markdown, Static, TextArea
 
 from cockpit import release
 from cockpit.errors import CockpitError
+from cockpit.events import TagCreated
 from cockpit.report import build, markdown
 from screens.dialogs import Confirm
 from screens.header import RollbackBanner, RunHeader
@@ -156,7 +157,7 @@ class ReleaseScreen(Screen):
     @work(group="release-act", exit_on_error=False)
     async def action_push(self) -> None:
         session = self.cockpit.session
-        tags = [e["tag"] for e in session.state.recent if e["type"] == "tag.created"]
+        tags = [e.tag for e in session.state.recent if isinstance(e, TagCreated)]
         if not tags:
             self.notify("create a tag first (t or T)", severity="warning")
             return

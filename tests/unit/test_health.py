@@ -211,10 +211,10 @@ def test_rollback_signal_needs_a_baseline_then_fires():
     assert rollback_signal(env, None) is None
     for n in range(10):
         env.add(make_sample(t0 + timedelta(seconds=10 + n), ms=450))
-    criterion, evidence = rollback_signal(env, baseline)
+    criterion, evidence = rollback_signal(env, baseline["p95_ms"])
     assert criterion == PERFORMANCE_CRITERION and evidence["signal"] == "p95 ×11.2 vs baseline"
     env.add(make_sample(t0 + timedelta(seconds=30), DOWN, None, None, "HTTP 503", "HTTP 503"))
-    assert rollback_signal(env, baseline)[0] == BROKEN_CRITERION
+    assert rollback_signal(env, baseline["p95_ms"])[0] == BROKEN_CRITERION
 
 
 async def watch_until(monitor, env_name, states, max_polls):

@@ -85,12 +85,15 @@ async def run_step(session, step_id, abort_once=None):
     await driver.start_step("ops", step_id, out_of_order="test: steps run alone")
     log = session.log_path("ops", step_id)
     aborting = []
+    loop = asyncio.get_running_loop()
 
-    def tick() -> None:
+    def abort() -> None:
+        aborting.append(loop.create_task(driver.abort_step("ops", step_id)))
+
+    def tick() -> None:  # runs in a worker thread (the driver's tick): hand over to the loop
         if abort_once and not aborting and log.exists() and abort_once in log.read_text():
-            aborting.append(
-                asyncio.get_running_loop().create_task(driver.abort_step("ops", step_id))
-            )
+            aborting.append(None)
+            loop.call_soon_threadsafe(abort)
 
     st = await driver.wait_step("ops", step_id, poll=0.05, tick=tick)
     status = attempt_status(session, "ops", step_id)
