@@ -26,7 +26,7 @@ steps:
 
 
 async def soak(seconds: float) -> tuple[float, float, float, int]:
-    from cockpit.demo import make_repo
+    from cockpit.demo_sandbox import make_repo
     from cockpit.session import RunSession
     from cockpit.workspace import Workspace
     from screens.app import CockpitApp

@@ -43,7 +43,7 @@ def run(repeats: int = 5) -> list[Row]:
         )
         version.append(time.perf_counter() - started)
     root = Path(tempfile.mkdtemp(prefix="bench-paint-"))
-    from cockpit.demo import make_repo, write_config
+    from cockpit.demo_sandbox import make_repo, write_config
 
     make_repo(root)
     write_config(root, "http://127.0.0.1:9", "http://127.0.0.1:10", demo_tools=False)

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from cockpit.errors import CockpitError
-from cockpit.versioning import production_versions
+from cockpit.versions import production_versions
 
 SECTIONS = ("Added", "Changed", "Fixed", "Security")
 CONVENTIONAL = re.compile(

@@ -329,7 +329,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_health(args: argparse.Namespace) -> int:
     from cockpit.config import find_config, load_config
-    from cockpit.healthcli import run_health
+    from cockpit.probe_cli import run_health
 
     root = getattr(args, "workspace", None) or Path.cwd()
     config = load_config(find_config(root, getattr(args, "config", None)))
@@ -337,7 +337,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_version(args: argparse.Namespace) -> int:
-    from cockpit.versioning import current_version, next_version
+    from cockpit.versions import current_version, next_version
 
     root = getattr(args, "workspace", None) or Path.cwd()
     current = current_version(root)
@@ -368,7 +368,7 @@ def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cockpit.demo import make_sandbox
+    from cockpit.demo_sandbox import make_sandbox
     from cockpit.session import RunSession
     from cockpit.simservice import SimService
     from cockpit.workspace import Workspace
@@ -379,7 +379,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         session = RunSession.start(ws, "standard")
         print(f"demo workspace: {root}")
         if args.headless:
-            from cockpit.demorun import run_demo_headless
+            from cockpit.demo_headless import run_demo_headless
 
             try:
                 code = run_demo_headless(session)

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cockpit.errors import CockpitError
-from cockpit.events import ENDED, FINISHED, Event
-from cockpit.gitops import BranchPlan, create_hotfix_branch, plan_hotfix_branch
-from cockpit.healthwatch import EnvHealth, HealthMonitor, baseline_of, measure_baseline
-from cockpit.healthwatch import rollback_signal as signal_of
+from cockpit.events import ENDED, FINISHED, Event, StepStatus
+from cockpit.git_changes import BranchPlan, create_hotfix_branch, plan_hotfix_branch
 from cockpit.journal import Batch
+from cockpit.monitor import EnvHealth, HealthMonitor, baseline_of, measure_baseline
+from cockpit.monitor import rollback_signal as signal_of
 from cockpit.proctree import holders, is_same_process, stop_tree
 from cockpit.progress import step_state
 from cockpit.runbook import (
@@ -99,18 +99,20 @@ class RunDriver:
         session: RunSession,
         monitor: HealthMonitor | None = None,
         alert: Callable[[Alert], None] | None = None,
-        on_change: Callable[[], None] | None = None,
+        on_change: Callable[[list[Event]], None] | None = None,
     ):
         self.session = session
         self.monitor = monitor
         self.alert = alert or (lambda _: None)
-        self.on_change = on_change or (lambda: None)
-        """Called after the state folded new events in (a front end redraws)."""
+        self.on_change = on_change or (lambda _events: None)
+        """Called with the events the state just folded in (a front end redraws what they
+        touch)."""
         self._io = asyncio.Lock()
         self._starting: set[tuple[str, str]] = set()
         self._signals: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ending_windows = False
+        self._orphans: set[tuple[str, str]] = set()
 
     # -- the one write path ------------------------------------------------------------
 
@@ -118,9 +120,9 @@ class RunDriver:
         """Read what the journal gained (ours, a supervisor's, a script's) and fold it in."""
         async with self._io:
             batch = await asyncio.to_thread(self.session.read_pending)
-            self.session.apply(batch)
-        if batch.events:
-            self.on_change()
+            events = self.session.apply(batch)
+        if events:
+            self.on_change(events)
             await self._end_ticked_windows()
         return batch
 
@@ -162,6 +164,36 @@ class RunDriver:
         """Command steps the journal says are running, in any phase."""
         return self.session.state.running_steps()
 
+    def orphans(self) -> list[tuple[str, str]]:
+        """Steps whose command runs on with its supervisor gone (until killed or waited for)."""
+        running = set(self.running_steps())
+        return sorted(key for key in self._orphans if key in running)
+
+    def refusal(self, phase_id: str, step_id: str) -> str | None:
+        """Why this step cannot be started now, in words the operator can act on (None: it
+        can; running it out of order is asked for separately)."""
+        step = self.session.step_spec(phase_id, step_id)
+        state = self.shown_state(phase_id, step)
+        if state in FINISHED:
+            last = step is self.steps(phase_id)[-1]
+            go_on = "It is the last step of this phase." if last else "Select the next step."
+            return f"{step.title} is {state} (final). {go_on}"
+        if state == StepStatus.RUNNING:
+            return f"{step.title} is already running."
+        busy = self.running_steps()
+        if busy and step.commands:
+            return f"{self.session.step_spec(*busy[0]).title} is still running."
+        p = self.session.progress(phase_id)
+        if p.locked:
+            title = self.session.ws.runbook.phase(phase_id).title
+            return (
+                f"{title} waits for {', '.join(p.waiting_on)}. Override the lock on its "
+                "checklist with a reason, or finish those phases first."
+            )
+        if any(o[0] == phase_id for o in self.orphans()):
+            return "An orphaned command of this phase still runs: kill it or wait for it."
+        return None
+
     def earlier_unfinished(self, phase_id: str, step_id: str) -> list[tuple[Step, str]]:
         """The steps before ``step_id`` in its phase that are failed or not done."""
         out = []
@@ -184,6 +216,9 @@ class RunDriver:
         CockpitError in words for anything else that stops it.
         """
         step = self.session.step_spec(phase_id, step_id)
+        why_not = self.refusal(phase_id, step_id)
+        if why_not:
+            raise CockpitError(why_not)
         earlier = self.earlier_unfinished(phase_id, step_id)
         order = None
         if earlier:
@@ -196,10 +231,6 @@ class RunDriver:
         if not step.commands:
             await self.record(self.session.plan_window_start(phase_id, step_id, order))
             return
-        busy = self.running_steps()
-        if busy:
-            title = self.session.step_spec(busy[0][0], busy[0][1]).title
-            raise CockpitError(f"step {title!r} is still running")
         rendered = render_commands(self.session, step)
         self.session.plan_step_start(phase_id, step_id, rendered, order)  # validate first
         key = (phase_id, step_id)
@@ -247,7 +278,7 @@ class RunDriver:
             if tick is not None:
                 await asyncio.to_thread(tick)  # e.g. copying the log to stdout: file IO
             st = self.session.state.step(phase_id, step_id)
-            if st.state != "running":
+            if st.state != StepStatus.RUNNING:
                 return st
             if loop.time() - checked >= LIVENESS_EVERY:
                 checked = loop.time()
@@ -262,7 +293,7 @@ class RunDriver:
         Returns the pids still alive afterwards (empty when everything is gone).
         """
         st = self.session.state.step(phase_id, step_id)
-        if st.state != "running":
+        if st.state != StepStatus.RUNNING:
             raise CockpitError(f"step {step_id!r} is not running")
         if st.kind == "window":
             await self.end_window(phase_id, step_id, "ended by the operator")
@@ -273,7 +304,7 @@ class RunDriver:
             deadline = loop.time() + ABORT_WAIT
             while loop.time() < deadline:
                 await self.sync()
-                if self.session.state.step(phase_id, step_id).state != "running":
+                if self.session.state.step(phase_id, step_id).state != StepStatus.RUNNING:
                     return []
                 await asyncio.sleep(0.1)
         # no supervisor (or it did not answer): stop the tree ourselves and say so
@@ -291,7 +322,7 @@ class RunDriver:
             await stop_tree(int(sup["pid"]), "-")
         survivors = await stop_tree(cmd.pid if cmd else None, token)
         await self.sync()
-        if self.session.state.step(phase_id, step_id).state == "running":
+        if self.session.state.step(phase_id, step_id).state == StepStatus.RUNNING:
             await self.record(
                 self.session.plan_step_finished(phase_id, step_id, "aborted", None, reason, 0.0)
             )
@@ -315,7 +346,7 @@ class RunDriver:
         self._ending_windows = True
         try:
             for (phase_id, step_id), st in list(self.session.state.steps.items()):
-                if st.kind != "window" or st.state != "running":
+                if st.kind != "window" or st.state != StepStatus.RUNNING:
                     continue
                 phase = self.session.ws.runbook.phases.get(phase_id)
                 step = next((s for s in phase.steps if s.id == step_id), None) if phase else None
@@ -349,7 +380,7 @@ class RunDriver:
             return Found(phase_id, step_id, "running", f"still running (supervisor pid {pid})")
         await self.sync()  # it may have recorded the end just before it exited
         st = self.session.state.step(phase_id, step_id)
-        if st.state != "running":
+        if st.state != StepStatus.RUNNING:
             return None
         if status is not None and status.get("state") in ENDED:
             await self.record(
@@ -364,6 +395,7 @@ class RunDriver:
             )
             return Found(phase_id, step_id, "recorded", _ended_words(status))
         if await asyncio.to_thread(self._command_alive, st, status):
+            self._orphans.add((phase_id, step_id))
             return Found(
                 phase_id,
                 step_id,
@@ -410,7 +442,7 @@ class RunDriver:
         while True:
             st = self.session.state.step(phase_id, step_id)
             status = await asyncio.to_thread(attempt_status, self.session, phase_id, step_id)
-            if st.state != "running" or not await asyncio.to_thread(
+            if st.state != StepStatus.RUNNING or not await asyncio.to_thread(
                 self._command_alive, st, status
             ):
                 break
@@ -419,7 +451,7 @@ class RunDriver:
             await asyncio.sleep(poll)
             await self.sync()
         await self.sync()
-        if self.session.state.step(phase_id, step_id).state == "running":
+        if self.session.state.step(phase_id, step_id).state == StepStatus.RUNNING:
             await self.record(
                 self.session.plan_step_finished(
                     phase_id,

@@ -73,23 +73,6 @@ class Event:
         out.update(self.extra)
         return out
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """Read a field by its journal key (for readers that print events generically)."""
-        if key == "type":
-            return self.TYPE
-        if key in self.extra:
-            return self.extra[key]
-        return getattr(self, key, default) if key in _names(type(self)) else default
-
-    def __getitem__(self, key: str) -> Any:
-        value = self.get(key, _MISSING)
-        if value is _MISSING:
-            raise KeyError(key)
-        return value
-
-
-_MISSING = object()
-
 
 _NAMES: dict[type, frozenset[str]] = {}
 

@@ -27,9 +27,9 @@ from cockpit.clock import parse_iso
 from cockpit.driver import Alert, Found, OutOfOrder, RunDriver
 from cockpit.durations import format_duration
 from cockpit.errors import CockpitError
-from cockpit.events import FINISHED
-from cockpit.healthwatch import HealthMonitor
+from cockpit.events import FINISHED, StepStatus
 from cockpit.logsearch import LogFollower, file_size, tail_offset
+from cockpit.monitor import HealthMonitor
 from cockpit.progress import step_seconds
 from cockpit.runbook import Step
 from cockpit.runner import render_commands
@@ -355,7 +355,7 @@ class Headless:
                 await self.driver.sync()
                 self._say_ticks(step, ticked)
                 st = self.session.state.step(self.phase_id, step.id)
-                if st.state != "running":
+                if st.state != StepStatus.RUNNING:
                     break
                 if self.interrupted:
                     self._say(f"# {step.title}: its timer stays open")

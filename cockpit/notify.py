@@ -16,7 +16,7 @@ import httpx
 
 from cockpit.changelog import Draft
 from cockpit.clock import parse_iso
-from cockpit.health import describe_error
+from cockpit.probe import describe_error
 from cockpit.workspace import ensure_private_dir
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.errors import CockpitError
+from cockpit.events import StepStatus
 from cockpit.placeholders import substitute
 from cockpit.proctree import is_same_process, new_token
 from cockpit.runbook import Step
@@ -178,7 +179,7 @@ def supervision(session: RunSession) -> dict[tuple[str, str], dict[str, Any]]:
     """Each running command step's supervisor: its pid and whether it is alive (read-only)."""
     out = {}
     for (phase_id, step_id), st in session.state.steps.items():
-        if st.state != "running" or st.kind != "commands":
+        if st.state != StepStatus.RUNNING or st.kind != "commands":
             continue
         status = attempt_status(session, phase_id, step_id)
         pid = ((status or {}).get("supervisor") or {}).get("pid")

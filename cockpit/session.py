@@ -37,6 +37,7 @@ from cockpit.events import (
     StepFinished,
     StepSkipped,
     StepStarted,
+    StepStatus,
     VerificationFailed,
     WindowEnded,
     WindowStarted,
@@ -48,7 +49,7 @@ from cockpit.progress import PhaseProgress, criteria_met, progress, status_docum
 from cockpit.runbook import DECISION_PHASE, RELEASE_TYPES, Entry, Phase, Step
 from cockpit.secrets import Redactor
 from cockpit.state import RunState
-from cockpit.versioning import Version, current_version
+from cockpit.versions import Version, current_version
 from cockpit.workspace import Workspace, ensure_private_dir
 
 
@@ -225,14 +226,16 @@ class RunSession:
         with self._read_lock:
             return self.follower.read_new()
 
-    def apply(self, batch: Batch) -> list[dict[str, Any]]:
-        """Fold a batch read by ``read_pending`` into the state (call from one thread)."""
-        for event in batch.events:
+    def apply(self, batch: Batch) -> list[Event]:
+        """Fold a batch read by ``read_pending`` into the state (call from one thread); the
+        typed events, in journal order."""
+        events = [parse(line) for line in batch.events]
+        for event in events:
             self.state.apply(event)
         self.state.warnings.extend(batch.warnings)
-        return batch.events
+        return events
 
-    def refresh(self) -> list[dict[str, Any]]:
+    def refresh(self) -> list[Event]:
         """Read and apply what was appended since the last read (by us or anyone)."""
         return self.apply(self.read_pending())
 
@@ -352,7 +355,7 @@ class RunSession:
         step = self.step_spec(phase_id, step_id)
         self._require_unlocked(phase_id)
         st = self.state.step(phase_id, step_id)
-        if st.state == "running":
+        if st.state == StepStatus.RUNNING:
             raise CockpitError(f"step {step_id!r} ({step.title}) {running}")
         if st.state in FINISHED:
             raise CockpitError(f"step {step_id!r} ({step.title}) is already {st.state}")
@@ -389,7 +392,7 @@ class RunSession:
         """Close a running timed window ("its checks are ticked", "ended by the operator")."""
         step = self.step_spec(phase_id, step_id)
         st = self.state.step(phase_id, step_id)
-        if st.kind != "window" or st.state != "running":
+        if st.kind != "window" or st.state != StepStatus.RUNNING:
             raise CockpitError(f"the timer of {step.title!r} is not running")
         return WindowEnded(phase=phase_id, step=step_id, how=how)
 
@@ -424,7 +427,7 @@ class RunSession:
         running = [
             f"{p}/{s}"
             for (p, s), st in self.state.steps.items()
-            if st.state == "running" and st.kind == "commands"
+            if st.state == StepStatus.RUNNING and st.kind == "commands"
         ]
         if running:
             raise CockpitError(f"steps still running: {', '.join(running)}")

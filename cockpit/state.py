@@ -104,7 +104,7 @@ class StepState:
 
     @property
     def running_command(self) -> CommandState | None:
-        if self.state != "running":
+        if self.state != StepStatus.RUNNING:
             return None
         return next((c for c in reversed(self.commands) if c.finished_at is None and c.pid), None)
 
@@ -161,7 +161,9 @@ class RunState:
     def running_steps(self) -> list[tuple[str, str]]:
         """Command steps running now (windows are timers, not runs), as (phase, step)."""
         return [
-            key for key, st in self.steps.items() if st.state == "running" and st.kind == "commands"
+            key
+            for key, st in self.steps.items()
+            if st.state == StepStatus.RUNNING and st.kind == "commands"
         ]
 
 

@@ -334,7 +334,7 @@ class Supervisor:
         return code, words
 
     async def _probe(self, index: int, command: CommandSpec) -> tuple[int | None, str]:
-        from cockpit.health import READY, probe_once  # only steps that probe pay for httpx
+        from cockpit.probe import READY, probe_once  # only steps that probe pay for httpx
 
         self._journal(
             CommandStarted,
@@ -346,7 +346,7 @@ class Supervisor:
         )
         assert command.env is not None and command.url is not None
         sample = await probe_once(command.env, command.url, command.probe_timeout)
-        checks = ", ".join(f"{k} {v}" for k, v in sample.checks.items())
+        checks = ", ".join(f"{k} {v}" for k, v in sample.dependencies.items())
         line = (
             f"{command.env}: {sample.state} {sample.http_status or ''} in {sample.latency_ms:.0f}ms"
             + (f" ({checks})" if checks else "")

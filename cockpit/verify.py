@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cockpit.errors import CockpitError
 from cockpit.events import Event
-from cockpit.health import READY, Sample, probe_once
+from cockpit.probe import READY, Sample, probe_once
 from cockpit.session import RunSession
 
 

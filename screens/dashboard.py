@@ -13,12 +13,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from cockpit.clock import local_hm
 from cockpit.describe import describe
 from screens.header import RollbackBanner, RunHeader
+from screens.messages import JournalAdvanced, RunScreen
 from screens.panels import DeployPanel, GitPanel, HealthPanel
 from screens.theme import bar, style
 
@@ -36,7 +36,10 @@ class PhaseTable(DataTable):
         self.add_column("Phase", key="phase", width=36)
         self.add_column("Progress", key="progress", width=18)
         self.add_column("State", key="state")
-        self.watch(self.app, "revision", lambda _: self.reload(), init=True)
+        self.reload()
+
+    def on_journal_advanced(self, _: JournalAdvanced) -> None:
+        self.reload()
 
     def reload(self) -> None:
         app = cast("CockpitApp", self.app)
@@ -67,8 +70,8 @@ class PhaseTable(DataTable):
 class ActivityLog(Static):
     """The run's latest events, newest first, in words — what a watcher wants to see move."""
 
-    def on_mount(self) -> None:
-        self.watch(self.app, "revision", lambda _: self.refresh(layout=True), init=True)
+    def on_journal_advanced(self, _: JournalAdvanced) -> None:
+        self.refresh(layout=True)
 
     def render(self) -> Text:
         app = cast("CockpitApp", self.app)
@@ -77,13 +80,13 @@ class ActivityLog(Static):
             return Text("")
         text = Text()
         for event in list(reversed(session.state.recent))[: self.size.height or 20]:
-            text.append(f"{local_hm(event.get('ts'))}  ", style="dim")
+            text.append(f"{local_hm(event.ts)}  ", style="dim")
             text.append(describe(event, session.ws.runbook) + "\n")
         text.rstrip()
         return text
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(RunScreen):
     """The run at a glance."""
 
     BINDINGS = [
@@ -116,10 +119,10 @@ class DashboardScreen(Screen):
         self.app.push_screen(ReportScreen())
 
     def action_baseline(self) -> None:
-        cast("CockpitApp", self.app).capture_baseline()
+        cast("CockpitApp", self.app).intents.capture_baseline()
 
     def action_demo(self, mode: str) -> None:
-        cast("CockpitApp", self.app).set_demo_mode(mode)
+        cast("CockpitApp", self.app).intents.set_demo_mode(mode)
 
     def compose(self) -> ComposeResult:
         yield RunHeader()

@@ -14,30 +14,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import Footer, OptionList
 
-from cockpit.durations import format_clock, format_duration
 from cockpit.events import FINISHED, StepStatus
 from cockpit.runbook import DECISION_PHASE, ROLLBACK_PHASE, Phase, Step
 from cockpit.session import RunSession
-from screens.dialogs import Confirm, TextPrompt
+from screens import asks
+from screens.dialogs import TextPrompt
 from screens.header import RollbackBanner, RunHeader
-from screens.steps import (
-    OrphanBanner,
-    StepChecks,
-    StepDetail,
-    StepList,
-    StepLogView,
-    UsageLine,
-    elapsed_of,
-)
-from screens.theme import refresh_bindings_if_changed, style
+from screens.messages import JournalAdvanced, RunScreen
+from screens.steplog import StepLogView, UsageLine
+from screens.steps import OrphanBanner, PhaseTimer, StepChecks, StepDetail, StepList
+from screens.theme import refresh_bindings_if_changed
 
 if TYPE_CHECKING:
     from screens.app import CockpitApp
@@ -81,7 +73,7 @@ ACTIONS: dict[str, Rule] = {
 }
 
 
-class DeployScreen(Screen):
+class DeployScreen(RunScreen):
     """Drive (or watch) a phase's timed steps."""
 
     BINDINGS = [
@@ -149,7 +141,7 @@ class DeployScreen(Screen):
     def compose(self) -> ComposeResult:
         yield RunHeader()
         yield RollbackBanner()
-        yield Static(id="deploy-heading")
+        yield PhaseTimer(id="deploy-heading")
         yield OrphanBanner(id="orphan-banner")
         with Horizontal(id="deploy-body"):
             with Vertical(id="steps-column"):
@@ -163,8 +155,10 @@ class DeployScreen(Screen):
 
     def on_mount(self) -> None:
         self.step_list.focus()
-        self.watch(self.app, "revision", lambda _: self.update_state(), init=False)
         self.set_interval(1.0, self.tick)
+        self.update_state()
+
+    def on_journal_advanced(self, _: JournalAdvanced) -> None:
         self.update_state()
 
     # -- showing the run ----------------------------------------------------------------
@@ -178,31 +172,12 @@ class DeployScreen(Screen):
 
     def update_state(self) -> None:
         self.step_list.refresh_steps()
-        self._heading()
+        running = self.cockpit.running_step()
+        here = running is not None and running[0] == self.phase_id
+        self.query_one(PhaseTimer).show(self.phase, self.steps, self.session, here)
         self.query_one(OrphanBanner).show(self.orphans, self.session)
         self._show_selected()
         refresh_bindings_if_changed(self)
-
-    def _heading(self) -> None:
-        now = self.cockpit.clock.now()
-        total_budget = sum(s.budget.high for s in self.steps if s.budget)
-        elapsed = sum(elapsed_of(self.phase, s, self.session, now) or 0 for s in self.steps)
-        text = Text()
-        text.append(self.phase.title, style="bold")
-        text.append(
-            f"   total {format_clock(elapsed)} of {format_duration(total_budget)} budgeted",
-            style=style(self.cockpit, "error", bold=True) if elapsed > total_budget else "",
-        )
-        running = self.cockpit.running_step()
-        if running and running[0] == self.phase_id:
-            text.append("   RUNNING", style=style(self.cockpit, "accent", bold=True))
-        p = self.session.progress(self.phase_id)
-        if p.locked:
-            text.append(
-                f"   locked: waits for {', '.join(p.waiting_on)} (override on its checklist)",
-                style=style(self.cockpit, "warning"),
-            )
-        self.query_one("#deploy-heading", Static).update(text)
 
     def _show_selected(self) -> None:
         step = self.selected
@@ -213,7 +188,9 @@ class DeployScreen(Screen):
         shown = (step.id, self.session.state.step(self.phase_id, step.id).attempts)
         if shown != self.shown:
             self.shown = shown
-            self.query_one(StepLogView).show(self.session.log_path(self.phase_id, step.id))
+            path = self.session.log_path(self.phase_id, step.id)
+            self.query_one(StepLogView).show(self.phase_id, step.id, path)
+            self.cockpit.following.show_output(self.phase_id, step.id)
 
     @on(OptionList.OptionHighlighted, "#steps")
     def _highlighted(self) -> None:
@@ -228,123 +205,44 @@ class DeployScreen(Screen):
 
     def action_run_step(self) -> None:
         step = self.selected
-        if step is None:
+        driver = self.cockpit.driver
+        if step is None or driver is None:
             return
-        why = self._cannot_run(step)
+        why = driver.refusal(self.phase_id, step.id)
         if why:
             self.notify(why, title="Not started", severity="warning")
             return
-        if not step.confirm:
-            self._start(step)
-            return
-
-        def confirmed(word: str | None) -> None:
-            if word is None:
-                return
-            if word != step.confirm:
-                self.notify(f"typed {word!r}, not {step.confirm!r}: not run", severity="error")
-                return
-            self._start(step)
-
-        self.app.push_screen(
-            TextPrompt(
-                f"Type {step.confirm!r} to run: {step.title}",
-                "This step runs against production. Its commands are shown on the right.",
-                ok="Run",
-            ),
-            confirmed,
-        )
-
-    def _cannot_run(self, step: Step) -> str | None:
-        """Why ``r`` cannot run this step now, in words (None: it can)."""
-        state = self.step_list.state_of(step)
-        if state in FINISHED:
-            last = step is self.steps[-1]
-            go_on = "It is the last step of this phase." if last else "Select the next step (↓)."
-            return f"{step.title} is {state} (final). {go_on}"
-        if state == StepStatus.RUNNING:
-            return f"{step.title} is already running."
-        running = self.cockpit.running_step()
-        if running is not None and step.commands:
-            return f"{self.session.step_spec(*running).title} is still running."
-        p = self.session.progress(self.phase_id)
-        if p.locked:
-            return (
-                f"{self.phase.title} waits for {', '.join(p.waiting_on)}. Open its checklist "
-                "(c) and override the lock with a reason (o), or finish those phases first."
-            )
-        if self.orphans:
-            return "An orphaned command of this phase still runs: kill it (k) or wait for it (w)."
-        return None
+        asks.confirm_word(self.app, step, lambda: self._start(step))
 
     def _start(self, step: Step) -> None:
         """Ask the driver to start the step; its log reloads when the attempt is journaled."""
         self.step_list.follow_running = True
         self.query_one(StepLogView).set_follow(True)
-        self.cockpit.start_step(self.phase_id, step.id)
+        self.cockpit.intents.start_step(self.phase_id, step.id)
         refresh_bindings_if_changed(self)
 
     def action_skip_step(self) -> None:
-        step = self.selected
-        if step is None:
-            return
-
-        def skip(reason: str | None) -> None:
-            if reason:
-                self.cockpit.send_later(
-                    lambda: self.session.plan_step_skip(self.phase_id, step.id, reason)
-                )
-
-        self.app.push_screen(
-            TextPrompt(f"Skip: {step.title}", "Why? The reason is journaled with your name."), skip
-        )
+        if (step := self.selected) is not None:
+            plan = self.session.plan_step_skip
+            asks.skip_reason(
+                self.app,
+                step,
+                lambda why: self.cockpit.intents.send_later(
+                    lambda: plan(self.phase_id, step.id, why)
+                ),
+            )
 
     def action_abort_step(self) -> None:
-        running = self.cockpit.running_step()
-        if running is None:
-            return
-        title = self.session.step_spec(*running).title
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self.cockpit.abort_step(*running)
-                self.notify("stopping the command and everything it started…", title="Aborting")
-
-        self.app.push_screen(
-            Confirm(
-                f"Abort {title}?",
-                "SIGINT, then SIGTERM, then SIGKILL to the command and every process it started.",
-                yes="Abort",
-                no="Keep running",
-            ),
-            answer,
-        )
+        if (running := self.cockpit.running_step()) is not None:
+            title = self.session.step_spec(*running).title
+            asks.abort(self.app, title, lambda: self.cockpit.intents.abort_step(*running))
 
     def action_end_window(self) -> None:
-        step = self.selected
-        if step is None:
-            return
-        state = self.session.state
-        open_checks = [c for c in step.checks if not state.item(self.phase_id, c.id).checked]
-        if not open_checks:
-            self.cockpit.end_window(self.phase_id, step.id)
-            return
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self.cockpit.end_window(self.phase_id, step.id)
-
-        ticked = len(step.checks) - len(open_checks)
-        self.app.push_screen(
-            Confirm(
-                f"End {step.title} with {ticked}/{len(step.checks)} checks ticked?",
-                "Not ticked: " + "; ".join(c.text for c in open_checks) + ". Ending it is "
-                "journaled with your name; the checks stay open on the checklist.",
-                yes="End it",
-                no="Keep the timer running",
-            ),
-            answer,
-        )
+        if (step := self.selected) is not None:
+            state = self.session.state
+            open_checks = [c for c in step.checks if not state.item(self.phase_id, c.id).checked]
+            end = self.cockpit.intents.end_window
+            asks.end_window(self.app, step, open_checks, lambda: end(self.phase_id, step.id))
 
     def action_follow(self) -> None:
         follow = not self.step_list.follow_running
@@ -375,30 +273,20 @@ class DeployScreen(Screen):
 
     def action_kill_orphan(self) -> None:
         if self.orphans:
-            self.cockpit.resolve_orphan(*self.orphans[0], kill=True)
+            self.cockpit.intents.resolve_orphan(*self.orphans[0], kill=True)
 
     def action_wait_orphan(self) -> None:
         if self.orphans:
-            self.cockpit.resolve_orphan(*self.orphans[0], kill=False)
+            self.cockpit.intents.resolve_orphan(*self.orphans[0], kill=False)
 
     def action_rollback_target(self) -> None:
         current = str(self.session.placeholder_values().get("rollback_target", ""))
-
-        def save(target: str | None) -> None:
-            if target and target != current:
-                self.cockpit.send_later(lambda: self.session.plan_rollback_target(target))
-
-        self.app.push_screen(
-            TextPrompt(
-                "Roll back to",
-                "The last known good deployment or tag (prefilled: the last production tag).",
-                value=current,
-            ),
-            save,
-        )
+        plan = self.session.plan_rollback_target
+        send = self.cockpit.intents.send_later
+        asks.rollback_target(self.app, current, lambda target: send(lambda: plan(target)))
 
     def action_demo_fail(self) -> None:
-        self.cockpit.demo_fail_next()
+        self.cockpit.intents.demo_fail_next()
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -15,6 +15,7 @@ from textual.widgets import Static
 from cockpit.clock import local_hm, parse_iso
 from cockpit.durations import format_clock
 from cockpit.progress import criteria_met
+from screens.messages import JournalAdvanced
 from screens.theme import style
 
 if TYPE_CHECKING:
@@ -32,7 +33,9 @@ class RunHeader(Static):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.refresh)
-        self.watch(self.app, "revision", lambda _: self.refresh(), init=False)
+
+    def on_journal_advanced(self, _: JournalAdvanced) -> None:
+        self.refresh()
 
     def render(self) -> Text:
         app = cast("CockpitApp", self.app)
@@ -71,7 +74,10 @@ class RollbackBanner(Static):
     """
 
     def on_mount(self) -> None:
-        self.watch(self.app, "revision", lambda _: self._update(), init=True)
+        self._update()
+
+    def on_journal_advanced(self, _: JournalAdvanced) -> None:
+        self._update()
 
     def _update(self) -> None:
         app = cast("CockpitApp", self.app)
@@ -88,10 +94,10 @@ class RollbackBanner(Static):
             text.append(f"ROLLBACK CRITERIA MET: {reasons}", style="bold")
         if decisions:
             d = decisions[-1]
-            choice = "ROLL BACK" if d.get("choice") == "rollback" else "FIX FORWARD"
+            choice = "ROLL BACK" if d.choice == "rollback" else "FIX FORWARD"
             text.append(
-                ("\n" if met else "") + f"DECISION: {choice} — {d.get('rationale')} "
-                f"(incident commander {d.get('commander')}, {local_hm(d.get('ts'))})",
+                ("\n" if met else "") + f"DECISION: {choice} — {d.rationale} "
+                f"(incident commander {d.commander}, {local_hm(d.ts)})",
                 style="bold",
             )
         if met or decisions:

@@ -14,16 +14,18 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Size
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
 from cockpit.clock import parse_iso
 from cockpit.durations import format_clock, format_duration
-from cockpit.gitinfo import GitSummary, summarise
-from cockpit.health import DEGRADED, DOWN, OK_WORDS, READY, UNKNOWN
-from cockpit.healthwatch import ROLLBACK_FACTOR, EnvHealth, ratio_to_baseline
+from cockpit.git_summary import GitSummary, summarise
+from cockpit.monitor import ROLLBACK_FACTOR, EnvHealth, ratio_to_baseline
+from cockpit.probe import DEGRADED, DOWN, OK_WORDS, READY, UNKNOWN
 from cockpit.progress import step_state, step_times
 from cockpit.runbook import DEPLOY_PHASE
+from screens.messages import HealthSampled, JournalAdvanced
 from screens.theme import STEP_COLOURS, style
 
 if TYPE_CHECKING:
@@ -59,7 +61,7 @@ def sparkline(values: list[float], width: int) -> str:
 
 
 class EnvCard(Widget):
-    """One environment: state badge in words, latency sparkline, p50/p95, checks, last error.
+    """One environment: state badge in words, latency sparkline, p50/p95, dependencies, last error.
 
     One widget rendering itself, so a redraw costs one refresh (and a layout pass only
     when its height changes): fifty environments polled every second stay cheap.
@@ -89,7 +91,7 @@ class EnvCard(Widget):
             )
         else:
             text.append_text(self._latency(env, app))
-            text.append_text(self._checks_and_errors(env, app))
+            text.append_text(self._dependencies_and_errors(env, app))
         lines_before = self.content.plain.count("\n")
         self.content = text
         self.refresh(layout=text.plain.count("\n") != lines_before)
@@ -129,13 +131,13 @@ class EnvCard(Widget):
             )
         return text
 
-    def _checks_and_errors(self, env: EnvHealth, app: CockpitApp) -> Text:
-        """The per-dependency checks of the last body, and the last error in words."""
+    def _dependencies_and_errors(self, env: EnvHealth, app: CockpitApp) -> Text:
+        """The dependencies the last body reported on, and the last error in words."""
         text = Text()
         last = env.last
-        if last and last.checks:
+        if last and last.dependencies:
             text.append("\n")
-            for n, (name, value) in enumerate(last.checks.items()):
+            for n, (name, value) in enumerate(last.dependencies.items()):
                 ok = value.lower() in OK_WORDS
                 text.append(("  " if n else "") + f"{name} ")
                 text.append(
@@ -182,14 +184,25 @@ class HealthPanel(Vertical):
             )
 
     REFRESH = 0.25
-    """Seconds between redraws: samples arrive at any rate, cards redraw at most 4×/s."""
+    """Seconds a probe waits to be drawn: samples arrive at any rate, cards redraw at most
+    4×/s."""
 
     def on_mount(self) -> None:
         self.border_title = "Environments"
         self.border_subtitle = f"{self.cockpit.ws.config.health.path}"
         self._drawn: dict[str, tuple[int, str]] = {}
+        self._pending: Timer | None = None
         self.update_cards()
-        self.set_interval(self.REFRESH, self.update_cards)
+        self.set_interval(1.0, self.update_cards)  # the "for 2m13s" clocks move
+
+    def on_health_sampled(self, _: HealthSampled) -> None:
+        """A probe came in: its card is drawn with whatever else arrives within REFRESH."""
+        if self._pending is None:
+            self._pending = self.set_timer(self.REFRESH, self._draw_pending)
+
+    def _draw_pending(self) -> None:
+        self._pending = None
+        self.update_cards()
 
     def update_cards(self) -> None:
         """Redraw the cards whose environment has a new sample, and every card once a second
@@ -210,8 +223,10 @@ class DeployPanel(Panel):
 
     def on_mount(self) -> None:
         self.border_title = "Production deployment"
-        self.watch(self.app, "revision", lambda _: self.refresh(), init=False)
         self.set_interval(1.0, self.refresh)
+
+    def on_journal_advanced(self, _: JournalAdvanced) -> None:
+        self.refresh()  # a tick in another phase can unlock this one
 
     def render(self) -> Text:
         session = self.cockpit.session

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Markdown, Static, TextArea
 
-from cockpit import release
+from cockpit import release_actions as release
 from cockpit.errors import CockpitError
 from cockpit.events import TagCreated
 from cockpit.report import build, markdown
@@ -121,7 +121,7 @@ class ReleaseScreen(Screen):
         except CockpitError as exc:
             self.notify(str(exc), title="Not done", severity="error")
             return
-        await self.cockpit.record(intent)
+        await self.cockpit.intents.record(intent)
         failed = intent.type.endswith("failed")
         self.notify(
             intent.type.replace(".", " "),

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
 from cockpit.errors import CockpitError
-from cockpit.versioning import Version, current_version
+from cockpit.versions import Version, current_version
 
 if TYPE_CHECKING:
     from screens.app import CockpitApp
@@ -104,7 +104,7 @@ class StartScreen(Screen):
         except CockpitError as exc:
             self.query_one("#start-error", Static).update(str(exc))
             return
-        cast("CockpitApp", self.app).start_run(self._release_type(), version)
+        cast("CockpitApp", self.app).intents.start_run(self._release_type(), version)
 
 
 class WaitingScreen(Screen):

@@ -2,30 +2,25 @@
 
 ``StepList`` (each step's state in words and its timer against budget; it moves to a
 step as it starts), ``StepDetail`` (the selected step's commands fully substituted
-and how it ended), ``StepChecks`` (its manual checks), ``StepLogView`` (the step log
-file as the supervisor writes it: the tail, then followed at most 20×/s, searched
-whole), ``OrphanBanner`` and ``UsageLine`` (the running command's CPU and memory).
+and how it ended), ``StepChecks`` (its checks to tick), ``OrphanBanner`` and
+``PhaseTimer`` (the heading: total time against the budgets). The log and the CPU/memory
+line are ``screens.steplog``'s.
 Each is given what it needs when it is made and reads the run's state; none sends an
 intent (the screen does).
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
-from pathlib import Path
 
 from rich.text import Text
-from textual import work
-from textual.widgets import OptionList, RichLog, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cockpit.clock import Clock, local_hm
-from cockpit.durations import format_clock
+from cockpit.durations import format_clock, format_duration
 from cockpit.errors import CockpitError
 from cockpit.events import StepStatus
-from cockpit.logsearch import LogFollower, file_size, search_log, tail_lines
-from cockpit.proctree import UsageMeter
 from cockpit.progress import step_seconds, step_state
 from cockpit.runbook import Phase, Step
 from cockpit.runner import render_commands
@@ -184,121 +179,25 @@ class OrphanBanner(Static):
         self.update(Text("\n".join(lines), style="bold"))
 
 
-class UsageLine(Static):
-    """CPU and memory of the running command's whole tree (sampled off the event loop)."""
+class PhaseTimer(Static):
+    """The phase's title, total time against the sum of its budgets, RUNNING, a lock."""
 
-    def __init__(self, **kw):
-        super().__init__(**kw)
-        self._meter = UsageMeter()
-
-    @work(exclusive=True, group="usage", exit_on_error=False)
-    async def sample(self, pid: int | None) -> None:
-        usage = await asyncio.to_thread(self._meter.sample, pid) if pid else None
-        if usage is None:
-            self.update("")
-            return
-        self.update(
-            f"pid {pid} · {usage.processes} process{'es' if usage.processes != 1 else ''} · "
-            f"CPU {usage.cpu_percent:.0f}% · memory {usage.rss_bytes / 2**20:.0f} MB"
-        )
-
-
-class StepLogView(RichLog):
-    """One step's log file: its tail, then every line as the supervisor appends it."""
-
-    def __init__(self, **kw):
-        super().__init__(max_lines=SHOWN_LINES, wrap=False, markup=False, highlight=False, **kw)
-        self.path: Path | None = None
-        self._follower: LogFollower | None = None
-        self._reading = False
-        self._placeholder = False
-        """Only "(no output yet)" is shown: the first real line replaces it."""
-
-    def on_mount(self) -> None:
-        self.set_interval(0.05, self.pump)  # at most 20 draws a second
-
-    # -- what it shows ------------------------------------------------------------------
-
-    def show(self, path: Path) -> None:
-        """Show this log's tail, then follow it from exactly where the tail ended."""
-        self.path = path
-        self._load(path)
-
-    @work(exclusive=True, group="log-load", exit_on_error=False)
-    async def _load(self, path: Path) -> None:
-        self._follower = None
-        end = await asyncio.to_thread(file_size, path)
-        lines = await asyncio.to_thread(tail_lines, path, 500, end)
-        if path != self.path:
-            return
-        self._follower = LogFollower(path, offset=end)
-        self.clear()
-        for line in lines:
-            self.write(self.line_text(line))
-        self._placeholder = not lines
-        if not lines:
-            self.write(Text("(no output yet)", style="dim"))
-
-    def pump(self) -> None:
-        if self._follower is not None and not self._reading:
-            self._reading = True
-            self._read_new()
-
-    @work(exclusive=True, group="log-follow", exit_on_error=False)
-    async def _read_new(self) -> None:
-        try:
-            follower = self._follower
-            if follower is None:
-                return
-            lines, skipped = await asyncio.to_thread(follower.read_new, 256 * 1024)
-            if follower is not self._follower or not lines:
-                return
-            if self._placeholder:
-                self._placeholder = False
-                self.clear()
-            if skipped or len(lines) > SHOWN_PER_DRAW:
-                self.write(
-                    Text(
-                        "… lines not drawn (all are in the step log; / searches it)", "dim italic"
-                    ),
-                    scroll_end=self.auto_scroll,
-                )
-            for line in lines[-SHOWN_PER_DRAW:]:
-                self.write(self.line_text(line), scroll_end=self.auto_scroll)
-        finally:
-            self._reading = False
-
-    @work(exclusive=True, group="search", exit_on_error=False)
-    async def search(self, term: str) -> None:
-        """Every line of the whole file containing ``term`` (the last 200 shown)."""
-        if self.path is None:
-            return
-        found, total = await asyncio.to_thread(search_log, self.path, term, 200)
-        self.auto_scroll = False
-        heading = f"── {total} line{'s' if total != 1 else ''} match {term!r}"
-        heading += " (last 200 shown) ──" if total > 200 else " ──"
-        self.write(Text(heading, style="bold reverse"))
-        for line in found:
-            self.write(self.line_text(line))
-        self.scroll_end(animate=False)
-
-    def set_follow(self, follow: bool) -> None:
-        self.auto_scroll = follow
-        if follow:
-            self.scroll_end(animate=False)
-
-    # -- one line ---------------------------------------------------------------------------
-
-    def line_text(self, raw: str) -> Text:
-        """A log-file line (``TS TAG text``) for the screen: the time, then the text."""
-        ts, _, rest = raw.partition(" ")
-        tag, _, body = rest.partition(" ")
+    def show(self, phase: Phase, steps: list[Step], session: RunSession, running: bool) -> None:
+        now = session.clock.now()
+        total_budget = sum(s.budget.high for s in steps if s.budget)
+        elapsed = sum(elapsed_of(phase, s, session, now) or 0 for s in steps)
         text = Text()
-        text.append(ts[11:19] + " ", style="dim")
-        if tag == "#":
-            text.append(body, style="bold")
-        elif tag == "E":
-            text.append(body, style=style(self.app, "warning"))
-        else:
-            text.append(body)
-        return text
+        text.append(phase.title, style="bold")
+        text.append(
+            f"   total {format_clock(elapsed)} of {format_duration(total_budget)} budgeted",
+            style=style(self.app, "error", bold=True) if elapsed > total_budget else "",
+        )
+        if running:
+            text.append("   RUNNING", style=style(self.app, "accent", bold=True))
+        p = session.progress(phase.id)
+        if p.locked:
+            text.append(
+                f"   locked: waits for {', '.join(p.waiting_on)} (override on its checklist)",
+                style=style(self.app, "warning"),
+            )
+        self.update(text)

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from cockpit.clock import FrozenClock
-from cockpit.demo import make_repo, write_config
+from cockpit.demo_sandbox import make_repo, write_config
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
 

@@ -14,7 +14,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-LONG_LIVED = {"journal", "health", "wait-run", "reconcile"}
+LONG_LIVED = {"journal", "health", "wait-run", "reconcile", "output"}
 """Worker groups that live as long as the app (``settle`` does not wait for them)."""
 
 

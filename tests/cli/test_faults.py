@@ -134,7 +134,7 @@ steps:
 
 
 async def test_every_misbehaving_server_while_a_step_floods_the_app_stays_responsive(tmp_path):
-    from cockpit.demo import make_repo
+    from cockpit.demo_sandbox import make_repo
     from cockpit.simservice import SimService
     from screens.app import CockpitApp
     from screens.checklist import ChecklistScreen

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from cockpit.demo import write_config
+from cockpit.demo_sandbox import write_config
 from cockpit.journal import read_journal
 from cockpit.simservice import SimService
 from tests.helpers import cockpit_cmd
@@ -40,7 +40,7 @@ def test_health_exit_1_names_the_reason(service, tmp_path):
     service.set_mode("production", "degraded")
     result = cockpit(tmp_path, "health", "--env", f"production={service.url('production')}")
     assert result.returncode == 1
-    assert "production is DEGRADED: check failing: sms=fail" in result.stderr
+    assert "production is DEGRADED: dependency failing: sms=fail" in result.stderr
 
 
 def test_health_json_shape_and_count(service, tmp_path):

@@ -70,8 +70,8 @@ async def test_decision_stages_and_rollback(session):
         await pilot.press(*"p95 x14 since the deploy; no data migration conflicts", "enter")
         await until(pilot, lambda: isinstance(app.screen, DeployScreen), "rollback opens")
         decision = session.state.decisions[-1]
-        assert (decision["choice"], decision["commander"]) == ("rollback", "ana")
-        assert decision["criteria"] == ["performance-10x"]
+        assert (decision.choice, decision.commander) == ("rollback", "ana")
+        assert decision.criteria == ["performance-10x"]
         assert session.state.item("rollback-decision", "document-decision-rationale").checked
         assert "rollback" in session.state.overrides
         banner = app.screen.query_one(RollbackBanner)
@@ -116,13 +116,13 @@ async def test_hotfix_branch_from_the_last_production_tag(ws, clock):
     assert repo.active_branch.name == "main"  # nothing checked out
     evidence = hotfix.state.item("hotfix-workflow", "hotfix-branch-created").evidence
     assert evidence["tag"] == "production-v1.2.0"
-    assert hotfix.state.branches[-1]["branch"] == "hotfix/incident-INC-42"
+    assert hotfix.state.branches[-1].branch == "hotfix/incident-INC-42"
     hotfix.close()
 
 
 def test_hotfix_branch_refusals(ws):
     from cockpit.errors import CockpitError
-    from cockpit.gitops import create_hotfix_branch, plan_hotfix_branch
+    from cockpit.git_changes import create_hotfix_branch, plan_hotfix_branch
 
     plan = plan_hotfix_branch(ws.root, "7")
     create_hotfix_branch(ws.root, plan)

@@ -33,7 +33,7 @@ async def test_a_window_is_ended_by_the_operator_and_never_becomes_a_failed_step
     session.take_lock()
     app = CockpitApp(session.ws, session, follow_interval=0.05, poll_health=False)
     async with app.run_test(size=(160, 48)) as pilot:
-        app.start_step("rollout", "soak", "canary shifted by CD")
+        app.intents.start_step("rollout", "soak", "canary shifted by CD")
         await until(
             pilot, lambda: session.state.step("rollout", "soak").state == "running", "window open"
         )

@@ -16,7 +16,7 @@ import pytest
 from cockpit.changelog import classify, draft, write_changelog
 from cockpit.errors import CockpitError
 from cockpit.journal import read_journal
-from cockpit.release import do_post_slack, do_push, do_tag, release_view
+from cockpit.release_actions import do_post_slack, do_push, do_tag, release_view
 from cockpit.report import build, markdown
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
@@ -192,7 +192,7 @@ async def test_release_screen_tags_after_confirmation(session):
         await pilot.press("y")
         await until(
             pilot,
-            lambda: any(e["type"] == "tag.created" for e in session.state.recent),
+            lambda: any(e.type == "tag.created" for e in session.state.recent),
             "tag journaled",
         )
         assert "production-v1.3.0" in [t.name for t in git.Repo(session.ws.root).tags]

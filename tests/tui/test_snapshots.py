@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cockpit.clock import iso
-from cockpit.health import DEGRADED, READY, Sample
+from cockpit.probe import DEGRADED, READY, Sample
 from screens.app import CockpitApp
 from screens.checklist import ChecklistScreen
 from screens.panels import GitPanel, HealthPanel
@@ -31,10 +31,10 @@ def feed_health(app: CockpitApp) -> None:
     for n, ms in enumerate([41, 44, 52, 47, 61, 43, 45, 58, 49, 46, 44, 50]):
         at = iso(clock.now() - timedelta(seconds=60 - 5 * n))
         ok = {"db": "ok", "redis": "ok", "sms": "ok", "email": "ok"}
-        staging.add(Sample("staging", staging.url, at, READY, 200, ms, checks=ok))
+        staging.add(Sample("staging", staging.url, at, READY, 200, ms, dependencies=ok))
         checks = dict(ok, sms="fail") if n >= 9 else ok
         state = DEGRADED if n >= 9 else READY
-        reason = "check failing: sms=fail" if n >= 9 else None
+        reason = "dependency failing: sms=fail" if n >= 9 else None
         production.add(
             Sample(
                 "production",
@@ -43,7 +43,7 @@ def feed_health(app: CockpitApp) -> None:
                 state,
                 200,
                 ms + 20 * (n >= 9),
-                checks=checks,
+                dependencies=checks,
                 reason=reason,
             )
         )

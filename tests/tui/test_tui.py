@@ -248,7 +248,7 @@ async def test_palette_reaches_every_phase_and_action(session):
 
 
 async def test_live_health_panel_baseline_and_rollback_banner(ws, clock):
-    from cockpit.demo import write_config
+    from cockpit.demo_sandbox import write_config
     from cockpit.simservice import SimService
     from cockpit.workspace import Workspace
     from screens.header import RollbackBanner
@@ -286,12 +286,12 @@ async def test_live_health_panel_baseline_and_rollback_banner(ws, clock):
             st = session.state.item("rollback-decision", "critical-broken")
             assert st.by == "ana (health signal)" and st.evidence["signal"] == "production DOWN"
             await until(pilot, lambda: "DOWN" in card.content.plain, "card shows DOWN")
-            assert session.state.health["production"]["state"] == "DOWN"
+            assert session.state.health["production"].state == "DOWN"
         session.close()
 
 
 async def test_verify_key_ticks_with_evidence_or_explains(ws, clock):
-    from cockpit.demo import write_config
+    from cockpit.demo_sandbox import write_config
     from cockpit.simservice import SimService
     from cockpit.workspace import Workspace
 

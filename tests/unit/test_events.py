@@ -48,7 +48,7 @@ def test_an_old_journal_replays_and_a_stage_timer_is_a_window_not_a_failed_step(
     assert (stage.state, stage.kind) == ("running", "window")
     assert state.running_steps() == []  # nothing a driver would reconcile as a lost command
     assert (
-        state.decisions[-1].choice == "rollback" and state.decisions[-1]["commander"] == "Iris IC"
+        state.decisions[-1].choice == "rollback" and state.decisions[-1].commander == "Iris IC"
     )
     assert state.rollback_target == "dirt-free-crm-1b9e77.vercel.app"
     assert state.step("rollback", "database-rollback").state == "skipped"
@@ -66,7 +66,7 @@ def test_unknown_types_and_keys_survive():
     line = {"v": 1, "ts": "t", "type": "pager.paged", "by": "ana", "who": "oncall"}
     event = parse(line)
     assert isinstance(event, Unknown) and event.type == "pager.paged"
-    assert event.get("who") == "oncall"
+    assert event.extra["who"] == "oncall"
     newer = {"v": 1, "ts": "t", "type": "step.finished", "by": "x", "phase": "p", "step": "s"}
     newer |= {"state": "paused", "exit_code": None, "reason": None, "duration_s": 0.0, "host": "h"}
     finished = parse(newer)

@@ -16,8 +16,7 @@ import pytest
 
 from cockpit.clock import FrozenClock, iso
 from cockpit.config import HealthSettings
-from cockpit.health import DEGRADED, DOWN, READY, UNKNOWN, Sample, describe_error, judge, probe_once
-from cockpit.healthwatch import (
+from cockpit.monitor import (
     BROKEN_CRITERION,
     PERFORMANCE_CRITERION,
     EnvHealth,
@@ -26,6 +25,7 @@ from cockpit.healthwatch import (
     percentile,
     rollback_signal,
 )
+from cockpit.probe import DEGRADED, DOWN, READY, UNKNOWN, Sample, describe_error, judge, probe_once
 from cockpit.simservice import SimService
 
 
@@ -47,14 +47,14 @@ async def probe_mode(service, mode, timeout=2.0):
 async def test_healthy_is_ready_with_checks(service):
     sample = await probe_mode(service, "healthy")
     assert (sample.state, sample.http_status, sample.error) == (READY, 200, None)
-    assert sample.checks == {"db": "ok", "redis": "ok", "sms": "ok", "email": "ok"}
+    assert sample.dependencies == {"db": "ok", "redis": "ok", "sms": "ok", "email": "ok"}
     assert sample.latency_ms > 0
 
 
 async def test_failing_dependency_is_degraded(service):
     sample = await probe_mode(service, "degraded")
     assert sample.state == DEGRADED
-    assert sample.reason == "check failing: sms=fail"
+    assert sample.reason == "dependency failing: sms=fail"
     assert sample.body_status == "degraded"
 
 

@@ -167,7 +167,7 @@ async def test_secrets_are_masked_and_values_cannot_inject(ops):
 
 async def test_done_steps_refuse_to_run_again(ops):
     await run_step(ops, "build")
-    with pytest.raises(Exception, match="is already done"):
+    with pytest.raises(Exception, match=r"Build is done \(final\)"):
         await run_step(ops, "build")
 
 

@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
-from cockpit.demo import make_repo
+from cockpit.demo_sandbox import make_repo
 from cockpit.errors import CockpitError
-from cockpit.versioning import Version, current_version, next_version, production_versions
+from cockpit.versions import Version, current_version, next_version, production_versions
 from tests.helpers import cockpit_cmd
 
 

@@ -26,7 +26,7 @@ from cockpit.events import (
     TagPushed,
     TagPushFailed,
 )
-from cockpit.gitops import create_tag, push_command, release_tag
+from cockpit.git_changes import create_tag, push_command, release_tag
 from cockpit.notify import email_message, facts_for, post_slack, slack_message, write_messages
 from cockpit.report import build
 from cockpit.session import RunSession

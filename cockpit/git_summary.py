@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cockpit.versioning import TAG, Version
+from cockpit.versions import TAG, Version
 
 MAIN_BRANCHES = ("main", "master")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from cockpit.config import shipped_dir
-from cockpit.demotools import vars_for
+from cockpit.demo_commands import vars_for
 from cockpit.simservice import SimService
 
 HISTORY: list[tuple[str, str | None]] = [
@@ -72,7 +72,7 @@ def write_config(
 ) -> Path:
     """The demo's cockpit.yaml: the shipped config with loopback environments.
 
-    With ``demo_tools``, the runbook's commands are wired to ``cockpit.demotools``.
+    With ``demo_tools``, the runbook's commands are wired to ``cockpit.demo_commands``.
     """
     shipped = yaml.safe_load((shipped_dir() / "cockpit.yaml").read_text())
     shipped["environments"] = {

@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from cockpit.config import Config, Environment
 from cockpit.errors import CockpitError
-from cockpit.health import READY, make_client, probe
-from cockpit.healthwatch import EnvHealth
+from cockpit.monitor import EnvHealth
+from cockpit.probe import READY, make_client, probe
 
 
 def parse_env_args(pairs: list[str]) -> dict[str, str]:
@@ -73,7 +73,7 @@ def print_table(healths: list[EnvHealth], budget_ms: float) -> None:
     for h in healths:
         last = h.last
         assert last is not None
-        detail = ", ".join(f"{k}={v}" for k, v in last.checks.items()) or ""
+        detail = ", ".join(f"{k}={v}" for k, v in last.dependencies.items()) or ""
         if h.reason:
             detail = h.reason + (f" ({detail})" if detail else "")
         print(

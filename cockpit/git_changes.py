@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.errors import CockpitError
-from cockpit.versioning import production_versions
+from cockpit.versions import production_versions
 
 INCIDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

@@ -22,7 +22,7 @@ from typing import Any
 from cockpit.clock import Clock, parse_iso
 from cockpit.config import Config, HealthSettings
 from cockpit.durations import format_duration
-from cockpit.health import DEGRADED, DOWN, READY, UNKNOWN, Sample, make_client, probe
+from cockpit.probe import DEGRADED, DOWN, READY, UNKNOWN, Sample, make_client, probe
 
 log = logging.getLogger(__name__)
 ROLLBACK_FACTOR = 10.0
@@ -123,7 +123,7 @@ class EnvHealth:
             "latency_ms": last.latency_ms if last else None,
             "error": last.error if last else None,
             "reason": self.reason,
-            "checks": dict(last.checks) if last else {},
+            "checks": dict(last.dependencies) if last else {},  # the JSON contract's name
             "p50_ms": self.p50,
             "p95_ms": self.p95,
             "max_ms": self.max_ms,

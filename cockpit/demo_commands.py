@@ -1,4 +1,4 @@
-"""Stand-ins for the runbook's commands in the demo: ``python -m cockpit.demotools TOOL ...``.
+"""Stand-ins for the runbook's commands in the demo: ``python -m cockpit.demo_commands TOOL ...``.
 
 Owns what the demo's ``migrate``, deploy trigger, post-deploy check, smoke tests,
 monitoring and rollback commands print and how they exit, so that a newcomer sees
@@ -169,7 +169,7 @@ TOOLS = {
 
 def vars_for(python: str) -> dict[str, str]:
     """The demo config's ``vars``: every runbook command wired to a tool here."""
-    base = f"{python} -m cockpit.demotools"
+    base = f"{python} -m cockpit.demo_commands"
     return {
         "migrate": f"{base} migrate",
         "post_deploy_check": f"{base} post-deploy-check",
@@ -187,7 +187,7 @@ def vars_for(python: str) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in TOOLS:
-        print(f"usage: python -m cockpit.demotools {{{','.join(TOOLS)}}} ...", file=sys.stderr)
+        print(f"usage: python -m cockpit.demo_commands {{{','.join(TOOLS)}}} ...", file=sys.stderr)
         return 2
     try:
         return TOOLS[argv[0]](argv[1:])

@@ -5,7 +5,7 @@ body read up to a cap so a 20 MB answer or a trickling server costs nothing), th
 error in words ("timed out after 3 s", "connection refused", "DNS lookup failed for
 …"), the ready-document parsing (``status`` and per-dependency ``checks``), and the
 state of one answer: READY, DEGRADED, DOWN. The rolling window and states over time
-live in ``healthwatch``.
+live in ``monitor``.
 """
 
 from __future__ import annotations
@@ -44,15 +44,21 @@ class Sample:
     latency_ms: float | None = None
     error: str | None = None
     body_status: str | None = None
-    checks: dict[str, str] = field(default_factory=dict)
+    dependencies: dict[str, str] = field(default_factory=dict)
+    """The ready body's per-dependency answers (its ``checks`` object), e.g. ``{"db": "ok"}``."""
     excerpt: str = ""
     reason: str | None = None
-    """Why the state is not READY, in words (the error, a failing check, an HTML body …)."""
+    """Why the state is not READY, in words (the error, a failing dependency, an HTML body …)."""
 
     def evidence(self) -> dict[str, Any]:
-        """What a verified item keeps: state, code, latency, checks, a body excerpt."""
+        """What a verified item keeps: state, code, latency, dependencies, a body excerpt.
+
+        The dependencies are kept under ``checks``, the ready document's own name for them
+        (and the journal's since its first version)."""
         out = {k: v for k, v in asdict(self).items() if v not in (None, {}, "")}
         out.pop("env", None)
+        if "dependencies" in out:
+            out["checks"] = out.pop("dependencies")
         return out
 
 
@@ -141,7 +147,7 @@ def judge(
             DEGRADED,
             body_status,
             checks,
-            "check failing: " + ", ".join(f"{k}={checks[k]}" for k in failing),
+            "dependency failing: " + ", ".join(f"{k}={checks[k]}" for k in failing),
         )
     if body_status is not None and body_status.lower() not in OK_WORDS:
         return DEGRADED, body_status, checks, f"body says {body_status!r}"
@@ -189,7 +195,7 @@ async def probe(
         latency_ms=round(latency, 1),
         error=reason if state == DOWN else None,
         body_status=body_status,
-        checks=checks,
+        dependencies=checks,
         excerpt=excerpt,
         reason=reason,
     )

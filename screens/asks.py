@@ -1,0 +1,99 @@
+"""The questions asked before a step changes, each a dialog that calls back only on yes.
+
+Owns the words of every question the deploy screen asks: the ``confirm:`` word a step
+needs before it runs (a wrong word runs nothing, and says so), the reason for a skip,
+the abort (what it sends to the command's tree), ending a timed window while some of its
+checks are not ticked (which ones), and the rollback target. Answering "no" or Esc does
+nothing; the callback receives only a yes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.app import App
+
+from cockpit.runbook import Item, Step
+from screens.dialogs import Confirm, TextPrompt
+
+
+def confirm_word(app: App, step: Step, then: Callable[[], None]) -> None:
+    """Run ``then`` once the operator typed the step's ``confirm:`` word (at once if none)."""
+    if not step.confirm:
+        then()
+        return
+    word_needed = step.confirm
+
+    def answer(word: str | None) -> None:
+        if word is None:
+            return
+        if word != word_needed:
+            app.notify(f"typed {word!r}, not {word_needed!r}: not run", severity="error")
+            return
+        then()
+
+    app.push_screen(
+        TextPrompt(
+            f"Type {word_needed!r} to run: {step.title}",
+            "This step runs against production. Its commands are shown on the right.",
+            ok="Run",
+        ),
+        answer,
+    )
+
+
+def skip_reason(app: App, step: Step, then: Callable[[str], None]) -> None:
+    """Why the step is skipped (journaled with the operator's name)."""
+    app.push_screen(
+        TextPrompt(f"Skip: {step.title}", "Why? The reason is journaled with your name."),
+        lambda reason: then(reason) if reason else None,
+    )
+
+
+def abort(app: App, title: str, then: Callable[[], None]) -> None:
+    """Abort the running step's command and everything it started?"""
+
+    def answer(yes: bool | None) -> None:
+        if yes:
+            then()
+            app.notify("stopping the command and everything it started…", title="Aborting")
+
+    app.push_screen(
+        Confirm(
+            f"Abort {title}?",
+            "SIGINT, then SIGTERM, then SIGKILL to the command and every process it started.",
+            yes="Abort",
+            no="Keep running",
+        ),
+        answer,
+    )
+
+
+def end_window(app: App, step: Step, open_checks: list[Item], then: Callable[[], None]) -> None:
+    """End a timed window; asked only while some of its checks are not ticked."""
+    if not open_checks:
+        then()
+        return
+    ticked = len(step.checks) - len(open_checks)
+    app.push_screen(
+        Confirm(
+            f"End {step.title} with {ticked}/{len(step.checks)} checks ticked?",
+            "Not ticked: " + "; ".join(c.text for c in open_checks) + ". Ending it is "
+            "journaled with your name; the checks stay open on the checklist.",
+            yes="End it",
+            no="Keep the timer running",
+        ),
+        lambda yes: then() if yes else None,
+    )
+
+
+def rollback_target(app: App, current: str, then: Callable[[str], None]) -> None:
+    """Where to roll back to (prefilled with the last production tag)."""
+    app.push_screen(
+        TextPrompt(
+            "Roll back to",
+            "The last known good deployment or tag (prefilled: the last production tag).",
+            value=current,
+        ),
+        lambda target: then(target) if target and target != current else None,
+    )
