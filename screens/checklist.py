@@ -8,8 +8,7 @@ the items of every release type, ``o`` overrides a locked phase with a reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,35 +19,26 @@ from cockpit.errors import CockpitError
 from cockpit.events import FINISHED, StepStatus
 from cockpit.progress import criteria_met
 from cockpit.runbook import DECISION_PHASE, HOTFIX_PHASE, REVIEW_PHASE, Entry, Phase, Step
-from cockpit.session import RunSession
 from cockpit.verify import verify_item
 from screens.decision import DecisionDialog
 from screens.dialogs import TextPrompt
 from screens.header import RollbackBanner, RunHeader
 from screens.items import ChecklistView, ItemDetail, LockBanner, PhaseHeading
+from screens.keyrules import Rule, driving, lookup
 from screens.messages import JournalAdvanced, RunScreen
 from screens.theme import refresh_bindings_if_changed
 
 if TYPE_CHECKING:
-    from screens.app import CockpitApp
-
-Rule = Callable[["ChecklistScreen"], bool | None]
-"""Whether a key applies now: True shown and enabled, None shown dimmed, False hidden."""
-
-
-def _driving(rule: Rule) -> Rule:
-    """Keys that change the run: hidden while watching."""
-    return lambda screen: False if screen.cockpit.read_only else rule(screen)
-
+    pass
 
 ACTIONS: dict[str, Rule] = {
-    "toggle": _driving(lambda s: None if s.locked else True),
-    "note": _driving(lambda s: None if s.locked else True),
-    "verify": _driving(lambda s: s.can_verify()),
-    "override": _driving(lambda s: True if s.locked else None),
-    "start_stage": _driving(lambda s: s.stage_can_start()),
-    "decide": _driving(lambda s: s.phase_id == DECISION_PHASE),
-    "hotfix_branch": _driving(lambda s: s.phase_id == HOTFIX_PHASE),
+    "toggle": driving(lambda s: None if s.locked else True),
+    "note": driving(lambda s: None if s.locked else True),
+    "verify": driving(lambda s: s.can_verify()),
+    "override": driving(lambda s: True if s.locked else None),
+    "start_stage": driving(lambda s: s.stage_can_start()),
+    "decide": driving(lambda s: s.phase_id == DECISION_PHASE),
+    "hotfix_branch": driving(lambda s: s.phase_id == HOTFIX_PHASE),
     "report": lambda s: s.phase_id == REVIEW_PHASE,
 }
 
@@ -74,18 +64,8 @@ class ChecklistScreen(RunScreen):
         self.phase_id = phase_id
 
     @property
-    def cockpit(self) -> CockpitApp:
-        return cast("CockpitApp", self.app)
-
-    @property
     def phase(self) -> Phase:
         return self.cockpit.ws.runbook.phase(self.phase_id)
-
-    @property
-    def session(self) -> RunSession:
-        session = self.cockpit.session
-        assert session is not None, "a checklist opens on a run"
-        return session
 
     @property
     def view(self) -> ChecklistView:
@@ -127,8 +107,7 @@ class ChecklistScreen(RunScreen):
     # -- keys -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        rule = ACTIONS.get(action)
-        return True if rule is None else rule(self)
+        return lookup(ACTIONS, self, action)
 
     @property
     def locked(self) -> bool:

@@ -11,8 +11,7 @@ Every key sends an intent to the app's driver; which keys apply is one table.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -22,54 +21,43 @@ from textual.widgets import Footer, OptionList
 
 from cockpit.events import FINISHED, StepStatus
 from cockpit.runbook import DECISION_PHASE, ROLLBACK_PHASE, Phase, Step
-from cockpit.session import RunSession
 from screens import asks
 from screens.dialogs import TextPrompt
 from screens.header import RollbackBanner, RunHeader
+from screens.keyrules import Rule, driving, lookup, when
 from screens.messages import JournalAdvanced, RunScreen
 from screens.steplog import StepLogView, UsageLine
 from screens.steps import OrphanBanner, PhaseTimer, StepChecks, StepDetail, StepList
 from screens.theme import refresh_bindings_if_changed
 
 if TYPE_CHECKING:
-    from screens.app import CockpitApp
-
-Rule = Callable[["DeployScreen"], bool | None]
-"""Whether a key applies now: True shown and enabled, None shown dimmed, False hidden."""
-
-
-def _driving(rule: Rule) -> Rule:
-    """Keys that change the run: hidden while watching."""
-    return lambda screen: rule(screen) if screen.cockpit.driver is not None else False
-
-
-def _when(condition: bool) -> bool | None:
-    return True if condition else None
-
+    pass
 
 ACTIONS: dict[str, Rule] = {
     # `r` is enabled on any selected step: when it cannot run, it says why in words
-    "run_step": _driving(lambda s: _when(s.selected is not None)),
-    "skip_step": _driving(
-        lambda s: _when(s.selected is not None and s.selected_state not in (*FINISHED, "running"))
+    "run_step": driving(lambda s: when(s.selected is not None)),
+    "skip_step": driving(
+        lambda s: when(
+            s.selected is not None and s.selected_state not in (*FINISHED, StepStatus.RUNNING)
+        )
     ),
-    "abort_step": _driving(lambda s: _when(s.cockpit.running_step() is not None)),
-    "end_window": _driving(
+    "abort_step": driving(lambda s: when(s.cockpit.running_step() is not None)),
+    "end_window": driving(
         lambda s: (
             False
             if all(step.commands for step in s.steps)  # no windows here: keep the footer quiet
-            else _when(
+            else when(
                 s.selected is not None
                 and not s.selected.commands
                 and s.selected_state == StepStatus.RUNNING
             )
         )
     ),
-    "rollback": _driving(lambda s: DECISION_PHASE in s.cockpit.ws.runbook.phases),
-    "rollback_target": _driving(lambda s: s.phase_id == ROLLBACK_PHASE),
-    "kill_orphan": _driving(lambda s: bool(s.orphans)),
-    "wait_orphan": _driving(lambda s: bool(s.orphans)),
-    "demo_fail": _driving(lambda s: s.cockpit.demo is not None),
+    "rollback": driving(lambda s: DECISION_PHASE in s.cockpit.ws.runbook.phases),
+    "rollback_target": driving(lambda s: s.phase_id == ROLLBACK_PHASE),
+    "kill_orphan": driving(lambda s: bool(s.orphans)),
+    "wait_orphan": driving(lambda s: bool(s.orphans)),
+    "demo_fail": driving(lambda s: s.cockpit.demo is not None),
 }
 
 
@@ -98,16 +86,6 @@ class DeployScreen(RunScreen):
         self.shown: tuple[str, int] | None = None
         """The step (and attempt) whose log is shown: a new attempt reloads it, for the
         driver and a watcher alike."""
-
-    @property
-    def cockpit(self) -> CockpitApp:
-        return cast("CockpitApp", self.app)
-
-    @property
-    def session(self) -> RunSession:
-        session = self.cockpit.session
-        assert session is not None, "the deploy screen opens on a run"
-        return session
 
     @property
     def phase(self) -> Phase:
@@ -200,8 +178,7 @@ class DeployScreen(RunScreen):
     # -- keys ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        rule = ACTIONS.get(action)
-        return True if rule is None else rule(self)
+        return lookup(ACTIONS, self, action)
 
     def action_run_step(self) -> None:
         step = self.selected

@@ -14,12 +14,16 @@ it is shown again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self
+from typing import TYPE_CHECKING, Self, cast
 
 from textual.message import Message
 from textual.screen import Screen
 
 from cockpit.events import Event
+
+if TYPE_CHECKING:
+    from cockpit.session import RunSession
+    from screens.app import CockpitApp
 
 
 class RunMessage(Message, bubble=False):
@@ -104,6 +108,17 @@ def deliver(screen: Screen, message: RunMessage) -> int:
 
 class RunScreen(Screen):
     """A screen of the run: when shown again it redraws what changed while it was hidden."""
+
+    @property
+    def cockpit(self) -> CockpitApp:
+        return cast("CockpitApp", self.app)
+
+    @property
+    def session(self) -> RunSession:
+        """The run this screen shows (a run screen is only opened on one)."""
+        session = self.cockpit.session
+        assert session is not None, f"{type(self).__name__} opens on a run"
+        return session
 
     def on_screen_resume(self) -> None:
         deliver(self, JournalAdvanced(everything=True))

@@ -54,7 +54,8 @@ async def until(pilot, condition: Callable[[], bool], what: str, attempts: int =
         if condition():
             return
         await pilot.pause(0.02)
-    raise AssertionError(f"never happened: {what}")
+    told = [f"{n.title}: {n.message}" for n in list(pilot.app._notifications)[-3:]]
+    raise AssertionError(f"never happened: {what} (last notifications: {told})")
 
 
 async def settle(pilot) -> None:
