@@ -5,8 +5,8 @@ from __future__ import annotations
 from cockpit.events import ItemChecked, ItemNoted
 from screens.app import CockpitApp
 from screens.checklist import ChecklistScreen
-from screens.items import ChecklistView
 from screens.dashboard import DashboardScreen, PhaseTable
+from screens.items import ChecklistView
 from screens.messages import HealthSampled, JournalAdvanced, OutputPending, deliver
 from tests.helpers import until
 

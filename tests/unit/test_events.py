@@ -47,9 +47,7 @@ def test_an_old_journal_replays_and_a_stage_timer_is_a_window_not_a_failed_step(
     stage = state.step("rollback-decision", "assess-impact")
     assert (stage.state, stage.kind) == ("running", "window")
     assert state.running_steps() == []  # nothing a driver would reconcile as a lost command
-    assert (
-        state.decisions[-1].choice == "rollback" and state.decisions[-1].commander == "Iris IC"
-    )
+    assert state.decisions[-1].choice == "rollback" and state.decisions[-1].commander == "Iris IC"
     assert state.rollback_target == "dirt-free-crm-1b9e77.vercel.app"
     assert state.step("rollback", "database-rollback").state == "skipped"
     assert state.item("rollback-decision", "critical-broken").by.endswith("(health signal)")
