@@ -34,6 +34,7 @@ from cockpit.progress import step_seconds
 from cockpit.runbook import Step
 from cockpit.runner import render_commands
 from cockpit.session import RunSession
+from cockpit.termtext import clean_chunk
 
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
 PREFIX = len("2026-01-01T00:00:00.000Z O ")
@@ -104,11 +105,14 @@ class LogPrinter:
     def __init__(self, path: Path, out: TextIO, offset: int):
         self.follower = LogFollower(path, offset=offset)
         self.out = out
+        isatty = getattr(out, "isatty", None)
+        self.colour = bool(isatty and isatty())
 
     def drain(self) -> None:
-        """Print everything the log gained (called off the event loop)."""
+        """Print everything the log gained (called off the event loop): colours kept for a
+        terminal, plain text for a pipe or a file, no other control sequence ever."""
         while data := self.follower.read_all():
-            text = printable(data)
+            text = clean_chunk(printable(data), colour=self.colour)
             buffer = getattr(self.out, "buffer", None)
             if buffer is not None:
                 self.out.flush()

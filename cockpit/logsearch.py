@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import deque
 from pathlib import Path
 
+from cockpit.termtext import plain
+
 
 def tail_lines(path: Path, count: int, end: int | None = None) -> list[str]:
     """The last ``count`` lines of a log file (read from its end, or from offset ``end``)."""
@@ -23,23 +25,27 @@ def tail_lines(path: Path, count: int, end: int | None = None) -> list[str]:
             data = fh.read(block)
     except FileNotFoundError:
         return []
-    lines = data.decode("utf-8", "replace").splitlines()
+    lines = data.decode("utf-8", "replace").split("\n")
+    if lines and not lines[-1]:
+        lines.pop()  # the file ends with a whole line
     if block < size and lines:
         lines = lines[1:]  # the first line may be cut
     return lines[-count:]
 
 
 def search_log(path: Path, term: str, keep: int = 200) -> tuple[list[str], int]:
-    """Lines containing ``term`` (case-insensitive): the last ``keep`` of them, and how many."""
-    needle = term.lower().encode()
+    """Lines whose text contains ``term`` (case-insensitive; colours and other control
+    sequences are not text): the last ``keep`` of them, and how many."""
+    needle = term.lower()
     found: deque[str] = deque(maxlen=keep)
     total = 0
     try:
         with open(path, "rb") as fh:
             for raw in fh:
-                if needle in raw.lower():
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                if needle in plain(line).lower():
                     total += 1
-                    found.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                    found.append(line)
     except FileNotFoundError:
         return [], 0
     return list(found), total

@@ -18,6 +18,7 @@ from textual.widgets import RichLog, Static
 
 from cockpit.logsearch import LogFollower, file_size, search_log, tail_lines
 from cockpit.proctree import UsageMeter
+from cockpit.termtext import visible
 from screens.messages import OutputPending
 from screens.theme import style
 
@@ -129,7 +130,7 @@ class StepLogView(RichLog):
             return
         found, total = await asyncio.to_thread(search_log, self.path, term, 200)
         self.auto_scroll = False
-        heading = f"── {total} line{'s' if total != 1 else ''} match {term!r}"
+        heading = f"── {total} line{'s match' if total != 1 else ' matches'} {term!r}"
         heading += " (last 200 shown) ──" if total > 200 else " ──"
         self.write(Text(heading, style="bold reverse"))
         for line in found:
@@ -149,10 +150,11 @@ class StepLogView(RichLog):
         tag, _, body = rest.partition(" ")
         text = Text()
         text.append(ts[11:19] + " ", style="dim")
+        body = visible(body)  # colours kept; nothing else a command printed acts
+        shown = Text.from_ansi(body) if "\x1b" in body else Text(body)
         if tag == "#":
-            text.append(body, style="bold")
+            shown.stylize_before("bold")
         elif tag == "E":
-            text.append(body, style=style(self.app, "warning"))
-        else:
-            text.append(body)
+            shown.stylize_before(style(self.app, "warning"))
+        text.append_text(shown)
         return text
