@@ -171,12 +171,12 @@ def _(e: StepSkipped, runbook: Runbook) -> str:
 
 @_words.register
 def _(e: CommandStarted, runbook: Runbook) -> str:
-    return f"$ {e.command}"
+    return f"{_step_title(runbook, e.phase, e.step)}: $ {e.command}"
 
 
 @_words.register
 def _(e: CommandFinished, runbook: Runbook) -> str:
-    return f"→ {e.outcome}"
+    return f"{_step_title(runbook, e.phase, e.step)}: command {e.index + 1} → {e.outcome}"
 
 
 @_words.register

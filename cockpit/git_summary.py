@@ -58,7 +58,8 @@ def summarise(root: Path, max_commits: int = 200) -> GitSummary:
     if out.branch and out.branch not in MAIN_BRANCHES:
         out.warnings.append(f"HEAD is on {out.branch}, not main")
     out.dirty = repo.is_dirty(untracked_files=False)
-    out.untracked = len(repo.untracked_files)
+    # the cockpit's own state (.cockpit/) is not the team's work
+    out.untracked = sum(1 for f in repo.untracked_files if not f.startswith(".cockpit/"))
     out.shallow = (Path(repo.git_dir) / "shallow").exists()
     tags = []
     for tag in repo.tags:

@@ -50,7 +50,7 @@ class Holder:
         try:
             process = psutil.Process(self.pid)
             if process.status() == psutil.STATUS_ZOMBIE:
-                return f"pid {self.pid} is no longer running (exited, not yet reaped)"
+                return f"pid {self.pid} has exited"
             created = process.create_time()
         except psutil.Error:
             return f"pid {self.pid} is no longer running"

@@ -56,7 +56,7 @@ class ChecklistScreen(RunScreen):
         Binding("d", "decide", "Decide", id="checklist.decide"),
         Binding("B", "hotfix_branch", "Hotfix branch", id="checklist.hotfix_branch"),
         Binding("p", "report", "Release report", id="checklist.report"),
-        Binding("escape", "back", "Dashboard", id="checklist.back"),
+        Binding("escape", "back", "Back", id="checklist.back"),
     ]
 
     def __init__(self, phase_id: str):

@@ -77,7 +77,7 @@ class DeployScreen(RunScreen):
         Binding("w", "wait_orphan", "Wait for orphan", id="deploy.wait_orphan"),
         Binding("T", "rollback_target", "Rollback target", id="deploy.rollback_target"),
         Binding("F", "demo_fail", "Fail next (demo)", id="deploy.demo_fail", show=False),
-        Binding("escape", "back", "Dashboard", id="deploy.back"),
+        Binding("escape", "back", "Back", id="deploy.back"),
     ]
 
     def __init__(self, phase_id: str):
