@@ -82,5 +82,12 @@ async def test_watcher_follows_a_run_driven_elsewhere(tmp_path):
             await until(pilot, lambda: "tick-10" in log_text(screen), "last line", attempts=200)
         finally:
             driver.wait(timeout=60)
-        header = str(screen.query_one("RunHeader").render())
-        assert "WATCHING (read-only)" in header and "nobody drives it now" in header
+        header = screen.query_one("RunHeader")
+        await until(  # the driver's release is the last line it journals as it exits
+            pilot,
+            lambda: (
+                "WATCHING (read-only)" in str(header.render())
+                and "nobody drives it now" in str(header.render())
+            ),
+            "the header says nobody drives the run",
+        )
