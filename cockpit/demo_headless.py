@@ -22,7 +22,7 @@ from cockpit.progress import step_seconds, tasks
 from cockpit.report import build
 from cockpit.runbook import DEPLOY_PHASE, PRODUCTION, Step
 from cockpit.session import RunSession
-from cockpit.verify import health_target, verify_item
+from cockpit.verify import health_target
 
 BEFORE_DEPLOY = (
     "pre-release-gates",
@@ -42,8 +42,7 @@ async def tick_phase(driver: RunDriver, phase_id: str, out) -> None:
         if session.state.item(phase_id, item.id).checked:
             continue
         if health_target(session, phase_id, item.id):
-            result = await verify_item(session, phase_id, item.id)
-            await driver.record(result.intent)
+            result = await driver.verify_item(phase_id, item.id)
             out.write(f"  [{'x' if result.ok else ' '}] {item.text} — verified: {result.reason}\n")
             continue
         note = "demo: done" if item.note_required else None

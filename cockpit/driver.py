@@ -50,6 +50,7 @@ from cockpit.runner import (
 from cockpit.session import RunSession
 from cockpit.state import StepState
 from cockpit.supervisor import exit_words
+from cockpit.verify import Verification, verify_item
 
 ABORT_WAIT = 30.0
 """Seconds a supervisor gets to stop its command's tree and record the abort."""
@@ -356,6 +357,15 @@ class RunDriver:
                     )
         finally:
             self._ending_windows = False
+
+    async def verify_item(
+        self, phase_id: str, item_id: str, note: str | None = None
+    ) -> Verification:
+        """Probe a self-verifying item's environment and journal what it found: READY ticks
+        it with the evidence, anything else is a failed verification (it stays unticked)."""
+        result = await verify_item(self.session, phase_id, item_id, note)
+        await self.record(result.intent)
+        return result
 
     # -- what a previous cockpit left ------------------------------------------------------
 

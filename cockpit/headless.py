@@ -325,9 +325,9 @@ class Headless:
         finally:
             self.running = None
         await asyncio.to_thread(printer.drain)
-        if st.state == "aborted" or self.interrupted:
+        if st.state == StepStatus.ABORTED or self.interrupted:
             return EXIT_ABORTED
-        if st.state != "done":
+        if st.state != StepStatus.DONE:  # failed, or anything unknown: never a success
             self._say(f"step failed: {st.reason}")
             return EXIT_FAILED
         return None

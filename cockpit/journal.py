@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 from cockpit.clock import Clock, iso
 from cockpit.errors import CockpitError
 from cockpit.secrets import Redactor
+from cockpit.termtext import plain_values
 
 FORMAT = 1
 
@@ -95,6 +97,14 @@ class Journal:
                 self._fd = None
 
 
+_CONTROL_IN_JSON = re.compile(
+    rb"\\u00[01][0-9a-fA-F]|\\u00[89][0-9a-fA-F]|\\u007[fF]|\\[bfr]|\xc2[\x80-\x9f]"
+)
+"""A control character inside a JSON line, as JSON writes it (escaped C0 and DEL; C1 as
+UTF-8). Only such a line is cleaned: every text read from the journal is plain text (see
+``cockpit.termtext``), and replaying a clean journal costs nothing more."""
+
+
 @dataclass
 class Batch:
     """Events read in one go, the warnings met on the way, and where reading stopped."""
@@ -160,6 +170,8 @@ class JournalFollower:
                 f"{self.path}:{self.line_no}: written by a newer Release Cockpit (journal format "
                 f"{version}; this version reads format {FORMAT}). Upgrade cockpit to open this run."
             )
+        if _CONTROL_IN_JSON.search(raw):  # a note or a reason with a control character in it
+            event = plain_values(event)
         batch.events.append(event)
 
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from cockpit.clock import Clock, parse_iso
 from cockpit.config import Config, HealthSettings
-from cockpit.durations import format_duration
 from cockpit.probe import DEGRADED, DOWN, READY, UNKNOWN, Sample, make_client, probe
 
 log = logging.getLogger(__name__)
@@ -130,14 +129,6 @@ class EnvHealth:
             "success_ratio": self.success_ratio,
             "samples": len(self.samples),
         }
-
-
-def describe_since(env: EnvHealth, now: datetime) -> str:
-    """ "DOWN for 2m13s", "READY for 45s" — how long the current state has held."""
-    seconds = env.since_change(now)
-    if seconds is None:
-        return "no sample yet"
-    return f"{env.state} for {format_duration(seconds)}"
 
 
 class HealthMonitor:

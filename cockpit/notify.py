@@ -17,6 +17,7 @@ import httpx
 from cockpit.changelog import Draft
 from cockpit.clock import parse_iso
 from cockpit.probe import describe_error
+from cockpit.runbook import DEPLOY_PHASE
 from cockpit.workspace import ensure_private_dir
 
 
@@ -40,7 +41,7 @@ def facts_for(
 ) -> Facts:
     """Facts from the release report and the changelog draft."""
     metrics, run = report["metrics"], report["run"]
-    deploy_steps = [s for s in report["steps"] if s["phase"] == "production-deploy"]
+    deploy_steps = [s for s in report["steps"] if s["phase"] == DEPLOY_PHASE]
     if metrics["rolled_back"]:
         status = "❌ Rolled back"
     elif metrics["deployment_succeeded"]:

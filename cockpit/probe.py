@@ -25,6 +25,7 @@ import certifi
 import httpx
 
 from cockpit.clock import Clock, iso
+from cockpit.termtext import plain, plain_multiline, plain_values
 
 READY, DEGRADED, DOWN, UNKNOWN = "READY", "DEGRADED", "DOWN", "UNKNOWN"
 BODY_CAP = 64 * 1024
@@ -178,14 +179,15 @@ async def probe(
                 body = b"".join(chunks)[:BODY_CAP]
                 status = response.status_code
     except (httpx.HTTPError, OSError, TimeoutError, ssl.SSLError) as exc:
-        error = describe_error(exc, url, timeout)
+        error = plain(describe_error(exc, url, timeout))  # may quote the server
         latency = (time.perf_counter() - started) * 1000
         return Sample(
             env, url, iso(at), DOWN, latency_ms=round(latency, 1), error=error, reason=error
         )
     latency = (time.perf_counter() - started) * 1000
-    state, body_status, checks, reason = judge(status, body, truncated)
-    excerpt = body[:EXCERPT].decode("utf-8", "replace")
+    # what the endpoint said is text from outside: plain text only, whatever it held
+    state, body_status, checks, reason = plain_values(judge(status, body, truncated))
+    excerpt = plain_multiline(body[:EXCERPT].decode("utf-8", "replace"))
     return Sample(
         env,
         url,

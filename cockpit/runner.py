@@ -18,6 +18,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from cockpit.errors import CockpitError
 from cockpit.events import StepStatus
 from cockpit.placeholders import substitute
@@ -28,6 +30,7 @@ from cockpit.supervisor import (
     ABORT_SIGNAL,
     CommandSpec,
     StepSpec,
+    new_status,
     read_status,
     status_path,
     write_status,
@@ -116,31 +119,17 @@ def launch(spec: StepSpec) -> int:
         cwd=spec.cwd,
     )
     try:
-        import psutil
-
-        create_time = psutil.Process(proc.pid).create_time()
-    except Exception:
+        create_time: float | None = psutil.Process(proc.pid).create_time()
+    except psutil.Error:
         create_time = None
-    write_status(
-        Path(spec.status),
-        {
-            "v": 1,
-            "run": spec.run_id,
-            "phase": spec.phase,
-            "step": spec.step,
-            "attempt": spec.attempt,
-            "state": "starting",
-            "supervisor": {"pid": proc.pid, "create_time": create_time},
-            "token": spec.token,
-            "commands": [],
-        },
-    )
     assert proc.stdin is not None
     try:
+        write_status(Path(spec.status), new_status(spec, proc.pid, create_time, "starting"))
         proc.stdin.write(spec.to_json())
         proc.stdin.close()
     except OSError as exc:
-        proc.kill()
+        proc.kill()  # it was handed nothing: nothing ran
+        proc.wait()
         raise CockpitError(f"could not hand the step to its supervisor: {exc}") from None
     # reap it when it ends while we live; if we die first, init does
     threading.Thread(target=proc.wait, name=f"reap {proc.pid}", daemon=True).start()

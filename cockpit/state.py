@@ -252,33 +252,32 @@ def _verify_failed(e: VerificationFailed, state: RunState) -> None:
     state.items.setdefault((e.phase, e.item), ItemState()).evidence = e.evidence
 
 
-@fold.register
-def _step_started(e: StepStarted, state: RunState) -> None:
+def _begin(state: RunState, e: StepStarted | WindowStarted, attempt: int) -> StepState:
+    """A new attempt of a step (a run of its commands, or its window's timer) begins."""
     st = state.steps.setdefault((e.phase, e.step), StepState())
     st.state = StepStatus.RUNNING
-    st.attempts = e.attempt or st.attempts + 1
+    st.attempts = attempt or st.attempts + 1
     st.started_at = e.ts
     st.finished_at = None
     st.exit_code = None
     st.reason = None
     st.by = e.by
+    st.out_of_order = e.out_of_order
+    return st
+
+
+@fold.register
+def _step_started(e: StepStarted, state: RunState) -> None:
+    st = _begin(state, e, e.attempt)
     st.commands = [CommandState(i, c) for i, c in enumerate(e.commands)]
     st.kind = "commands" if st.commands else "window"  # journals before windows had events
-    st.out_of_order = e.out_of_order
 
 
 @fold.register
 def _window_started(e: WindowStarted, state: RunState) -> None:
-    st = state.steps.setdefault((e.phase, e.step), StepState())
-    st.kind = "window"
-    st.state = StepStatus.RUNNING
-    st.attempts += 1
-    st.started_at = e.ts
-    st.finished_at = None
-    st.reason = None
-    st.by = e.by
+    st = _begin(state, e, 0)
     st.commands = []
-    st.out_of_order = e.out_of_order
+    st.kind = "window"
 
 
 @fold.register

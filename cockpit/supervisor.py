@@ -114,6 +114,28 @@ class StepSpec:
         return cls(**raw)
 
 
+def new_status(spec: StepSpec, pid: int, create_time: float | None, state: str) -> dict[str, Any]:
+    """A status file's content before any command ran (the cockpit's "starting", then the
+    supervisor's own "running")."""
+    return {
+        "v": STATUS_FORMAT,
+        "run": spec.run_id,
+        "phase": spec.phase,
+        "step": spec.step,
+        "attempt": spec.attempt,
+        "state": state,
+        "supervisor": {"pid": pid, "create_time": create_time},
+        "token": spec.token,
+        "started_at": None,
+        "finished_at": None,
+        "exit_code": None,
+        "signal": None,
+        "reason": None,
+        "duration_s": None,
+        "commands": [],
+    }
+
+
 def status_path(log: Path) -> Path:
     """The step's status file, beside its log: ``STEP.status``."""
     return log.with_suffix(".status")
@@ -202,23 +224,8 @@ class Supervisor:
         self._abort = asyncio.Event()
         self._lingering: list[asyncio.Task[None]] = []
         me = psutil.Process()
-        self.status: dict[str, Any] = {
-            "v": STATUS_FORMAT,
-            "run": spec.run_id,
-            "phase": spec.phase,
-            "step": spec.step,
-            "attempt": spec.attempt,
-            "state": "running",
-            "supervisor": {"pid": me.pid, "create_time": me.create_time()},
-            "token": spec.token,
-            "started_at": iso(self.clock.now()),
-            "finished_at": None,
-            "exit_code": None,
-            "signal": None,
-            "reason": None,
-            "duration_s": None,
-            "commands": [],
-        }
+        self.status = new_status(spec, me.pid, me.create_time(), "running")
+        self.status["started_at"] = iso(self.clock.now())
 
     # -- recording ---------------------------------------------------------------------
 

@@ -9,12 +9,15 @@ clipboard), DCS/APC/PM/SOS strings, cursor movement, screen clears, the alternat
 screen, bells, C0 controls other than tab, DEL and C1 controls. Nothing a command
 prints can change the operator's terminal or the cockpit's layout. ``clean_chunk`` does
 the same to whole lines of bytes for headless stdout, with a fast path for the usual
-chunk that holds no control byte at all. The step log itself keeps the raw bytes.
+chunk that holds no control byte at all; ``plain_values`` cleans every string of a value
+read from outside (journal lines, ready bodies, commit subjects) before anything shows
+it. The step log itself keeps the raw bytes.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _SEQUENCES = re.compile(
     r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\|$)"  # OSC … BEL or ST (or cut off by the line's end)
@@ -60,6 +63,23 @@ def plain(line: str) -> str:
     if line.isprintable():
         return line
     return _SEQUENCES.sub("", line)
+
+
+def plain_values(value: Any) -> Any:
+    """``plain`` applied to every string inside a value read from outside (a journal line,
+    a ready body): lists and mappings are cleaned through, anything else is kept."""
+    if isinstance(value, str):
+        return value if value.isprintable() else plain_multiline(value)
+    if isinstance(value, list | tuple):
+        return type(value)(plain_values(v) for v in value)
+    if isinstance(value, dict):
+        return {plain_values(k): plain_values(v) for k, v in value.items()}
+    return value
+
+
+def plain_multiline(text: str) -> str:
+    """``plain`` for text that may hold several lines (a note, a message): lines kept."""
+    return "\n".join(plain(line) for line in text.split("\n"))
 
 
 def _needs_cleaning(data: bytes) -> bool:

@@ -8,6 +8,7 @@ badly: empty and binary files, tabs in indentation, duplicate keys.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,32 @@ def load_yaml(path: Path) -> tuple[Any, list[SourceError]]:
         if loader is not None:
             loader.dispose()
     errors = [SourceError(name, line, f"duplicate key {key!r}") for line, key in loader.duplicates]
+    errors += [SourceError(name, line, message) for line, message in _control_characters(data)]
     return data, errors
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _control_characters(data: Any, line: int = 0) -> list[tuple[int, str]]:
+    """Texts with a control character (a double-quoted ``"\\e"`` makes one): every text
+    of a runbook or config reaches a screen or a shell, so none may act on a terminal."""
+    found: list[tuple[int, str]] = []
+    if isinstance(data, str):
+        match = _CONTROL.search(data)
+        if match:
+            code = f"\\x{ord(match.group()):02x}"
+            found.append(
+                (line, f"control character {code} in {data[:40]!r}: not allowed in a text")
+            )
+    elif isinstance(data, LMap):
+        for key, value in data.items():
+            found += _control_characters(value, data.key_lines.get(key, data.line))
+    elif isinstance(data, LList):
+        for n, value in enumerate(data):
+            where = data.item_lines[n] if n < len(data.item_lines) else data.line
+            found += _control_characters(value, where)
+    return found
 
 
 def line_of(data: Any, loc: tuple[Any, ...]) -> int:

@@ -19,7 +19,6 @@ from cockpit.errors import CockpitError
 from cockpit.events import FINISHED, StepStatus
 from cockpit.progress import criteria_met
 from cockpit.runbook import DECISION_PHASE, HOTFIX_PHASE, REVIEW_PHASE, Entry, Phase, Step
-from cockpit.verify import verify_item
 from screens.decision import DecisionDialog
 from screens.dialogs import TextPrompt
 from screens.header import RollbackBanner, RunHeader
@@ -184,12 +183,9 @@ class ChecklistScreen(RunScreen):
         if entry is None or self.cockpit.read_only:
             return
         self.notify(f"probing {entry.item.auto.health if entry.item.auto else '?'}…", timeout=2)
-        try:
-            result = await verify_item(session, self.phase_id, entry.item.id)
-        except CockpitError as exc:
-            self.notify(str(exc), title="Not done", severity="error")
+        result = await self.cockpit.intents.verify(self.phase_id, entry.item.id)
+        if result is None:
             return
-        await self.cockpit.intents.record(result.intent)
         if result.ok:
             self.notify(f"{result.reason} in {result.sample.latency_ms:.0f}ms", title="Verified")
             return

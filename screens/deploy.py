@@ -200,14 +200,8 @@ class DeployScreen(RunScreen):
 
     def action_skip_step(self) -> None:
         if (step := self.selected) is not None:
-            plan = self.session.plan_step_skip
-            asks.skip_reason(
-                self.app,
-                step,
-                lambda why: self.cockpit.intents.send_later(
-                    lambda: plan(self.phase_id, step.id, why)
-                ),
-            )
+            skip = self.cockpit.intents.skip_step
+            asks.skip_reason(self.app, step, lambda why: skip(self.phase_id, step.id, why))
 
     def action_abort_step(self) -> None:
         if (running := self.cockpit.running_step()) is not None:

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from screens.app import CockpitApp
 
 OUTPUT_EVERY = 0.05
-"""Seconds between looks at the shown log's size: at most 20 redraws a second."""
+"""Seconds between looks at the shown log's size (a stat, in a thread): at most 20 redraws
+a second."""
 
 
 class Following:
@@ -135,7 +136,7 @@ class Following:
         shown = self._shown_log
         while shown is not None and shown is self._shown_log:
             phase_id, step_id, path = shown
-            now = file_size(path)
+            now = await asyncio.to_thread(file_size, path)
             if now != size:
                 size = now
                 self.app.post_message(OutputPending(phase_id, step_id))

@@ -20,6 +20,7 @@ from cockpit.errors import CockpitError
 from cockpit.events import Event
 from cockpit.runbook import PRODUCTION, ROLLBACK_PHASE
 from cockpit.session import RunSession
+from cockpit.verify import Verification
 from screens.decision import Decision
 from screens.dialogs import Confirm, TextPrompt
 
@@ -83,6 +84,22 @@ class Intents:
     def send_later(self, plan: Callable[[], Event]) -> None:
         """``send`` from a callback that cannot await (a dialog's answer)."""
         self._worker(self.send(plan), "intent")
+
+    async def verify(self, phase_id: str, item_id: str) -> Verification | None:
+        """Probe and journal a self-verifying item; None when it was refused or not saved."""
+        if self.driver is None:
+            return None
+        found: list[Verification] = []
+
+        async def verify() -> None:
+            assert self.driver is not None
+            found.append(await self.driver.verify_item(phase_id, item_id))
+
+        return found[0] if await self.guard(verify()) else None
+
+    def skip_step(self, phase_id: str, step_id: str, reason: str) -> None:
+        if self.driver is not None:
+            self._worker(self.guard(self.driver.skip_step(phase_id, step_id, reason)), "intent")
 
     # -- steps ---------------------------------------------------------------------------
 

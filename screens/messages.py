@@ -52,12 +52,6 @@ class JournalAdvanced(RunMessage, bubble=False):
         message.everything = message.everything or self.everything
         return True
 
-    def touches(self, phase_id: str) -> bool:
-        """Whether any of the events belongs to this phase."""
-        return self.everything or any(
-            getattr(event, "phase", None) == phase_id for event in self.events
-        )
-
 
 class OutputPending(RunMessage, bubble=False):
     """The log of ``(phase, step)`` has grown: new lines are there to be read."""

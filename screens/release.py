@@ -22,6 +22,7 @@ from cockpit import release_actions as release
 from cockpit.errors import CockpitError
 from cockpit.events import TagCreated
 from cockpit.report import build, markdown
+from cockpit.runbook import PRODUCTION
 from screens.dialogs import Confirm
 from screens.header import RollbackBanner, RunHeader
 
@@ -83,7 +84,7 @@ class ReleaseScreen(Screen):
         session = self.cockpit.session
         if session is None:
             return
-        env = self.cockpit.monitor.envs.get("production") if self.cockpit.monitor else None
+        env = self.cockpit.monitor.envs.get(PRODUCTION) if self.cockpit.monitor else None
         state = env.state if env is not None and env.samples else None
         self.view = await asyncio.to_thread(release.release_view, session, state)
         view = self.view
