@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cockpit.clock import parse_iso
 from cockpit.errors import CockpitError
 from cockpit.events import ENDED, FINISHED, Event, StepStatus
 from cockpit.git_changes import BranchPlan, create_hotfix_branch, plan_hotfix_branch
@@ -43,6 +44,7 @@ from cockpit.runner import (
     ask_abort,
     attempt_status,
     build_spec,
+    close_attempt,
     launch,
     render_commands,
     supervisor_alive,
@@ -54,6 +56,10 @@ from cockpit.verify import Verification, verify_item
 
 ABORT_WAIT = 30.0
 """Seconds a supervisor gets to stop its command's tree and record the abort."""
+ORPHAN_WORDS = "its supervisor is gone but its command still runs: kill it or wait for it"
+ORPHAN_ENDED = (
+    "the orphaned command ended while no supervisor watched: exit status unknown (see its log)"
+)
 LIVENESS_EVERY = 1.0
 """Seconds between checks that a running step's supervisor is still alive."""
 
@@ -247,11 +253,7 @@ class RunDriver:
             try:
                 await asyncio.to_thread(launch, spec)
             except (OSError, CockpitError) as exc:
-                await self.record(
-                    self.session.plan_step_finished(
-                        phase_id, step_id, "failed", None, f"could not start: {exc}", 0.0
-                    )
-                )
+                await self._record_end(phase_id, step_id, "failed", f"could not start: {exc}")
         finally:
             self._starting.discard(key)
 
@@ -324,10 +326,21 @@ class RunDriver:
         survivors = await stop_tree(cmd.pid if cmd else None, token)
         await self.sync()
         if self.session.state.step(phase_id, step_id).state == StepStatus.RUNNING:
-            await self.record(
-                self.session.plan_step_finished(phase_id, step_id, "aborted", None, reason, 0.0)
-            )
+            await self._record_end(phase_id, step_id, "aborted", reason)
         return survivors
+
+    async def _record_end(self, phase_id: str, step_id: str, state: str, reason: str) -> None:
+        """Record an end no supervisor recorded: the journal, then the status file and the
+        step log's closing line, so that all three tell the same (the duration is the time
+        since the step started: all that is known)."""
+        st = self.session.state.step(phase_id, step_id)
+        now = self.session.clock.now()
+        took = (now - parse_iso(st.started_at)).total_seconds() if st.started_at else 0.0
+        took = round(max(took, 0.0), 3)
+        await self.record(
+            self.session.plan_step_finished(phase_id, step_id, state, None, reason, took)
+        )
+        await asyncio.to_thread(close_attempt, self.session, phase_id, step_id, state, reason, took)
 
     async def skip_step(self, phase_id: str, step_id: str, reason: str) -> None:
         await self.send(lambda: self.session.plan_step_skip(phase_id, step_id, reason))
@@ -404,13 +417,18 @@ class RunDriver:
                 )
             )
             return Found(phase_id, step_id, "recorded", _ended_words(status))
+        if (phase_id, step_id) in self._orphans:  # the orphan ended (or was waited for)
+            if await asyncio.to_thread(self._command_alive, st, status):
+                return Found(phase_id, step_id, "orphan", ORPHAN_WORDS)
+            await self._record_end(phase_id, step_id, "failed", ORPHAN_ENDED)
+            return Found(phase_id, step_id, "vanished", ORPHAN_ENDED)
         if await asyncio.to_thread(self._command_alive, st, status):
             self._orphans.add((phase_id, step_id))
             return Found(
                 phase_id,
                 step_id,
                 "orphan",
-                "its supervisor is gone but its command still runs: kill it or wait for it",
+                ORPHAN_WORDS,
             )
         if status is None and not any(c.started_at for c in st.commands):
             reason = "the cockpit stopped before the step's supervisor started: nothing ran"
@@ -422,9 +440,7 @@ class RunDriver:
                 f"vanished: its supervisor (pid {pid}) stopped before the command ended; "
                 "exit status unknown (see its log)"
             )
-        await self.record(
-            self.session.plan_step_finished(phase_id, step_id, "failed", None, reason, 0.0)
-        )
+        await self._record_end(phase_id, step_id, "failed", reason)
         return Found(phase_id, step_id, "vanished", reason)
 
     @staticmethod
@@ -462,16 +478,7 @@ class RunDriver:
             await self.sync()
         await self.sync()
         if self.session.state.step(phase_id, step_id).state == StepStatus.RUNNING:
-            await self.record(
-                self.session.plan_step_finished(
-                    phase_id,
-                    step_id,
-                    "failed",
-                    None,
-                    "the orphaned command ended while no supervisor watched: exit status unknown (see its log)",
-                    0.0,
-                )
-            )
+            await self._record_end(phase_id, step_id, "failed", ORPHAN_ENDED)
 
     # -- health ----------------------------------------------------------------------------
 

@@ -112,7 +112,7 @@ class LogPrinter:
         """Print everything the log gained (called off the event loop): colours kept for a
         terminal, plain text for a pipe or a file, no other control sequence ever."""
         while data := self.follower.read_all():
-            text = clean_chunk(printable(data), colour=self.colour)
+            text = clean_chunk(printable(data), self.colour, tuple(_SHOWN.values()))
             buffer = getattr(self.out, "buffer", None)
             if buffer is not None:
                 self.out.flush()
@@ -310,6 +310,8 @@ class Headless:
         if found.what == "orphan":
             self._say("# waiting for the orphaned command to end…")
             await self.driver.wait_orphan(found.phase, found.step)
+            st = self.session.state.step(found.phase, found.step)
+            self._say(f"# {title}: {st.state} — {st.reason}")
             return None
         path = self.session.log_path(found.phase, found.step)
         self._say(f"\n==> resuming {title}: following its log")
@@ -424,6 +426,8 @@ class Headless:
             )
             shown = format_duration(took) if took is not None else "—"
             state = self.driver.shown_state(self.phase_id, step)
+            if state == StepStatus.RUNNING and not step.commands:
+                state = "window open"
             self.out.write(
                 f"{step.title[:34]:<34} {state:<14} {shown:>8}  {step.budget or ''}{over}\n"
             )

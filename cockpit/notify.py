@@ -42,8 +42,11 @@ def facts_for(
     """Facts from the release report and the changelog draft."""
     metrics, run = report["metrics"], report["run"]
     deploy_steps = [s for s in report["steps"] if s["phase"] == DEPLOY_PHASE]
+    criteria = metrics["rollback_criteria_met"]
     if metrics["rolled_back"]:
         status = "❌ Rolled back"
+    elif metrics["deployment_succeeded"] and criteria:
+        status = "⚠️ Deployed, rollback criteria met"  # never "successful" while one is met
     elif metrics["deployment_succeeded"]:
         status = "✅ Successful"
     elif any(s["state"] == "failed" for s in deploy_steps):
@@ -52,11 +55,12 @@ def facts_for(
         status = "⏳ In progress"
     ends = [e["ts"] for e in report["timeline"] if e["type"] == "step.finished"]
     deployed = parse_iso(ends[-1]).strftime("%Y-%m-%d %H:%M UTC") if ends else None
-    if production_state in (None, "READY"):
-        health = "✅ All systems green" if production_state else "not measured"
-    else:
+    if production_state not in (None, "READY"):
         health = f"⚠️ production {production_state}"
-    criteria = metrics["rollback_criteria_met"]
+    elif criteria:
+        health = f"⚠️ production {production_state or 'not measured'}, rollback criteria met"
+    else:
+        health = "✅ All systems green" if production_state else "not measured"
     monitoring = "📊 No alerts, performance normal" if not criteria else "⚠️ " + "; ".join(criteria)
     previous = run.get("previous_version")
     return Facts(

@@ -11,6 +11,7 @@ output pipes, so no cockpit's death stops a command.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -20,8 +21,9 @@ from typing import Any
 
 import psutil
 
+from cockpit.clock import iso
 from cockpit.errors import CockpitError
-from cockpit.events import StepStatus
+from cockpit.events import ENDED, StepStatus
 from cockpit.placeholders import substitute
 from cockpit.proctree import is_same_process, new_token
 from cockpit.runbook import Step
@@ -29,6 +31,7 @@ from cockpit.session import RunSession
 from cockpit.supervisor import (
     ABORT_SIGNAL,
     CommandSpec,
+    StepLog,
     StepSpec,
     new_status,
     read_status,
@@ -162,6 +165,29 @@ def ask_abort(status: dict[str, Any] | None) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+def close_attempt(
+    session: RunSession, phase_id: str, step_id: str, state: str, reason: str, took: float
+) -> None:
+    """After the cockpit recorded an end no supervisor did: the status file and the step log
+    say it too (a full disk is not an error here: the journal already has it)."""
+    log = session.log_path(phase_id, step_id)
+    status = attempt_status(session, phase_id, step_id)
+    if status is not None and status.get("state") not in ENDED:
+        status.update(
+            state=state,
+            reason=reason,
+            finished_at=iso(session.clock.now()),
+            duration_s=took,
+            recorded_by="the cockpit (no supervisor recorded this end)",
+        )
+        with contextlib.suppress(OSError):
+            write_status(status_path(log), status)
+    with contextlib.suppress(OSError):
+        step_log = StepLog(log, session.redactor)
+        step_log.note(f"=== step {state}, recorded by the cockpit: {reason}")
+        step_log.close()
 
 
 def supervision(session: RunSession) -> dict[tuple[str, str], dict[str, Any]]:

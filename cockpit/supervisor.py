@@ -37,6 +37,7 @@ from cockpit.events import CommandFinished, CommandStarted, Event, StepFinished,
 from cockpit.journal import Journal, fsync_dir
 from cockpit.proctree import TOKEN_VAR, stop_tree
 from cockpit.secrets import Redactor
+from cockpit.termtext import has_controls, plain
 
 CHUNK = 256 * 1024
 LONGEST_LINE = 64 * 1024
@@ -178,9 +179,19 @@ class StepLog:
         self.error: str | None = None
 
     def mask(self, data: bytes) -> bytes:
+        """Secrets replaced by ``***`` — also one that control characters split (``a\\e[0mbc``
+        shows as ``abc``): such a line is kept as its plain text, masked."""
         for secret in self._secrets:
             if secret in data:
                 data = data.replace(secret, b"***")
+        if self._secrets and has_controls(data):
+            lines = data.split(b"\n")
+            for n, line in enumerate(lines):
+                if has_controls(line):
+                    text = plain(line.decode("utf-8", "replace")).encode()
+                    if any(secret in text for secret in self._secrets):
+                        lines[n] = self.mask(text)
+            data = b"\n".join(lines)
         return data
 
     def write(self, tag: str, lines: list[bytes], ts: str) -> None:

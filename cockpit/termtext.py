@@ -82,6 +82,11 @@ def plain_multiline(text: str) -> str:
     return "\n".join(plain(line) for line in text.split("\n"))
 
 
+def has_controls(data: bytes) -> bool:
+    """Whether bytes hold anything a terminal could act on (newline and tab aside)."""
+    return _CONTROL_BYTES.search(data) is not None
+
+
 def _needs_cleaning(data: bytes) -> bool:
     if _CONTROL_BYTES.search(data) is not None:
         return True
@@ -92,16 +97,19 @@ def _needs_cleaning(data: bytes) -> bool:
     return False
 
 
-def clean_chunk(data: bytes, colour: bool) -> bytes:
+def clean_chunk(data: bytes, colour: bool, markers: tuple[bytes, ...] = ()) -> bytes:
     """Whole lines of bytes made safe the same way (``colour``: keep SGR, for a terminal);
-    bytes that are not UTF-8 become U+FFFD. A chunk with nothing to clean is returned as
-    it is (two C-level passes)."""
+    bytes that are not UTF-8 become U+FFFD. A line starting with one of ``markers`` (the
+    headless ``"! "`` of stderr) keeps it in front of what is left after a ``\\r``. A chunk
+    with nothing to clean is returned as it is (two C-level passes)."""
     if not _needs_cleaning(data):
         return data
     shown = visible if colour else plain
     out = []
     for line in data.split(b"\n"):
         if _needs_cleaning(line):
-            line = shown(line.decode("utf-8", "replace")).encode()
+            head = next((m for m in markers if line.startswith(m)), b"")
+            body = line[len(head) :].decode("utf-8", "replace")
+            line = head + shown(body).encode()
         out.append(line)
     return b"\n".join(out)

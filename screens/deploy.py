@@ -167,7 +167,12 @@ class DeployScreen(RunScreen):
         if shown != self.shown:
             self.shown = shown
             path = self.session.log_path(self.phase_id, step.id)
-            self.query_one(StepLogView).show(self.phase_id, step.id, path)
+            empty = (
+                "(no output yet)"
+                if step.commands
+                else "A timed window: nothing runs here. Tick its checks (c), or end it (e)."
+            )
+            self.query_one(StepLogView).show(self.phase_id, step.id, path, empty)
             self.cockpit.following.show_output(self.phase_id, step.id)
 
     @on(OptionList.OptionHighlighted, "#steps")

@@ -58,13 +58,16 @@ class StepLogView(RichLog):
         self._reading = False
         self._again = False
         """Output was announced while a read ran: read once more when it ends."""
+        self.empty = "(no output yet)"
         self._placeholder = False
-        """Only "(no output yet)" is shown: the first real line replaces it."""
+        """Only the ``empty`` words are shown: the first real line replaces it."""
 
     # -- what it shows ------------------------------------------------------------------
 
-    def show(self, phase_id: str, step_id: str, path: Path) -> None:
-        """Show this log's tail, then follow it from exactly where the tail ended."""
+    def show(self, phase_id: str, step_id: str, path: Path, empty: str = "(no output yet)") -> None:
+        """Show this log's tail, then follow it from exactly where the tail ended (``empty``
+        is what an empty log says)."""
+        self.empty = empty
         self.path = path
         self.step = (phase_id, step_id)
         self._load(path)
@@ -82,7 +85,7 @@ class StepLogView(RichLog):
             self.write(self.line_text(line))
         self._placeholder = not lines
         if not lines:
-            self.write(Text("(no output yet)", style="dim"))
+            self.write(Text(self.empty, style="dim"))
         if self.step is not None:  # what was appended while the tail was read
             self.post_message(OutputPending(*self.step))
 

@@ -82,3 +82,29 @@ def test_a_runbook_text_with_an_escape_is_refused_with_its_line(tmp_path):
     assert any(e.line == 5 and "control character \\x1b" in e.message for e in report.errors), (
         report.errors
     )
+
+
+def test_the_release_message_never_says_green_while_a_rollback_criterion_is_met():
+    from datetime import date
+
+    from cockpit.changelog import Draft
+    from cockpit.notify import email_message, facts_for, slack_message
+
+    report = {
+        "metrics": {
+            "rolled_back": False,
+            "deployment_succeeded": True,
+            "rollback_criteria_met": ["Critical functionality completely broken"],
+        },
+        "run": {"version": "1.3.0", "previous_version": "1.2.0"},
+        "steps": [],
+        "timeline": [],
+    }
+    facts = facts_for(report, Draft("1.3.0", date(2026, 11, 25)), "READY", None)
+    slack, email = slack_message(facts), email_message(facts)
+    assert "green" not in slack and "green" not in email
+    assert "✅ Successful" not in slack and "rollback criteria met" in slack
+    report["metrics"]["rollback_criteria_met"] = []
+    assert "✅ All systems green" in slack_message(
+        facts_for(report, Draft("1.3.0", date(2026, 11, 25)), "READY", None)
+    )

@@ -12,9 +12,9 @@ import time
 import psutil
 import pytest
 
-from cockpit.driver import RunDriver
+from cockpit.driver import ORPHAN_ENDED, RunDriver
 from cockpit.journal import read_journal
-from cockpit.proctree import holders
+from cockpit.proctree import holders, stop_tree
 from cockpit.runner import attempt_status
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
@@ -242,5 +242,35 @@ async def test_a_vanished_supervisor_leaves_an_orphan_that_can_be_killed(ops):
     assert await driver.kill_orphan("hang", "tree") == []
     st = again.state.step("hang", "tree")
     assert st.state == "aborted" and "orphaned command killed" in st.reason
+    finished = [e for e in read_journal(again.journal_path).events if e["type"] == "step.finished"]
+    assert finished[-1]["duration_s"] > 0  # the time since it started: all that is known
     assert holders(status["token"]) == []
+    # the status file and the log's last line say what the journal says
+    after = attempt_status(again, "hang", "tree")
+    assert (after["state"], after["reason"]) == ("aborted", st.reason)
+    last = again.log_path("hang", "tree").read_text().splitlines()[-1]
+    assert " # === step aborted, recorded by the cockpit: orphaned command killed" in last
+    again.close()
+
+
+async def test_an_orphan_that_ends_while_followed_is_recorded_as_such(ops):
+    proc = _start_headless(ops, "hang")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    again = RunSession(ops.ws, ops.run_id)
+    status = attempt_status(again, "hang", "tree")
+    psutil.Process(status["supervisor"]["pid"]).kill()
+    driver = RunDriver(again)
+    for _ in range(100):  # until its supervisor is gone
+        found = await driver.reconcile()
+        if [f.what for f in found] == ["orphan"]:
+            break
+        await asyncio.sleep(0.05)
+    assert [f.what for f in found] == ["orphan"]
+    await stop_tree(None, status["token"])  # the command ends on its own, say
+    found = await driver.reconcile()  # what the TUI's liveness check does every second
+    st = again.state.step("hang", "tree")
+    assert [f.what for f in found] == ["vanished"] and st.state == "failed"
+    assert st.reason == ORPHAN_ENDED  # not "stopped before the command ended"
+    assert attempt_status(again, "hang", "tree")["state"] == "failed"
     again.close()

@@ -39,5 +39,22 @@ def test_chunks_of_lines_for_a_pipe_and_for_a_terminal():
     assert clean_chunk(raw, colour=False) == b"plain\ngreen\nbar 2\n"
     assert clean_chunk(raw, colour=True) == b"plain\n\x1b[32mgreen\x1b[0m\nbar 2\n"
     assert clean_chunk(b"nothing to clean\n", colour=False) == b"nothing to clean\n"
+    # headless's markers stay in front of a progress line's last state
+    marked = clean_chunk(b"! a 1%\rb 100%\n  x\ry\n", False, (b"! ", b"  "))
+    assert marked == b"! b 100%\n  y\n"
     # invalid UTF-8 on a line that needs cleaning is replaced, never a crash
     assert clean_chunk(b"bad \xff\x07\n", colour=False) == "bad \ufffd\n".encode()
+
+
+def test_a_secret_split_by_control_characters_is_still_masked(tmp_path):
+    from cockpit.secrets import Redactor
+    from cockpit.supervisor import StepLog
+
+    log = StepLog(tmp_path / "s.log", Redactor(["hunter2"]))
+    masked = log.mask(b"plain hunter2\ncoloured hun\x1b[0mter2\nnul hun\x00ter2\nfine\x1b[1m!\n")
+    lines = masked.split(b"\n")
+    assert lines[0] == b"plain ***"
+    assert plain(lines[1].decode()) == "coloured ***" and b"hun" not in lines[1]
+    assert lines[2] == b"nul ***"
+    assert lines[3] == b"fine\x1b[1m!"  # no secret in it: kept as written
+    log.close()
