@@ -227,7 +227,8 @@ async def test_a_killed_cockpit_leaves_the_step_to_its_supervisor_then_abort_sto
     again.close()
 
 
-async def test_a_vanished_supervisor_leaves_an_orphan_that_can_be_killed(ops):
+def _orphaned(ops) -> tuple[RunSession, dict]:
+    """A step whose cockpit and supervisor were both killed while its command runs."""
     proc = _start_headless(ops, "hang")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -236,6 +237,11 @@ async def test_a_vanished_supervisor_leaves_an_orphan_that_can_be_killed(ops):
     supervisor = psutil.Process(status["supervisor"]["pid"])
     supervisor.kill()
     supervisor.wait(5)
+    return again, status
+
+
+async def test_a_vanished_supervisor_leaves_an_orphan_that_can_be_killed(ops):
+    again, status = _orphaned(ops)
     driver = RunDriver(again)
     found = await driver.reconcile()
     assert [(f.step, f.what) for f in found] == [("tree", "orphan")]
@@ -254,19 +260,9 @@ async def test_a_vanished_supervisor_leaves_an_orphan_that_can_be_killed(ops):
 
 
 async def test_an_orphan_that_ends_while_followed_is_recorded_as_such(ops):
-    proc = _start_headless(ops, "hang")
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    again = RunSession(ops.ws, ops.run_id)
-    status = attempt_status(again, "hang", "tree")
-    psutil.Process(status["supervisor"]["pid"]).kill()
+    again, status = _orphaned(ops)
     driver = RunDriver(again)
-    for _ in range(100):  # until its supervisor is gone
-        found = await driver.reconcile()
-        if [f.what for f in found] == ["orphan"]:
-            break
-        await asyncio.sleep(0.05)
-    assert [f.what for f in found] == ["orphan"]
+    assert [f.what for f in await driver.reconcile()] == ["orphan"]
     await stop_tree(None, status["token"])  # the command ends on its own, say
     found = await driver.reconcile()  # what the TUI's liveness check does every second
     st = again.state.step("hang", "tree")
