@@ -148,8 +148,8 @@ class CockpitApp(App[int]):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-        if self._watchdog is not None:
-            self._watchdog.cancel()  # we did get out in time
+        # the watchdog stays: Textual's own shutdown can still hang on a terminal that is
+        # gone (its output thread); only ``run_app`` knows the app really returned
 
     def open_phase(self, phase_id: str) -> None:
         """A phase with commands to run opens on the deploy screen, any other on its checklist."""
@@ -312,6 +312,8 @@ def run_app(
                     f"({previous.gone_reason()}); you do now. This was journaled."
                 )
         result = app.run()
+        if app._watchdog is not None:
+            app._watchdog.cancel()  # we did get out in time
         return result or 0
     finally:
         if app.session is not None:
