@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from cockpit.errors import CockpitError
-from cockpit.termtext import plain
+from cockpit.termtext import inert
 from cockpit.versions import production_versions
 
 SECTIONS = ("Added", "Changed", "Fixed", "Security")
@@ -84,7 +84,7 @@ def draft(root: Path, version: str, day: date | None = None) -> Draft:
     out = Draft(version, day or date.today(), since_tag=tag)
     for commit in reversed(list(repo.iter_commits(rev, max_count=1000))):
         subject = commit.summary if isinstance(commit.summary, str) else commit.summary.decode()
-        subject = plain(subject)  # a commit message is text from outside
+        subject = inert(subject)  # a commit message is text from outside: shown inert
         if subject.lower().startswith("merge "):
             continue
         section, entry = classify(subject)

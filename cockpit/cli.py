@@ -1,7 +1,8 @@
 """The ``cockpit`` command line (DESIGN.md "CLI contract").
 
 Owns parsing arguments, turning every input problem into ``FILE:LINE: message``
-and exit 2 (never a traceback), and dispatching to the core. Textual is imported
+and exit 2 (never a traceback: anything unexpected is one line in words and exit 2, the
+traceback only with ``--debug``), and dispatching to the core. Textual is imported
 only by the commands that open the app, so ``cockpit --version`` and the
 scripting commands start fast.
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cockpit import __version__
-from cockpit.errors import CockpitError, InputErrors
+from cockpit.errors import CockpitError, InputErrors, error_words
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
 RELEASE_TYPES = ("standard", "major", "patch", "hotfix")
@@ -41,6 +42,12 @@ def _globals() -> argparse.ArgumentParser:
         type=Path,
         default=argparse.SUPPRESS,
         help="runbook folder (default: config 'runbook:', else the shipped checklists)",
+    )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback of an unexpected error instead of one line in words",
     )
     return common
 
@@ -192,7 +199,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from cockpit.lock import RunLock
 
     ws = _workspace(args)
-    runs = ws.list_runs()
+    warnings: list[str] = []
+    runs = ws.list_runs(warnings)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if not runs:
         print("no runs yet: start one with `cockpit start --type standard`")
         return EXIT_OK
@@ -428,6 +438,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
+    except Exception as exc:  # the last resort: one line in words, never a traceback
+        if getattr(args, "debug", False):
+            raise
+        print(
+            f"cockpit: unexpected error: {error_words(exc)} (--debug shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

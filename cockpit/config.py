@@ -12,30 +12,33 @@ import re
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlparse
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
-from cockpit.durations import parse_duration
+from cockpit.durations import positive_duration
 from cockpit.errors import InputErrors, SourceError, display_path
+from cockpit.secrets import url_credentials
 from cockpit.strict import StrictModel, validate
+from cockpit.urls import check_http_url
 from cockpit.yamlsource import load_yaml
 
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
+Seconds = Annotated[float, BeforeValidator(positive_duration)]
+"""A duration of more than zero: ``interval``, ``timeout`` and ``p95_budget``."""
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _check_url(url: str) -> str:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"{url!r} is not an http(s) URL (write it like https://example.com)")
-    return url.rstrip("/")
+    return check_http_url(url)
+
+
+def _check_base_url(url: str) -> str:
+    return check_http_url(url, base=True)
 
 
 class Environment(StrictModel):
     """One environment the release touches (staging, production)."""
 
-    url: Annotated[str, AfterValidator(_check_url)]
+    url: Annotated[str, AfterValidator(_check_base_url)]
     """Base URL; the health probe appends ``health.path`` to it."""
 
 
@@ -100,6 +103,8 @@ class Config(StrictModel):
         values = {os.environ.get(name, "") for name in self.secrets}
         if self.notify.slack_webhook:  # a webhook URL is a credential
             values.add(self.notify.slack_webhook)
+        for env in self.environments.values():  # a password inside an environment URL
+            values.update(url_credentials(env.url))
         return sorted((v for v in values if len(v) >= 3), key=len, reverse=True)
 
 

@@ -108,6 +108,8 @@ def _(e: PhaseUnlocked, runbook: Runbook) -> str:
 
 @_words.register
 def _(e: LockTakenOver, runbook: Runbook) -> str:
+    if not e.previous:  # no holder on record: a corrupt lock was replaced
+        return f"{e.by} took over driving: {e.reason}"
     return f"{e.by} took over driving from {e.previous.get('operator', '?')} ({e.reason})"
 
 

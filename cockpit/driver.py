@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -114,6 +115,9 @@ class RunDriver:
         self.on_change = on_change or (lambda _events: None)
         """Called with the events the state just folded in (a front end redraws what they
         touch)."""
+        self.columns = shutil.get_terminal_size((120, 40)).columns
+        """How wide a ``tty: true`` command's terminal is: the terminal's, or what a front
+        end sets (the TUI: its log view's width)."""
         self._io = asyncio.Lock()
         self._starting: set[tuple[str, str]] = set()
         self._signals: set[str] = set()
@@ -249,7 +253,7 @@ class RunDriver:
                 await self.take_baseline()
             await self.record(self.session.plan_step_start(phase_id, step_id, rendered, order))
             attempt = self.session.state.step(phase_id, step_id).attempts
-            spec = build_spec(self.session, phase_id, step, rendered, attempt)
+            spec = build_spec(self.session, phase_id, step, rendered, attempt, self.columns)
             try:
                 await asyncio.to_thread(launch, spec)
             except (OSError, CockpitError) as exc:

@@ -2,7 +2,9 @@
 
 Owns parsing and formatting of time spans for budgets, timeouts and intervals.
 A budget may be a range (``2h-4h``: the runbook's "2-4 hours"): the timer warns
-past the low end and is over budget past the high end.
+past the low end and is over budget past the high end. Budgets, timeouts and intervals
+must be more than zero (``positive_duration``): a ``0s`` timeout would fail every probe
+and a ``0s`` interval would poll without pause.
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ def parse_duration(text: object) -> float:
     return total
 
 
+def positive_duration(text: object) -> float:
+    """Seconds in ``text`` like ``parse_duration``, refusing zero (or less) in words."""
+    negative = isinstance(text, str) and text.strip().startswith("-")
+    value = -1.0 if negative else parse_duration(text)
+    if value <= 0:
+        raise DurationError(f"duration {text!r} must be more than zero (like 90s, 15m or 1h)")
+    return value
+
+
 @dataclass(frozen=True)
 class Budget:
     """A step's time budget: ``low`` seconds expected, ``high`` the limit (equal unless a range)."""
@@ -45,13 +56,13 @@ class Budget:
 
     @classmethod
     def parse(cls, text: object) -> Budget:
-        if isinstance(text, str) and "-" in text:
+        if isinstance(text, str) and "-" in text.strip()[1:]:
             a, _, b = text.partition("-")
-            low, high = parse_duration(a), parse_duration(b)
+            low, high = positive_duration(a), positive_duration(b)
             if low > high:
                 raise DurationError(f"budget range {text!r} runs backwards")
             return cls(low, high)
-        value = parse_duration(text)
+        value = positive_duration(text)
         return cls(value, value)
 
     @property

@@ -1,7 +1,9 @@
 """Errors that point at a place in an input file.
 
 Owns ``SourceError`` (one problem at ``FILE:LINE``) and ``InputErrors`` (all the
-problems found in one pass), which the CLI prints one per line and exits 2 on.
+problems found in one pass), which the CLI prints one per line and exits 2 on, and
+``error_words``: any unexpected exception as one line in words, for the places that
+fail closed (a step, a probe, a verification, a poller, a command line's last resort).
 """
 
 from __future__ import annotations
@@ -45,3 +47,19 @@ def display_path(path: Path | str) -> str:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except (ValueError, OSError):
         return str(p)
+
+
+def error_words(exc: BaseException) -> str:
+    """An unexpected exception as one line in words: its message (an exception group's
+    members joined), the kind in brackets; never a traceback, never a class name alone."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(error_words(e) for e in exc.exceptions)
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    # one printable line, whatever the message held (it may quote a server or a file)
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    kind = type(exc).__name__
+    return f"{text} ({kind})" if text else f"an unexpected {kind} with no message"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cockpit.termtext import plain
+from cockpit.termtext import inert
 from cockpit.versions import TAG, Version
 
 MAIN_BRANCHES = ("main", "master")
@@ -50,7 +50,7 @@ def summarise(root: Path, max_commits: int = 200) -> GitSummary:
     except ValueError:
         return GitSummary(problem="the repository has no commits yet")
     out.head = head.hexsha[:8]
-    out.subject = plain(head.summary if isinstance(head.summary, str) else head.summary.decode())
+    out.subject = inert(head.summary if isinstance(head.summary, str) else head.summary.decode())
     try:
         out.branch = repo.active_branch.name
     except TypeError:
@@ -77,5 +77,5 @@ def summarise(root: Path, max_commits: int = 200) -> GitSummary:
     rev = f"{tag.commit.hexsha}..{head.hexsha}"
     for commit in repo.iter_commits(rev, max_count=max_commits):
         summary = commit.summary
-        out.commits_since.append(plain(summary if isinstance(summary, str) else summary.decode()))
+        out.commits_since.append(inert(summary if isinstance(summary, str) else summary.decode()))
     return out

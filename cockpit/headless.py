@@ -32,7 +32,7 @@ from cockpit.logsearch import LogFollower, file_size, tail_offset
 from cockpit.monitor import HealthMonitor
 from cockpit.progress import step_seconds
 from cockpit.runbook import Step
-from cockpit.runner import render_commands
+from cockpit.runner import shown_commands
 from cockpit.session import RunSession
 from cockpit.termtext import clean_chunk
 
@@ -198,7 +198,7 @@ class Headless:
             confirm = f" [confirm: type {step.confirm!r}]" if step.confirm else ""
             window = "" if step.commands else " [timed window]"
             self.out.write(f"==> [{n}] {step.title}{budget}{confirm}{window} — {state}\n")
-            for command in render_commands(self.session, step):
+            for command in shown_commands(self.session, step):
                 self.out.write(f"    $ {command}\n")
             for check in step.checks:
                 self.out.write(f"    [ ] {check.text}\n")
@@ -451,6 +451,8 @@ def run_headless(
     if dry_run:
         return driver.dry_run()
     session.take_lock()
+    if session.lock.replaced:
+        driver._say(f"# {session.lock.replaced}: replaced (journaled)")
     try:
         return asyncio.run(driver.run())
     finally:

@@ -3,15 +3,19 @@
 Owns the on-disk format of events and the two ways of reading it: a full load
 (``read_journal``) and following a file that another process appends to
 (``JournalFollower``). A torn last line (power lost mid-write) or a corrupt line
-is skipped with a warning naming the line; a journal written by a newer format
-is refused in words. Appends take an advisory lock so that a script ticking a
-gate (``cockpit check``) and the driving TUI never interleave bytes.
+— not JSON, not an event, or an event with a field missing or of the wrong type
+(``cockpit.eventcheck``) — is skipped with a warning naming the file and line; a journal
+written by a newer format (``v`` compared as a number) is refused in words. Appends take
+an advisory lock so that a script ticking a gate (``cockpit check``) and the driving TUI
+never interleave bytes, and each line is written whole or not at all (a full disk cuts
+nothing in half). Files are opened through ``cockpit.safefiles``: never through a link.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import re
 import threading
@@ -21,6 +25,8 @@ from typing import Any
 
 from cockpit.clock import Clock, iso
 from cockpit.errors import CockpitError
+from cockpit.eventcheck import problem
+from cockpit.safefiles import StateFileError, append_whole, cannot, open_file, reading
 from cockpit.secrets import Redactor
 from cockpit.termtext import plain_values
 
@@ -29,15 +35,6 @@ FORMAT = 1
 
 class JournalError(CockpitError):
     """A journal that cannot be read at all (newer format, unreadable file)."""
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a directory entry (a new file in ``path``) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Journal:
@@ -49,8 +46,11 @@ class Journal:
         operator: str,
         clock: Clock | None = None,
         redactor: Redactor | None = None,
+        anchor: Path | None = None,
     ):
         self.path = path
+        self.anchor = anchor
+        """The state folder the journal's folders are checked from (default: its own)."""
         self.operator = operator
         self.clock = clock or Clock()
         self.redactor = redactor or Redactor()
@@ -59,16 +59,19 @@ class Journal:
 
     def _open(self) -> int:
         if self._fd is None:
-            existed = self.path.exists()
-            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-            if not existed:
-                fsync_dir(self.path.parent)
+            flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
+            try:
+                self._fd = open_file(self.path, flags, self.anchor, durable=True)
+            except OSError as exc:  # a refusal in words is passed on unchanged
+                raise cannot("write", self.path, exc) from None
         return self._fd
 
     def append(self, type_: str, **fields: Any) -> dict[str, Any]:
         """Write one event (``v``, ``ts``, ``type``, ``by`` plus ``fields``) and fsync it.
 
-        Secret values are masked before anything reaches the file.
+        Secret values are masked before anything reaches the file. The line is written
+        whole or not at all; a failure is a ``StateFileError`` ("cannot write PATH: no
+        space left on device").
         """
         event: dict[str, Any] = {"v": FORMAT, "ts": iso(self.clock.now()), "type": type_}
         event.setdefault("by", self.operator)
@@ -82,10 +85,9 @@ class Journal:
                 size = os.fstat(fd).st_size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     data = b"\n" + data  # end a torn line so this event stands on its own
-                written = 0
-                while written < len(data):
-                    written += os.write(fd, data[written:])
-                os.fsync(fd)
+                append_whole(fd, data, self.path, sync=True)
+            except OSError as exc:  # append_whole's own error is passed on unchanged
+                raise cannot("write", self.path, exc) from None
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         return event
@@ -118,21 +120,25 @@ class JournalFollower:
 
     With ``final=True`` (a full load) an unterminated last line is a torn write and is
     reported; while following, it is left for the next read (the writer may be mid-line).
+    A line is read once: a skipped one is never read again, so nothing counts twice.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, anchor: Path | None = None):
         self.path = path
+        self.anchor = anchor
         self.offset = 0
         self.line_no = 0
 
     def read_new(self, final: bool = False) -> Batch:
         batch = Batch()
         try:
-            with open(self.path, "rb") as fh:
+            with reading(self.path, self.anchor) as fh:
                 fh.seek(self.offset)
                 chunk = fh.read()
         except FileNotFoundError:
             return batch
+        except StateFileError:
+            raise
         except OSError as exc:
             raise JournalError(f"cannot read journal {self.path}: {exc.strerror or exc}") from exc
         if not chunk:
@@ -145,38 +151,67 @@ class JournalFollower:
             self._decode(raw, batch)
         self.offset += end + 1
         if rest and final:
-            self.line_no += 1
             batch.warnings.append(
-                f"{self.path}:{self.line_no}: torn last line skipped "
+                f"{self.path}:{self.line_no + 1}: torn last line skipped "
                 f"({len(rest)} bytes, the write was interrupted)"
             )
         return batch
 
     def _decode(self, raw: bytes, batch: Batch) -> None:
-        if not raw.strip():
-            return
+        event, warning = decode(raw, f"{self.path}:{self.line_no}")
+        if warning:
+            batch.warnings.append(warning)
+        if event is not None:
+            batch.events.append(event)
+
+
+def version_of(line: dict[str, Any]) -> float | None:
+    """The journal format a line says it is in, as a number (``"1"`` reads as 1); None
+    when it is not a number at all."""
+    version = line.get("v", FORMAT)
+    if isinstance(version, str):
         try:
-            event = json.loads(raw)
-            if not isinstance(event, dict) or "type" not in event:
-                raise ValueError("not an event")
-        except (ValueError, UnicodeDecodeError):
-            batch.warnings.append(
-                f"{self.path}:{self.line_no}: unreadable line skipped ({len(raw)} bytes)"
+            version = float(version.strip())
+        except ValueError:
+            return None
+    if isinstance(version, bool) or not isinstance(version, int | float) or math.isnan(version):
+        return None
+    return version
+
+
+def decode(raw: bytes, where: str) -> tuple[dict[str, Any] | None, str | None]:
+    """One journal line: the event, or None and a warning (``FILE:LINE: why; skipped``).
+
+    Raises JournalError for a line written by a newer format: reading on would be guessing.
+    """
+    if not raw.strip():
+        return None, None
+    try:
+        event = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None, f"{where}: unreadable line skipped ({len(raw)} bytes, not JSON)"
+    if isinstance(event, dict):
+        version = version_of(event)
+        if version is None:
+            return None, (
+                f"{where}: journal format {str(event.get('v'))[:20]!r} is not a number; "
+                "line skipped"
             )
-            return
-        version = event.get("v", FORMAT)
-        if not isinstance(version, int) or version > FORMAT:
+        if version > FORMAT:
             raise JournalError(
-                f"{self.path}:{self.line_no}: written by a newer Release Cockpit (journal format "
-                f"{version}; this version reads format {FORMAT}). Upgrade cockpit to open this run."
+                f"{where}: written by a newer Release Cockpit (journal format {version:g}; "
+                f"this version reads format {FORMAT}). Upgrade cockpit to open this run."
             )
-        if _CONTROL_IN_JSON.search(raw):  # a note or a reason with a control character in it
-            event = plain_values(event)
-        batch.events.append(event)
+    why = problem(event)
+    if why is not None:
+        return None, f"{where}: {why}; line skipped"
+    if _CONTROL_IN_JSON.search(raw):  # a note or a reason with a control character in it
+        event = plain_values(event)
+    return event, None
 
 
-def read_journal(path: Path) -> Batch:
+def read_journal(path: Path, anchor: Path | None = None) -> Batch:
     """Every readable event of a journal, with warnings for what was skipped."""
-    if not path.exists():
+    if not os.path.lexists(path):
         raise JournalError(f"no journal at {path}")
-    return JournalFollower(path).read_new(final=True)
+    return JournalFollower(path, anchor).read_new(final=True)

@@ -5,23 +5,33 @@ the run (the kernel drops it if the process dies, so a ``kill -9`` never wedges 
 run), with the holder's pid, host, user and start time written inside for humans.
 A lock file naming a process that no longer holds the flock is stale: the next
 driver takes over and says so (psutil tells whether that pid is gone or reused).
-The file is never unlinked, so two racing drivers always contend on one inode.
+The file is never unlinked, so two racing drivers always contend on one inode. A
+corrupt lock (not UTF-8, not JSON, a record of the wrong shape, or a folder in its
+place) is stale by the same rule when no process holds it: it is described in words
+(``replaced``) and replaced; a symbolic link or a file of another user is refused
+(``cockpit.safefiles``), never written through.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import getpass
 import json
 import os
 import socket
-from dataclasses import asdict, dataclass
+from contextlib import suppress
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 from cockpit.clock import Clock, iso, local_hm
 from cockpit.errors import CockpitError
+from cockpit.eventcheck import is_time
+from cockpit.safefiles import StateFileError, cannot, open_folder, read_bytes, write_at_start
+from cockpit.safefiles import open_file as open_state_file
 
 
 @dataclass(frozen=True)
@@ -68,37 +78,74 @@ class LockHeld(CockpitError):
         super().__init__(f"this run is being driven by {who}")
 
 
-class RunLock:
-    """The driver lock of one run."""
+def _holder(data: Any) -> Holder | str:
+    """The holder a lock file's JSON records, or what is wrong with it in words."""
+    if not isinstance(data, dict):
+        return "it is not a lock record"
+    text = ("host", "user", "operator", "started_at")
+    if not isinstance(data.get("pid"), int) or isinstance(data.get("pid"), bool):
+        return "its pid is not a number"
+    for key in text:
+        if not isinstance(data.get(key), str):
+            return f"its {key} is not text"
+    if not is_time(data["started_at"]):
+        return "its started_at is not a time"
+    created = data.get("create_time")
+    if created is not None and (isinstance(created, bool) or not isinstance(created, int | float)):
+        return "its create_time is not a number"
+    known = {f.name for f in fields(Holder)}
+    return Holder(**{k: v for k, v in data.items() if k in known})
 
-    def __init__(self, path: Path, clock: Clock | None = None):
+
+class RunLock:
+    """The driver lock of one run (``anchor``: the state folder its folders are checked
+    from; default: the run's own folder)."""
+
+    def __init__(self, path: Path, clock: Clock | None = None, anchor: Path | None = None):
         self.path = path
         self.clock = clock or Clock()
+        self.anchor = anchor if anchor is not None else path.parent
         self._fd: int | None = None
+        self.problem: str | None = None
+        """What was wrong with the lock file at the last ``read``, in words (None: nothing)."""
+        self.replaced: str | None = None
+        """Set by ``acquire`` when it replaced a corrupt lock: what was wrong, in words."""
 
     @property
     def held(self) -> bool:
         return self._fd is not None
 
     def read(self) -> Holder | None:
-        """The holder recorded in the lock file, if any (whether or not it is alive)."""
+        """The holder recorded in the lock file, if any (whether or not it is alive).
+
+        A missing or empty lock is None; so is a corrupt one, with ``problem`` saying why.
+        """
+        self.problem = None
         try:
-            text = self.path.read_text()
-        except (FileNotFoundError, OSError):
+            data = read_bytes(self.path, self.anchor)
+        except StateFileError as exc:
+            self.problem = str(exc)
+            return None
+        if not data:
             return None
         try:
-            data = json.loads(text)
-            return Holder(**data)
-        except (ValueError, TypeError):
+            found = _holder(json.loads(data.decode("utf-8")))
+        except UnicodeDecodeError:
+            found = "it is not UTF-8 text"
+        except ValueError:
+            found = "it is not JSON"
+        if isinstance(found, str):
+            self.problem = f"the lock file {self.path} is corrupt: {found}"
             return None
+        return found
 
     def is_held_elsewhere(self) -> bool:
         """True when a live process holds the lock (checked without taking it)."""
         if self._fd is not None:
             return False
         try:
-            fd = os.open(self.path, os.O_RDWR)
-        except FileNotFoundError:
+            fd = open_state_file(self.path, os.O_RDONLY, self.anchor)
+        except OSError:  # missing, or nothing a cockpit could hold (a folder, a link)
             return False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -108,18 +155,56 @@ class RunLock:
             os.close(fd)
         return False
 
+    def _open(self) -> int:
+        """The lock file, opened for writing; a folder in its place is replaced once."""
+        flags = os.O_RDWR | os.O_CREAT
+        try:
+            return open_state_file(self.path, flags, self.anchor)
+        except StateFileError as exc:
+            if exc.errno != errno.EISDIR:
+                raise
+        self.replaced = self._remove_folder()
+        return open_state_file(self.path, flags, self.anchor)
+
+    def _remove_folder(self) -> str:
+        """Take away a folder where the lock file belongs (no cockpit can hold a folder):
+        removed when empty, else moved aside. Racing drivers: one moves it, all then open
+        the one new file."""
+        parent = open_folder(self.path.parent, self.anchor)
+        name = self.path.name
+        try:
+            try:
+                os.rmdir(name, dir_fd=parent)
+                return f"the lock {self.path} was an empty folder"
+            except FileNotFoundError:
+                return f"the lock {self.path} was a folder (another driver removed it)"
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise cannot("replace", self.path, exc) from None
+            aside = f"{name}.folder-{os.getpid()}"
+            with suppress(FileNotFoundError):
+                os.rename(name, aside, src_dir_fd=parent, dst_dir_fd=parent)
+            return f"the lock {self.path} was a folder (moved aside to {aside})"
+        finally:
+            os.close(parent)
+
     def acquire(self, operator: str) -> Holder | None:
         """Take the lock; return the stale previous holder if one was taken over.
 
-        Raises LockHeld when a live process drives the run.
+        A corrupt lock that no live process holds is replaced, and ``replaced`` says what
+        was wrong with it. Raises LockHeld when a live process drives the run, and
+        StateFileError when the lock cannot be used or written (in words).
         """
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.replaced = None
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise LockHeld(self.read()) from None
         previous = self.read()
+        if self.problem is not None:
+            self.replaced = self.problem
         me = psutil.Process()
         holder = Holder(
             pid=os.getpid(),
@@ -129,10 +214,11 @@ class RunLock:
             started_at=iso(self.clock.now()),
             create_time=me.create_time(),
         )
-        data = json.dumps(asdict(holder)).encode()
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, data, 0)
-        os.fsync(fd)
+        try:
+            write_at_start(fd, json.dumps(asdict(holder)).encode(), self.path)
+        except StateFileError:
+            os.close(fd)  # the flock goes with it: the run stays free
+            raise
         self._fd = fd
         return previous
 
@@ -141,7 +227,8 @@ class RunLock:
         if self._fd is None:
             return
         try:
-            os.ftruncate(self._fd, 0)
+            with suppress(OSError):  # a full disk: the holder record is stale by the flock
+                os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             os.close(self._fd)

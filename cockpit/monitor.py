@@ -4,8 +4,10 @@ and the rollback signal against the production baseline.
 Owns ``EnvHealth`` (the last ``window`` samples of one environment: p50/p95/max,
 success ratio, state and when it last changed, the last error, DOWN since when),
 ``HealthMonitor`` (one loop per environment: poll, then sleep, so polls never
-overlap; pausable), and ``rollback_signal`` (production DOWN, or p95 over 10× the
-baseline captured when the production deployment started).
+overlap; pausable; a loop that fails shows its environment UNKNOWN with the error in
+words and starts again, never stopping the others), and ``rollback_signal``
+(production DOWN, or p95 over 10× the baseline captured when the production
+deployment started).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cockpit.clock import Clock, parse_iso
+from cockpit.clock import Clock, iso, parse_iso
 from cockpit.config import Config, HealthSettings
+from cockpit.errors import error_words
 from cockpit.probe import DEGRADED, DOWN, READY, UNKNOWN, Sample, make_client, probe
+from cockpit.secrets import mask_userinfo
 
 log = logging.getLogger(__name__)
 ROLLBACK_FACTOR = 10.0
@@ -80,7 +84,7 @@ class EnvHealth:
     def success_ratio(self) -> float | None:
         if not self.samples:
             return None
-        return sum(1 for s in self.samples if s.state != DOWN) / len(self.samples)
+        return sum(1 for s in self.samples if s.state not in (DOWN, UNKNOWN)) / len(self.samples)
 
     @property
     def last(self) -> Sample | None:
@@ -116,7 +120,7 @@ class EnvHealth:
         last = self.last
         return {
             "env": self.name,
-            "url": self.url,
+            "url": mask_userinfo(self.url),
             "state": self.state,
             "http_status": last.http_status if last else None,
             "latency_ms": last.latency_ms if last else None,
@@ -175,20 +179,41 @@ class HealthMonitor:
 
     async def poll_once(self, env: EnvHealth, client: Any) -> Sample:
         sample = await probe(client, env.name, env.url, self.settings.timeout, self.clock)
+        self._fold(env, sample)
+        return sample
+
+    def _fold(self, env: EnvHealth, sample: Sample) -> None:
         changed = env.add(sample)
         try:
             self.on_update(env, sample, changed)
         except Exception:  # a consumer's bug must never stop the polling
             log.exception("health update handler failed for %s", env.name)
-        return sample
+
+    def _failed(self, env: EnvHealth, exc: Exception) -> None:
+        """The poller of ``env`` failed: it shows UNKNOWN with the error in words (never a
+        stale READY); the other environments' pollers never notice."""
+        log.exception("health poller failed for %s", env.name)
+        words = f"health polling failed: {error_words(exc)}"
+        sample = Sample(
+            env.name, env.url, iso(self.clock.now()), UNKNOWN, error=words, reason=words
+        )
+        try:
+            self._fold(env, sample)
+        except Exception:  # even the fold failed: say so without it
+            env.state, env.reason, env.last_error = UNKNOWN, words, words
 
     async def _loop(self, env: EnvHealth, offset: float = 0.0) -> None:
-        async with make_client(self.settings.timeout) as client:
-            if offset:
-                await asyncio.sleep(offset)  # stagger: environments are not all probed at once
-            while True:
-                await self._running.wait()
-                await self.poll_once(env, client)
+        if offset:
+            await asyncio.sleep(offset)  # stagger: environments are not all probed at once
+        while True:
+            try:
+                async with make_client(self.settings.timeout) as client:
+                    while True:
+                        await self._running.wait()
+                        await self.poll_once(env, client)
+                        await asyncio.sleep(self.settings.interval)
+            except Exception as exc:  # fail closed for this environment only, then again
+                self._failed(env, exc)
                 await asyncio.sleep(self.settings.interval)
 
     async def run(self) -> None:

@@ -18,7 +18,7 @@ from cockpit.changelog import Draft
 from cockpit.clock import parse_iso
 from cockpit.probe import describe_error
 from cockpit.runbook import DEPLOY_PHASE
-from cockpit.workspace import ensure_private_dir
+from cockpit.safefiles import private_dir, replace_file
 
 
 @dataclass
@@ -130,13 +130,15 @@ def email_message(f: Facts) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_messages(run_dir: Path, slack: str, email: str) -> list[Path]:
-    folder = ensure_private_dir(run_dir / "messages")
+def write_messages(run_dir: Path, slack: str, email: str, anchor: Path | None = None) -> list[Path]:
+    """Save the filled messages beside the journal (owner-only, never through a link;
+    ``anchor``: the state folder they are checked from, default the run's folder)."""
+    anchor = anchor or run_dir
+    folder = private_dir(run_dir / "messages", anchor)
     out = []
     for name, text in (("slack.txt", slack), ("email.txt", email)):
         path = folder / name
-        path.touch(mode=0o600, exist_ok=True)
-        path.write_text(text)
+        replace_file(path, text.encode(), anchor)
         out.append(path)
     return out
 

@@ -1,13 +1,16 @@
-"""``{name}`` placeholders in runbook commands, and their shell-safe substitution.
+"""``{name}`` placeholders in runbook commands and texts, and their shell-safe substitution.
 
 Owns which names exist (config ``vars``, ``{ENV_url}`` for every environment, and
-the run's own facts) and how values are quoted. A value can never inject shell
-syntax: in argument position a value is exactly one argument (``prod; touch x``
-stays one word); in command position (start of the command or after ``;``, ``&&``,
-``||``, ``|``, ``(``) a string value is split into words, each quoted, so that
-``migrate: "tsx scripts/migrate.ts"`` runs as a command. A list value is always
-several words. ``${VAR}`` is shell syntax and left alone, so secrets stay in the
-environment and are expanded by the shell, never written into a command line.
+the run's own facts) and how a value is written into a command: quoted for exactly
+the context it stands in (see ``shellscan``), so that a value is always data and
+never shell syntax. In argument position a value is one word; in command position
+(start of a line, after ``;`` ``&&`` ``||`` ``|`` ``(`` ``$(`` or a backtick, and
+after ``do then else elif { ! time if while until``) a string value is split into
+words, each quoted, so ``migrate: "tsx scripts/migrate.ts"`` runs as a command;
+inside ``'…'`` or ``"…"`` the quotes are closed around the quoted value; in a
+here-document ``$ ` \\`` are escaped (nothing, if its delimiter is quoted) and a
+value may not carry the delimiter line; a list is several words. ``{{`` and ``}}``
+are literal braces; ``${VAR}`` is the shell's, so secrets stay in the environment.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping
 
-PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+from cockpit import shellscan
+from cockpit.shellscan import HereLine, Site
+
 RUN_PLACEHOLDERS = (
     "version",
     "run_id",
@@ -27,12 +32,22 @@ RUN_PLACEHOLDERS = (
     "rollback_version",
     "deployment_range",
 )
-_COMMAND_POSITION = re.compile(r"(^|[;&|(`]|\$\()\s*$")
+_BARE = re.compile(r"[\w@%+:,./-]+", re.ASCII)
+_TEXT_NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class PlaceholderError(ValueError):
+    """A value that cannot be placed where its placeholder stands, said in words."""
 
 
 def names_in(template: str) -> list[str]:
     """The placeholder names a command uses, in order."""
-    return [m.group(1) for m in PLACEHOLDER.finditer(template)]
+    return [site.name for site in shellscan.sites(template)]
+
+
+def problems_in(template: str) -> list[str]:
+    """Placeholders standing where no value can be quoted, in words."""
+    return [f"{{{s.name}}}: {s.problem}" for s in shellscan.sites(template) if s.problem]
 
 
 def known_names(var_names: Iterable[str], env_names: Iterable[str]) -> set[str]:
@@ -40,24 +55,96 @@ def known_names(var_names: Iterable[str], env_names: Iterable[str]) -> set[str]:
     return {*var_names, *(f"{env}_url" for env in env_names), *RUN_PLACEHOLDERS}
 
 
+def quote(word: str) -> str:
+    """One shell word, single-quoted unless plainly safe; never uses double quotes."""
+    if _BARE.fullmatch(word):
+        return word
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+def _command_words(value: str) -> str:
+    try:
+        words = shlex.split(value)
+    except ValueError:  # unbalanced quotes: keep it one (safe) word
+        words = [value]
+    return " ".join(
+        quote(w) if _BARE.fullmatch(w) and w not in shellscan.RESERVED else _quoted(w)
+        for w in words
+    )
+
+
+def _quoted(word: str) -> str:
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+def _place(site: Site, value: str | list[str]) -> str:
+    joined = " ".join(map(str, value)) if isinstance(value, list) else value
+    context = site.context
+    if context == shellscan.COMMAND:
+        text = " ".join(quote(str(v)) for v in value) if isinstance(value, list) else None
+        text = text if text is not None else _command_words(value)  # type: ignore[arg-type]
+    elif context == shellscan.WORD:
+        text = " ".join(quote(str(v)) for v in value) if isinstance(value, list) else quote(value)
+    elif context == shellscan.SINGLE:
+        text = "'" + quote(joined) + "'"
+    elif context == shellscan.DOUBLE:
+        text = '"' + quote(joined) + '"'
+    elif context == shellscan.HEREDOC:
+        text = re.sub(r"([\\$`])", r"\\\1", joined)
+    elif context == shellscan.HEREDOC_RAW:
+        text = joined
+    else:  # a comment: a line break would end it
+        text = joined.replace("\n", " ").replace("\r", " ")
+    for _ in range(site.backticks):  # each level of `…` takes one level of backslashes
+        text = text.replace("\\", "\\\\").replace("`", "\\`")
+    return text
+
+
 def substitute(template: str, values: Mapping[str, str | list[str]]) -> str:
-    """``template`` with every placeholder replaced by its shell-quoted value.
+    """``template`` with every placeholder replaced by its value, quoted for where it stands.
 
-    Raises KeyError naming the first unknown placeholder.
+    Raises KeyError naming the first unknown placeholder, PlaceholderError when a
+    placeholder stands where no value can be quoted or a value would end its
+    here-document.
     """
+    out: list[str] = []
+    line_start = 0
+    for piece in shellscan.scan(template):
+        if isinstance(piece, str):
+            out.append(piece)
+        elif isinstance(piece, HereLine):
+            if not piece.end:
+                line_start = len(out)
+                continue
+            for line in "".join(out[line_start:]).split("\n"):
+                if (line.lstrip("\t") if piece.strip_tabs else line) == piece.delimiter:
+                    raise PlaceholderError(
+                        f"a value would end the here-document early (a line {piece.delimiter!r})"
+                    )
+        else:
+            if piece.name not in values:
+                raise KeyError(piece.name)
+            if piece.problem:
+                raise PlaceholderError(f"{{{piece.name}}}: {piece.problem}")
+            out.append(_place(piece, values[piece.name]))
+    return "".join(out)
 
-    def replace(match: re.Match[str]) -> str:
+
+def text_names(text: str) -> list[str]:
+    """The placeholder names in a runbook text (an item, a check, a title)."""
+    return [m.group(1) for m in _TEXT_NAME.finditer(text) if m.group(1)]
+
+
+def fill_text(text: str, values: Mapping[str, str | list[str]]) -> str:
+    """A runbook text with its known placeholders filled in as plain words (no quoting)."""
+
+    def one(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name not in values:
-            raise KeyError(name)
-        value = values[name]
-        if isinstance(value, list):
-            return " ".join(shlex.quote(str(v)) for v in value)
-        if _COMMAND_POSITION.search(template[: match.start()]):
-            try:
-                return " ".join(shlex.quote(word) for word in shlex.split(value))
-            except ValueError:  # unbalanced quotes: keep it one (safe) word
-                return shlex.quote(value)
-        return shlex.quote(value)
+        if name is None:
+            return match.group(0)[0]
+        value = values.get(name)
+        if value is None:
+            return match.group(0)
+        return " ".join(map(str, value)) if isinstance(value, list) else value
 
-    return PLACEHOLDER.sub(replace, template)
+    return _TEXT_NAME.sub(one, text)

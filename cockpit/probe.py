@@ -3,9 +3,11 @@
 Owns one probe of ``/api/ready`` (httpx, per-request timeout and an overall deadline,
 body read up to a cap so a 20 MB answer or a trickling server costs nothing), the
 error in words ("timed out after 3 s", "connection refused", "DNS lookup failed for
-…"), the ready-document parsing (``status`` and per-dependency ``checks``), and the
-state of one answer: READY, DEGRADED, DOWN. The rolling window and states over time
-live in ``monitor``.
+…"), the ready-document parsing (``status`` and per-dependency ``checks``; a body nesting
+deeper than ``MAX_DEPTH`` is refused before the parser recurses), and the state of one
+answer: READY, DEGRADED, DOWN — or UNKNOWN when the probe itself could not be made (a
+URL no request can be built from, anything unexpected), with the error in words: a
+probe never raises. The rolling window and states over time live in ``monitor``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 import socket
 import ssl
 import time
@@ -25,10 +28,14 @@ import certifi
 import httpx
 
 from cockpit.clock import Clock, iso
-from cockpit.termtext import plain, plain_multiline, plain_values
+from cockpit.errors import error_words
+from cockpit.secrets import mask_userinfo
+from cockpit.termtext import inert, inert_multiline, plain_values
 
 READY, DEGRADED, DOWN, UNKNOWN = "READY", "DEGRADED", "DOWN", "UNKNOWN"
 BODY_CAP = 64 * 1024
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects a ready body may have (a real one has 3 or 4)."""
 OK_WORDS = {"ok", "ready", "healthy", "pass", "passing", "up", "green", "true"}
 EXCERPT = 200
 
@@ -51,6 +58,12 @@ class Sample:
     reason: str | None = None
     """Why the state is not READY, in words (the error, a failing dependency, an HTML body …)."""
 
+    def __post_init__(self) -> None:
+        # a sample is shown, printed and journaled: never with the URL's credentials
+        self.url = mask_userinfo(self.url)
+        self.error = mask_userinfo(self.error) if self.error else self.error
+        self.reason = mask_userinfo(self.reason) if self.reason else self.reason
+
     def evidence(self) -> dict[str, Any]:
         """What a verified item keeps: state, code, latency, dependencies, a body excerpt.
 
@@ -64,10 +77,17 @@ class Sample:
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc``, what caused it, and the members of any exception group among them."""
     seen: list[BaseException] = []
-    while exc is not None and exc not in seen:
-        seen.append(exc)
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if current is None or any(current is e for e in seen):
+            continue
+        seen.append(current)
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+        todo.append(current.__cause__ or current.__context__)
     return seen
 
 
@@ -118,6 +138,24 @@ def _check_word(value: Any) -> str:
     return str(value)
 
 
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_NESTING = re.compile(rb"[\[\]{}]")
+
+
+def nests_deeper(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """True when the arrays and objects in ``body`` nest deeper than ``limit``: counted
+    without recursing (brackets inside JSON strings do not count), stopping at ``limit``."""
+    depth = 0
+    for match in _JSON_NESTING.finditer(_JSON_STRING.sub(b'""', body)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def judge(
     status: int, body: bytes, truncated: bool
 ) -> tuple[str, str | None, dict[str, str], str | None]:
@@ -127,7 +165,9 @@ def judge(
     if truncated:
         return DEGRADED, None, {}, f"body larger than {BODY_CAP // 1024} KiB: not a ready document"
     if not body.strip():
-        return READY, None, {}, None
+        return DEGRADED, None, {}, "2xx but the body is empty, not the ready document"
+    if nests_deeper(body):
+        return DEGRADED, None, {}, f"ready body nests deeper than {MAX_DEPTH} levels: refused"
     try:
         doc = json.loads(body)
     except ValueError:
@@ -160,7 +200,9 @@ def judge(
 async def probe(
     client: httpx.AsyncClient, env: str, url: str, timeout: float, clock: Clock | None = None
 ) -> Sample:
-    """GET ``url`` once; never raises for network trouble (it becomes a DOWN sample)."""
+    """GET ``url`` once; never raises: network trouble is a DOWN sample, anything else that
+    goes wrong (a URL no request can be built from, an answer that cannot be judged) an
+    UNKNOWN one with the error in words."""
     clock = clock or Clock()
     at: datetime = clock.now()
     started = time.perf_counter()
@@ -178,16 +220,15 @@ async def probe(
                         break
                 body = b"".join(chunks)[:BODY_CAP]
                 status = response.status_code
-    except (httpx.HTTPError, OSError, TimeoutError, ssl.SSLError) as exc:
-        error = plain(describe_error(exc, url, timeout))  # may quote the server
-        latency = (time.perf_counter() - started) * 1000
-        return Sample(
-            env, url, iso(at), DOWN, latency_ms=round(latency, 1), error=error, reason=error
-        )
+    except Exception as exc:  # network trouble is DOWN; anything else UNKNOWN, in words
+        return failed_sample(env, url, exc, timeout, at, time.perf_counter() - started)
     latency = (time.perf_counter() - started) * 1000
-    # what the endpoint said is text from outside: plain text only, whatever it held
-    state, body_status, checks, reason = plain_values(judge(status, body, truncated))
-    excerpt = plain_multiline(body[:EXCERPT].decode("utf-8", "replace"))
+    try:
+        # what the endpoint said is text from outside: plain text only, whatever it held
+        state, body_status, checks, reason = plain_values(judge(status, body, truncated))
+    except Exception as exc:  # fail closed: an answer that cannot be judged is not READY
+        return failed_sample(env, url, exc, timeout, at, time.perf_counter() - started)
+    excerpt = inert_multiline(body[:EXCERPT].decode("utf-8", "replace"))
     return Sample(
         env,
         url,
@@ -201,6 +242,23 @@ async def probe(
         excerpt=excerpt,
         reason=reason,
     )
+
+
+NETWORK_ERRORS = (httpx.HTTPError, OSError, TimeoutError, ssl.SSLError)
+
+
+def failed_sample(
+    env: str, url: str, exc: BaseException, timeout: float, at: datetime, elapsed_s: float = 0.0
+) -> Sample:
+    """A probe that got no judgeable answer: DOWN for network trouble (anywhere in ``exc``'s
+    chain or group), UNKNOWN with the error in words for anything else (a URL no request can
+    be made to, a bug) — never READY, never raised."""
+    latency = round(elapsed_s * 1000, 1)
+    if any(isinstance(e, NETWORK_ERRORS) for e in _chain(exc)):
+        error = inert(describe_error(exc, url, timeout))  # may quote the server
+        return Sample(env, url, iso(at), DOWN, latency_ms=latency, error=error, reason=error)
+    error = inert(f"the probe failed: {error_words(exc)}")
+    return Sample(env, url, iso(at), UNKNOWN, latency_ms=latency, error=error, reason=error)
 
 
 @functools.cache
@@ -221,6 +279,11 @@ def make_client(timeout: float) -> httpx.AsyncClient:
 
 
 async def probe_once(env: str, url: str, timeout: float, clock: Clock | None = None) -> Sample:
-    """A single probe with its own client (``cockpit health``, item verification)."""
-    async with make_client(timeout) as client:
-        return await probe(client, env, url, timeout, clock)
+    """A single probe with its own client (item verification, a step's ``health:``); like
+    ``probe`` it never raises."""
+    at = (clock or Clock()).now()
+    try:
+        async with make_client(timeout) as client:
+            return await probe(client, env, url, timeout, clock)
+    except Exception as exc:  # the client itself (its TLS context) could not be made
+        return failed_sample(env, url, exc, timeout, at)

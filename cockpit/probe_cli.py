@@ -18,6 +18,7 @@ from cockpit.config import Config, Environment
 from cockpit.errors import CockpitError
 from cockpit.monitor import EnvHealth
 from cockpit.probe import READY, make_client, probe
+from cockpit.secrets import mask_userinfo
 
 
 def parse_env_args(pairs: list[str]) -> dict[str, str]:
@@ -110,5 +111,8 @@ def run_health(config: Config, env_args: list[str], count: int, as_json: bool) -
         print_table(healths, config.health.p95_budget * 1000)
     bad = [h for h in healths if h.state != READY]
     for h in bad:
-        print(f"{h.name} is {h.state}: {h.reason or 'no answer'} ({h.url})", file=sys.stderr)
+        print(
+            f"{h.name} is {h.state}: {h.reason or 'no answer'} ({mask_userinfo(h.url)})",
+            file=sys.stderr,
+        )
     return 1 if bad else 0

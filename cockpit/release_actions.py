@@ -108,7 +108,7 @@ async def do_push(session: RunSession, name: str, timeout: float = 60.0) -> Even
 
 
 def do_save_messages(session: RunSession, view: ReleaseView) -> Event:
-    paths = write_messages(session.dir, view.slack, view.email)
+    paths = write_messages(session.dir, view.slack, view.email, session.ws.state_dir)
     return MessagesSaved(files=[str(p) for p in paths])
 
 

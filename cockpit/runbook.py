@@ -18,11 +18,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from cockpit.config import Config
-from cockpit.durations import Budget, parse_duration
+from cockpit.durations import Budget, parse_duration, positive_duration
 from cockpit.errors import InputErrors, SourceError, display_path
-from cockpit.placeholders import known_names, names_in
+from cockpit.placeholders import known_names, names_in, problems_in
 from cockpit.strict import StrictModel, validate
-from cockpit.yamlsource import LMap, line_of, load_yaml
+from cockpit.yamlsource import LList, LMap, line_of, load_yaml
 
 ReleaseType = Literal["standard", "major", "patch", "hotfix"]
 RELEASE_TYPES: tuple[str, ...] = ("standard", "major", "patch", "hotfix")
@@ -73,6 +73,7 @@ def _kebab(value: object) -> str:
 
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
+PositiveSeconds = Annotated[float, BeforeValidator(positive_duration)]
 BudgetField = Annotated[Budget, BeforeValidator(Budget.parse)]
 Types = list[ReleaseType] | None
 
@@ -123,8 +124,10 @@ class Command(StrictModel):
 
     run: str | None = None
     health: str | None = None
-    timeout: Seconds | None = None
+    timeout: PositiveSeconds | None = None
     allow_failure: bool = False
+    tty: bool | None = None
+    """Run under a pseudo-terminal (colours, progress bars); default: the step's ``tty``."""
 
     @model_validator(mode="after")
     def _one(self) -> Command:
@@ -144,6 +147,8 @@ class Step(StrictModel):
     release_types: Types = None
     commands: list[Command] = Field(default_factory=list)
     checks: list[ItemField] = Field(default_factory=list)
+    tty: bool = False
+    """Run the step's commands under a pseudo-terminal, as a person's terminal would."""
 
 
 class Phase(StrictModel):
@@ -295,7 +300,6 @@ def _semantic_errors(
         step_seen.setdefault(step.id, line)
     if config is None:
         return errors
-    names = known_names(config.vars, config.environments)
     envs = set(config.environments)
 
     def check_env(env: str, loc: tuple[Any, ...]) -> None:
@@ -307,29 +311,54 @@ def _semantic_errors(
                 )
             )
 
-    def check_command(text: str, loc: tuple[Any, ...]) -> None:
-        for placeholder in names_in(text):
-            if placeholder not in names:
-                errors.append(
-                    SourceError(
-                        name,
-                        line_of(data, loc),
-                        f"unknown placeholder {{{placeholder}}} (known: {', '.join(sorted(names))})",
-                    )
-                )
-
     for loc, item in locs:
         if item.auto and item.auto.health:
             check_env(item.auto.health, (*loc, "auto", "health"))
-        if item.auto and item.auto.run:
-            check_command(item.auto.run, (*loc, "auto", "run"))
     for si, step in enumerate(phase.steps):
         for ci, command in enumerate(step.commands):
             if command.health is not None:
                 check_env(command.health, ("steps", si, "commands", ci, "health"))
-            if command.run is not None:
-                check_command(command.run, ("steps", si, "commands", ci, "run"))
     return errors
+
+
+def _placeholder_errors(data: Any, name: str, config: Config | None) -> list[SourceError]:
+    """Every ``run:`` command's placeholder problems, read off the raw file.
+
+    Works on the YAML as written, so a file with structural errors still gets its
+    placeholders checked in the same run.
+    """
+    names = known_names(config.vars, config.environments) if config is not None else None
+    errors: list[SourceError] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, LMap):
+            for key, value in node.items():
+                if key == "run" and isinstance(value, str):
+                    line = node.key_lines.get(key, getattr(node, "line", 0))
+                    errors.extend(
+                        SourceError(name, line, m) for m in _command_problems(value, names)
+                    )
+                else:
+                    walk(value)
+        elif isinstance(node, LList):
+            for value in node:
+                walk(value)
+
+    walk(data)
+    return errors
+
+
+def _command_problems(command: str, names: set[str] | None) -> list[str]:
+    problems = problems_in(command)
+    if names is None:
+        return problems
+    for placeholder in dict.fromkeys(names_in(command)):
+        if placeholder not in names:
+            problems.append(
+                f"unknown placeholder {{{placeholder}}} (known: {', '.join(sorted(names))}; "
+                f"write {{{{{placeholder}}}}} for the literal text {{{placeholder}}})"
+            )
+    return problems
 
 
 def _order_errors(phases: dict[str, tuple[Phase, Any, str]]) -> list[SourceError]:
@@ -382,10 +411,10 @@ def check_runbook(
     paths: dict[str, Path] = {}
     for path in files:
         phase, data, more = _load_phase(path)
-        errors += more
+        name = display_path(path)
+        errors += more + _placeholder_errors(data, name, config)
         if phase is None:
             continue
-        name = display_path(path)
         if phase.id in loaded:
             first = loaded[phase.id][2]
             errors.append(

@@ -24,9 +24,10 @@ import psutil
 from cockpit.clock import iso
 from cockpit.errors import CockpitError
 from cockpit.events import ENDED, StepStatus
-from cockpit.placeholders import substitute
+from cockpit.placeholders import PlaceholderError, substitute
 from cockpit.proctree import is_same_process, new_token
 from cockpit.runbook import Step
+from cockpit.safefiles import open_file, private_dir
 from cockpit.session import RunSession
 from cockpit.supervisor import (
     ABORT_SIGNAL,
@@ -38,7 +39,6 @@ from cockpit.supervisor import (
     status_path,
     write_status,
 )
-from cockpit.workspace import ensure_private_dir
 
 
 def probe_url(session: RunSession, step: Step, env: str) -> str:
@@ -61,13 +61,26 @@ def render_commands(session: RunSession, step: Step) -> list[str]:
             out.append(substitute(command.run, values))
         except KeyError as exc:
             raise CockpitError(f"step {step.id!r}: no value for {{{exc.args[0]}}}") from None
+        except PlaceholderError as exc:
+            raise CockpitError(f"step {step.id!r}: {exc}") from None
     return out
 
 
+def shown_commands(session: RunSession, step: Step) -> list[str]:
+    """``render_commands`` as shown to people: secrets and URL credentials masked."""
+    return [session.redactor.text(c) for c in render_commands(session, step)]
+
+
 def build_spec(
-    session: RunSession, phase_id: str, step: Step, rendered: list[str], attempt: int
+    session: RunSession,
+    phase_id: str,
+    step: Step,
+    rendered: list[str],
+    attempt: int,
+    columns: int = 120,
 ) -> StepSpec:
-    """What the supervisor of this attempt runs, and where it writes."""
+    """What the supervisor of this attempt runs, and where it writes (``columns``: the
+    width a ``tty: true`` command's terminal gets, the log view's)."""
     commands = []
     for command, shown in zip(step.commands, rendered, strict=True):
         if command.health is not None:
@@ -83,7 +96,11 @@ def build_spec(
         else:
             commands.append(
                 CommandSpec(
-                    shown=shown, timeout=command.timeout, allow_failure=command.allow_failure
+                    shown=shown,
+                    timeout=command.timeout,
+                    allow_failure=command.allow_failure,
+                    tty=step.tty if command.tty is None else command.tty,
+                    columns=max(20, columns),
                 )
             )
     log = session.log_path(phase_id, step.id)
@@ -101,6 +118,7 @@ def build_spec(
         status=str(status_path(log)),
         commands=commands,
         mask=list(session.redactor.values),
+        state_dir=str(session.ws.state_dir),
     )
 
 
@@ -108,10 +126,12 @@ def launch(spec: StepSpec) -> int:
     """Start the step's supervisor, detached; returns its pid once its status file exists.
 
     The supervisor waits for its spec on stdin, so the status written here ("starting",
-    with the supervisor's pid) always comes before the supervisor's own.
+    with the supervisor's pid) always comes before the supervisor's own. A log that cannot
+    be used (a link, a full disk) is a ``StateFileError`` here, before anything runs.
     """
     log = Path(spec.log)
-    ensure_private_dir(log.parent)
+    private_dir(log.parent, spec.anchor)
+    os.close(open_file(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, spec.anchor))
     proc = subprocess.Popen(
         [sys.executable, "-m", "cockpit.supervisor"],
         stdin=subprocess.PIPE,
@@ -127,7 +147,8 @@ def launch(spec: StepSpec) -> int:
         create_time = None
     assert proc.stdin is not None
     try:
-        write_status(Path(spec.status), new_status(spec, proc.pid, create_time, "starting"))
+        status = new_status(spec, proc.pid, create_time, "starting")
+        write_status(Path(spec.status), status, spec.anchor)
         proc.stdin.write(spec.to_json())
         proc.stdin.close()
     except OSError as exc:
@@ -141,7 +162,7 @@ def launch(spec: StepSpec) -> int:
 
 def attempt_status(session: RunSession, phase_id: str, step_id: str) -> dict[str, Any] | None:
     """The status file of the step's latest journaled attempt (None: none, or an older one)."""
-    status = read_status(status_path(session.log_path(phase_id, step_id)))
+    status = read_status(status_path(session.log_path(phase_id, step_id)), session.ws.state_dir)
     attempts = session.state.step(phase_id, step_id).attempts
     if status is None or status.get("attempt") != attempts:
         return None
@@ -183,9 +204,9 @@ def close_attempt(
             recorded_by="the cockpit (no supervisor recorded this end)",
         )
         with contextlib.suppress(OSError):
-            write_status(status_path(log), status)
+            write_status(status_path(log), status, session.ws.state_dir)
     with contextlib.suppress(OSError):
-        step_log = StepLog(log, session.redactor)
+        step_log = StepLog(log, session.redactor, session.ws.state_dir)
         step_log.note(f"=== step {state}, recorded by the cockpit: {reason}")
         step_log.close()
 

@@ -11,6 +11,7 @@ ticking a gate, and a watcher all see the same thing.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,11 @@ from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
 from cockpit.progress import PhaseProgress, criteria_met, progress, status_document
 from cockpit.runbook import DECISION_PHASE, RELEASE_TYPES, Entry, Phase, Step
+from cockpit.safefiles import check_folder, private_dir, remove_empty
 from cockpit.secrets import Redactor
 from cockpit.state import RunState
 from cockpit.versions import Version, current_version
-from cockpit.workspace import Workspace, ensure_private_dir
+from cockpit.workspace import Workspace
 
 
 class RunSession:
@@ -63,16 +65,19 @@ class RunSession:
         self.run_id = run_id
         self.dir = ws.run_dir(run_id)
         self.journal_path = self.dir / "journal.jsonl"
-        if not self.journal_path.exists():
+        anchor = ws.state_dir  # every state file is checked from here down (safefiles)
+        if not check_folder(self.dir, anchor) or not os.path.lexists(self.journal_path):
             raise CockpitError(f"no run {run_id!r} in {ws.runs_dir}")
         self.clock = clock or Clock()
         self.operator = operator or ws.operator()
         self.redactor = Redactor(ws.config.secret_values())
-        self.journal = Journal(self.journal_path, self.operator, self.clock, self.redactor)
-        self.follower = JournalFollower(self.journal_path)
+        self.journal = Journal(
+            self.journal_path, self.operator, self.clock, self.redactor, anchor=anchor
+        )
+        self.follower = JournalFollower(self.journal_path, anchor)
         self._read_lock = threading.Lock()
         self.state = RunState()
-        self.lock = RunLock(self.dir / "lock", self.clock)
+        self.lock = RunLock(self.dir / "lock", self.clock, anchor)
         batch = self.follower.read_new(final=True)
         for event in batch.events:
             self.state.apply(event)
@@ -91,7 +96,11 @@ class RunSession:
         clock: Clock | None = None,
         operator: str | None = None,
     ) -> RunSession:
-        """Create a new run (its folder, journal and ``run.started`` event)."""
+        """Create a new run (its folder, journal and ``run.started`` event).
+
+        A state folder that is a link or another user's is refused; one that cannot be
+        written (a full disk) leaves no run behind. Both are ``StateFileError`` in words.
+        """
         if release_type not in RELEASE_TYPES:
             raise CockpitError(
                 f"unknown release type {release_type!r} (choose {', '.join(RELEASE_TYPES)})"
@@ -106,19 +115,19 @@ class RunSession:
             version = str((previous or Version(0, 0, 0)).bump(release_type))
         version = str(Version.parse(version))
         now = clock.now()
-        ensure_private_dir(ws.state_dir)
-        ensure_private_dir(ws.runs_dir)
+        private_dir(ws.runs_dir, ws.state_dir)
         base = f"{now:%Y%m%d-%H%M%S}-{release_type}-{version}"
         run_id, n = base, 1
-        while ws.run_dir(run_id).exists():
+        while os.path.lexists(ws.run_dir(run_id)):
             n += 1
             run_id = f"{base}-{n}"
-        ensure_private_dir(ws.run_dir(run_id))
+        private_dir(ws.run_dir(run_id), ws.state_dir)
         journal = Journal(
             ws.run_dir(run_id) / "journal.jsonl",
             operator,
             clock,
             Redactor(ws.config.secret_values()),
+            anchor=ws.state_dir,
         )
         started = RunStarted(
             run={
@@ -133,7 +142,12 @@ class RunSession:
             runbook=str(ws.runbook.folder),
             config=str(ws.config_path),
         )
-        journal.append(started.TYPE, **started.fields())
+        try:
+            journal.append(started.TYPE, **started.fields())
+        except OSError:
+            journal.close()
+            remove_empty(ws.run_dir(run_id), ("journal.jsonl",), ws.state_dir)
+            raise
         journal.close()
         return cls(ws, run_id, clock, operator)
 
@@ -144,33 +158,46 @@ class RunSession:
     # -- the driver lock ---------------------------------------------------------------
 
     def take_lock(self) -> Holder | None:
-        """Become the driver; journal a takeover of a stale lock and return its old holder."""
+        """Become the driver; journal a takeover of a stale lock and return its old holder.
+
+        A corrupt lock replaced on the way is journaled too (``lock.replaced`` says what
+        was wrong with it). When the journal cannot be written the lock is let go again.
+        """
         previous = self.lock.acquire(self.operator)
-        me = self.lock.read()
-        self.write(
-            LockAcquired(driver={"pid": me.pid, "host": me.host, "user": me.user} if me else {})
-        )
-        if previous is not None:
+        try:
+            me = self.lock.read()
             self.write(
-                LockTakenOver(
-                    previous={
-                        "pid": previous.pid,
-                        "host": previous.host,
-                        "user": previous.user,
-                        "operator": previous.operator,
-                        "started_at": previous.started_at,
-                    },
-                    reason=previous.gone_reason(),
-                )
+                LockAcquired(driver={"pid": me.pid, "host": me.host, "user": me.user} if me else {})
             )
+            if previous is not None:
+                self.write(
+                    LockTakenOver(
+                        previous={
+                            "pid": previous.pid,
+                            "host": previous.host,
+                            "user": previous.user,
+                            "operator": previous.operator,
+                            "started_at": previous.started_at,
+                        },
+                        reason=previous.gone_reason(),
+                    )
+                )
+            elif self.lock.replaced:
+                self.write(LockTakenOver(reason=f"{self.lock.replaced}: replaced"))
+        except BaseException:
+            self.lock.release()
+            raise
+        if previous is not None or self.lock.replaced:
             self.refresh()
         return previous
 
     def release(self, reason: str | None = None) -> None:
         """Stop driving (journaled, with why when it is not a plain quit)."""
-        if self.lock.held:
-            self.write(LockReleased(reason=reason))
-        self.lock.release()
+        try:
+            if self.lock.held:
+                self.write(LockReleased(reason=reason))
+        finally:
+            self.lock.release()
 
     # -- what the run looks like -----------------------------------------------------------
 

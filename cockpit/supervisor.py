@@ -9,20 +9,25 @@ step log (``TS O|E|# text``), enforces timeouts, stops the whole tree on abort
 (SIGUSR1 from a cockpit, or SIGTERM), journals ``command.started``,
 ``command.finished`` and ``step.finished``, and keeps the step's status file beside
 the log (its own pid, each command's pid, exit code or signal, end time), replaced
-atomically and fsynced at every change. The cockpit only follows those files: killing
-it at any moment leaves the command running to its end with its outcome on disk.
-A background process that keeps the output open is still read after the step ends.
+atomically and fsynced at every change; each of those files is opened through
+``cockpit.safefiles`` from the state folder down (never through a link). The cockpit
+only follows those files: killing it at any moment leaves the command running to its end
+with its outcome on disk. A background process that keeps the output open is still read after the step ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import pty
 import signal
+import struct
 import sys
+import termios
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -33,17 +38,20 @@ import psutil
 
 from cockpit.clock import Clock, iso
 from cockpit.durations import format_duration
+from cockpit.errors import error_words
 from cockpit.events import CommandFinished, CommandStarted, Event, StepFinished, StepStatus
-from cockpit.journal import Journal, fsync_dir
+from cockpit.journal import Journal
 from cockpit.proctree import TOKEN_VAR, stop_tree
-from cockpit.secrets import Redactor
+from cockpit.safefiles import append_whole, open_file, private_dir, read_bytes, replace_file
+from cockpit.secrets import Redactor, mask_userinfo_bytes
 from cockpit.termtext import has_controls, plain
 
 CHUNK = 256 * 1024
 LONGEST_LINE = 64 * 1024
 PIPE_GRACE = 0.5
-"""Seconds to wait for the output pipes after a command exits before recording its exit;
-a background process that holds them longer is still read, after the step is recorded."""
+"""Seconds the output is drained after the command's shell exits (its exit is the command's
+end); a background process that holds the pipes longer is still read, after the step's
+outcome is recorded, until it closes them."""
 STATUS_FORMAT = 1
 ABORT_SIGNAL = signal.SIGUSR1
 """What a cockpit sends the supervisor to abort the step ("aborted by the operator")."""
@@ -83,6 +91,9 @@ class CommandSpec:
     url: str | None = None
     """For a probe: the ready endpoint."""
     probe_timeout: float = 3.0
+    tty: bool = False
+    """Run under a pseudo-terminal (``columns`` wide) instead of pipes."""
+    columns: int = 120
 
 
 @dataclass
@@ -104,6 +115,12 @@ class StepSpec:
     mask: list[str] = field(default_factory=list)
     """Secret values to mask (handed over on stdin; never written)."""
     grace: float = 2.0
+    state_dir: str = ""
+    """The state folder the journal, log and status are checked from ("": their own)."""
+
+    @property
+    def anchor(self) -> Path | None:
+        return Path(self.state_dir) if self.state_dir else None
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -142,39 +159,52 @@ def status_path(log: Path) -> Path:
     return log.with_suffix(".status")
 
 
-def write_status(path: Path, status: dict[str, Any]) -> None:
+def write_status(path: Path, status: dict[str, Any], anchor: Path | None = None) -> None:
     """Replace the status file atomically (write, fsync, rename, fsync the folder)."""
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        data = json.dumps(status, ensure_ascii=False).encode()
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    replace_file(path, json.dumps(status, ensure_ascii=False).encode(), anchor)
 
 
-def read_status(path: Path) -> dict[str, Any] | None:
-    """The status file's content, or None when it is missing or unreadable."""
+def read_status(path: Path, anchor: Path | None = None) -> dict[str, Any] | None:
+    """The status file's content, or None when it is missing, unreadable or not a status
+    (a hand-edited one with a supervisor that is not ``{"pid": N, "create_time": T}``)."""
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(read_bytes(path, anchor) or b"")
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    sup = data.get("supervisor")
+    if sup is None:
+        return data
+    if not isinstance(sup, dict):
+        return None
+    pid, created = sup.get("pid"), sup.get("create_time")
+    if isinstance(pid, bool) or not isinstance(pid, int | None):
+        return None
+    if isinstance(created, bool) or not isinstance(created, int | float | None):
+        return None
+    return data
+
+
+class CommandCrashed(Exception):
+    """A command the supervisor could not see through (its probe or its pipes raised): the
+    step fails whatever ``allow_failure`` says, with ``words`` saying why."""
+
+    def __init__(self, shown: str, words: str):
+        super().__init__(words)
+        self.shown, self.words = shown, words
 
 
 class StepLog:
     """The append-only log of one step: ``TS O|E|# text`` per line, owner-only, masked."""
 
-    def __init__(self, path: Path, redactor: Redactor):
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    def __init__(self, path: Path, redactor: Redactor, anchor: Path | None = None):
+        private_dir(path.parent, anchor)
         self.path = path
         self._secrets = [v.encode() for v in redactor.values]
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.keep_back = max((len(v) for v in self._secrets), default=1) - 1
+        """Bytes an endless line's cut keeps back: a secret's start is never cut from its end."""
+        self._fd = open_file(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, anchor)
         self.lines = 0
         self.error: str | None = None
 
@@ -184,6 +214,7 @@ class StepLog:
         for secret in self._secrets:
             if secret in data:
                 data = data.replace(secret, b"***")
+        data = mask_userinfo_bytes(data)  # http://user:***@host, configured or not
         if self._secrets and has_controls(data):
             lines = data.split(b"\n")
             for n, line in enumerate(lines):
@@ -201,16 +232,16 @@ class StepLog:
         prefix = f"{ts} {tag} ".encode()
         data = prefix + (b"\n" + prefix).join(lines) + b"\n"
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            append_whole(self._fd, data, self.path)  # whole lines or none
             self.lines += len(lines)
         except OSError as exc:
-            self.error = f"cannot write the step log {self.path}: {exc.strerror or exc}"
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            self.error = f"cannot write the step log {self.path}: {why}"
 
     def note(self, text: str) -> None:
         """A line of the supervisor's own (``#``): banners, exits, outcomes."""
-        self.write("#", [self.mask(text.encode())], stamp())
+        lines = text.rstrip("\n").split("\n")  # a multi-line command: a log line each
+        self.write("#", [self.mask(line.encode()) for line in lines], stamp())
 
     def sync(self) -> None:
         with contextlib.suppress(OSError):
@@ -228,8 +259,10 @@ class Supervisor:
         self.spec = spec
         self.redactor = Redactor(spec.mask)
         self.clock = Clock()
-        self.journal = Journal(Path(spec.journal), spec.operator, self.clock, self.redactor)
-        self.log = StepLog(Path(spec.log), self.redactor)
+        self.journal = Journal(
+            Path(spec.journal), spec.operator, self.clock, self.redactor, anchor=spec.anchor
+        )
+        self.log = StepLog(Path(spec.log), self.redactor, spec.anchor)
         self.status_file = Path(spec.status)
         self.abort_reason: str | None = None
         self._abort = asyncio.Event()
@@ -242,7 +275,7 @@ class Supervisor:
 
     def _save(self) -> None:
         with contextlib.suppress(OSError):  # a full disk: the journal line says what happened
-            write_status(self.status_file, self.status)
+            write_status(self.status_file, self.status, self.spec.anchor)
 
     def _journal(self, kind: type[Event], **fields: Any) -> None:
         event = kind(phase=self.spec.phase, step=self.spec.step, **fields)
@@ -288,8 +321,11 @@ class Supervisor:
                     break
                 if code != 0:
                     self.log.note(f"(allowed to fail: {words})")
+        except CommandCrashed as exc:  # fail closed, even when the command may fail
+            state, code, reason = StepStatus.FAILED, None, f"`{exc.shown}` {exc.words}"
         except Exception as exc:  # fail closed: an error in here is never a success
-            state, code, reason = StepStatus.FAILED, None, f"the supervisor failed: {exc!r}"
+            words = error_words(exc)
+            state, code, reason = StepStatus.FAILED, None, f"the supervisor failed: {words}"
         duration = time.monotonic() - started
         self.log.note(
             f"=== step {state} after {format_duration(duration)}"
@@ -334,10 +370,19 @@ class Supervisor:
         }
         self.status["commands"].append(entry)
         started = time.monotonic()
-        if command.run:
-            code, words = await self._spawn(index, command, entry)
-        else:
-            code, words = await self._probe(index, command)
+        crashed: Exception | None = None
+        try:
+            if command.run:
+                code, words = await self._spawn(index, command, entry)
+            else:
+                code, words = await self._probe(index, command)
+        except Exception as exc:  # fail closed: recorded as this command's failure, in words
+            crashed = exc
+            code, words = None, f"failed in the supervisor: {error_words(exc)}"
+            self.log.note(f"→ {words}")
+            if entry["pid"] is not None:  # nothing keeps running unwatched
+                with contextlib.suppress(Exception):
+                    await stop_tree(entry["pid"], self.spec.token, self.spec.grace)
         entry.update(finished_at=iso(self.clock.now()), exit_code=code, outcome=words)
         if code is not None and code < 0:
             entry["signal"] = signal_name(-code)
@@ -349,6 +394,8 @@ class Supervisor:
             outcome=words,
             duration_s=round(time.monotonic() - started, 3),
         )
+        if crashed is not None:
+            raise CommandCrashed(command.shown, words) from crashed
         return code, words
 
     async def _probe(self, index: int, command: CommandSpec) -> tuple[int | None, str]:
@@ -366,7 +413,8 @@ class Supervisor:
         sample = await probe_once(command.env, command.url, command.probe_timeout)
         checks = ", ".join(f"{k} {v}" for k, v in sample.dependencies.items())
         line = (
-            f"{command.env}: {sample.state} {sample.http_status or ''} in {sample.latency_ms:.0f}ms"
+            f"{command.env}: {sample.state} {sample.http_status or ''} in "
+            f"{sample.latency_ms or 0:.0f}ms"
             + (f" ({checks})" if checks else "")
             + (f" — {sample.reason}" if sample.reason else "")
         )
@@ -381,21 +429,35 @@ class Supervisor:
         env = dict(os.environ)
         env[TOKEN_VAR] = self.spec.token
         env["COCKPIT_RUN_ID"] = self.spec.run_id
+        # Pipes of our own, not asyncio's: its wait() would also wait for them to close, and
+        # a background process that keeps them open would hold the step forever.
+        if command.tty:  # one terminal for both, as a person's: output is all "O"
+            out_r, out_w = open_terminal(command.columns)
+            err_r, err_w = None, os.dup(out_w)
+            env["COLUMNS"] = str(command.columns)
+            env.setdefault("TERM", "xterm-256color")
+        else:
+            (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
                 "/bin/sh",
                 "-c",
                 command.shown,
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+                stdout=out_w,
+                stderr=err_w,
                 start_new_session=True,
                 cwd=self.spec.cwd,
                 env=env,
-                limit=CHUNK,
             )
         except OSError as exc:
+            for fd in (out_r, err_r):
+                if fd is not None:
+                    os.close(fd)
             return None, f"could not start: {exc.strerror or exc}"
+        finally:
+            os.close(out_w)
+            os.close(err_w)
         try:
             create_time = psutil.Process(proc.pid).create_time()
         except psutil.Error:
@@ -410,13 +472,9 @@ class Supervisor:
             create_time=create_time,
             token=self.spec.token,
         )
-        assert proc.stdout is not None and proc.stderr is not None
-        for stream in (proc.stdout, proc.stderr):
-            _widen_pipe(stream)
-        readers = [
-            asyncio.create_task(self._pump(proc.stdout, "O", proc.pid)),
-            asyncio.create_task(self._pump(proc.stderr, "E", proc.pid)),
-        ]
+        readers = [asyncio.create_task(self._pump(out_r, "O"))]
+        if err_r is not None:
+            readers.append(asyncio.create_task(self._pump(err_r, "E")))
         waiter = asyncio.create_task(proc.wait())
         aborter = asyncio.create_task(self._abort.wait())
         words: str | None = None
@@ -436,7 +494,8 @@ class Supervisor:
             _, pending = await asyncio.wait(readers, timeout=PIPE_GRACE)
             if pending:
                 self.log.note(
-                    "a background process still holds the output: its lines are still kept"
+                    "the command has ended; a background process it started still holds "
+                    "the output: its later lines are kept below, after the step's outcome"
                 )
                 self._lingering.extend(pending)
         finally:
@@ -444,12 +503,35 @@ class Supervisor:
         code = proc.returncode
         return code, words or exit_words(code)
 
-    async def _pump(self, stream: asyncio.StreamReader, tag: str, pid: int) -> None:
-        """Read a pipe in chunks; write whole lines (masked, timestamped) as they arrive."""
+    async def _pump(self, fd: int, tag: str) -> None:
+        """Read a pipe in chunks until every writer closed it; write whole lines (masked,
+        timestamped) as they arrive. The pipe is closed however this ends."""
+        _widen_pipe(fd)
+        loop = asyncio.get_running_loop()
+        stream = asyncio.StreamReader(limit=CHUNK)
+        pipe = os.fdopen(fd, "rb", buffering=0)
+        try:
+            transport, _ = await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(stream), pipe
+            )
+        except BaseException:
+            pipe.close()
+            raise
+        try:
+            await self._copy(stream, tag)
+        finally:
+            transport.close()
+
+    async def _copy(self, stream: asyncio.StreamReader, tag: str) -> None:
         log = self.log
         tail = b""
         while True:
-            chunk = await stream.read(CHUNK)
+            try:
+                chunk = await stream.read(CHUNK)
+            except OSError as exc:  # a terminal's master reads EIO once every writer is gone
+                if exc.errno != errno.EIO:
+                    raise
+                break
             if not chunk:
                 break
             data = tail + chunk
@@ -458,8 +540,13 @@ class Supervisor:
                 if len(data) < LONGEST_LINE:
                     tail = data
                     continue
-                end = len(data)  # an endless line: cut it
-                data += b"\n"
+                # an endless line: cut it, masked first, keeping back what could be the
+                # start of a secret that the next chunk ends
+                data = log.mask(data)
+                end = len(data) - log.keep_back
+                tail = data[end:]
+                log.write(tag, [data[:end]], stamp())
+                continue
             tail = data[end + 1 :]
             log.write(tag, log.mask(data[:end]).split(b"\n"), stamp())
             if log.error and not self._abort.is_set():
@@ -469,17 +556,28 @@ class Supervisor:
             log.write(tag, [log.mask(tail)], stamp())
 
 
+def open_terminal(columns: int, rows: int = 40) -> tuple[int, int]:
+    """A pseudo-terminal ``columns`` wide for a ``tty: true`` command: (master, slave).
+
+    Output post-processing is off (no ``\n`` → ``\r\n``), so the log keeps exactly the
+    bytes the command wrote; echo is off, and its stdin stays ``/dev/null`` regardless."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    attrs = termios.tcgetattr(slave)
+    attrs[1] &= ~termios.OPOST
+    attrs[3] &= ~termios.ECHO
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    return master, slave
+
+
 F_SETPIPE_SZ = 1031
 PIPE_SIZE = 1024 * 1024
 
 
-def _widen_pipe(stream: asyncio.StreamReader) -> None:
+def _widen_pipe(fd: int) -> None:
     """Ask Linux for a 1 MiB pipe: a flooding command wakes the supervisor far less often."""
-    transport = getattr(stream, "_transport", None)
-    pipe = transport.get_extra_info("pipe") if transport is not None else None
-    if pipe is not None:
-        with contextlib.suppress(OSError, ValueError):
-            fcntl.fcntl(pipe.fileno(), F_SETPIPE_SZ, PIPE_SIZE)
+    with contextlib.suppress(OSError, ValueError):
+        fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
 
 
 def _read_spec() -> StepSpec:
@@ -491,7 +589,10 @@ def _read_spec() -> StepSpec:
 
 
 async def _main(spec: StepSpec) -> int:
-    supervisor = Supervisor(spec)
+    try:
+        supervisor = Supervisor(spec)
+    except OSError:
+        return 2  # its log cannot be used (refused, a full disk): nothing ran
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, lambda: None)
@@ -503,17 +604,27 @@ async def _main(spec: StepSpec) -> int:
     return 0 if state == StepStatus.DONE else 1
 
 
-def main() -> int:
-    """Entry point of ``python -m cockpit.supervisor`` (started by the driver, never by hand)."""
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m cockpit.supervisor`` (started by the driver, never by hand).
+
+    Anything unexpected is one line in words on stderr and exit 2 (``--debug``: the
+    traceback); the step itself has already failed closed in ``Supervisor.run``."""
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     # Only an explicit abort stops a step: a terminal's Ctrl-C or hang-up is not one. A
     # handler (not SIG_IGN) so that the commands, after exec, get the default back.
     for sig in (signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: None)
     try:
-        spec = _read_spec()
-    except (ValueError, TypeError, KeyError):
-        return 2  # the cockpit died before handing the step over: nothing ran
-    return asyncio.run(_main(spec))
+        try:
+            spec = _read_spec()
+        except (ValueError, TypeError, KeyError):
+            return 2  # the cockpit died before handing the step over: nothing ran
+        return asyncio.run(_main(spec))
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"cockpit supervisor: {error_words(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

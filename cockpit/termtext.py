@@ -9,9 +9,10 @@ clipboard), DCS/APC/PM/SOS strings, cursor movement, screen clears, the alternat
 screen, bells, C0 controls other than tab, DEL and C1 controls. Nothing a command
 prints can change the operator's terminal or the cockpit's layout. ``clean_chunk`` does
 the same to whole lines of bytes for headless stdout, with a fast path for the usual
-chunk that holds no control byte at all; ``plain_values`` cleans every string of a value
-read from outside (journal lines, ready bodies, commit subjects) before anything shows
-it. The step log itself keeps the raw bytes.
+chunk that holds no control byte at all. Text from outside that is not command output
+(journal lines, ready bodies, commit subjects) is made ``inert`` instead: every control
+character shown as a visible picture (``␛]2;…␇``), so the operator sees what was
+there and no terminal acts on it. The step log itself keeps the raw bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _SEQUENCES = re.compile(
     r"|\x1b[ -/]*[0-~]?"  # any other escape sequence, or a lone ESC
     r"|[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f]"  # C0 but tab, DEL, C1
 )
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _SGR_PARAMS = re.compile(r"[0-9;:]*")
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
 """A byte a terminal could act on (newline and tab aside; C1 as UTF-8 encodes it)."""
@@ -65,11 +67,33 @@ def plain(line: str) -> str:
     return _SEQUENCES.sub("", line)
 
 
+def inert(text: str) -> str:
+    """Text from outside shown as written but inert: every control character a visible
+    picture (ESC ``␛``, BEL ``␇``, CR ``␍``, DEL ``␡``, a C1 control ``␛`` and its letter),
+    tab kept. ``"\x1b]2;x\x07"`` shows as ``␛]2;x␇``: the operator sees what was there."""
+    return text if text.isprintable() else _CONTROL_CHARS.sub(_picture, text)
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)
+    if code == 0x7F:
+        return "\u2421"
+    return "\u241b" + chr(code - 0x40)
+
+
+def inert_multiline(text: str) -> str:
+    """``inert`` for text that may hold several lines (a note, a message): lines kept."""
+    return "\n".join(inert(line) for line in text.split("\n"))
+
+
 def plain_values(value: Any) -> Any:
-    """``plain`` applied to every string inside a value read from outside (a journal line,
-    a ready body): lists and mappings are cleaned through, anything else is kept."""
+    """``inert_multiline`` applied to every string inside a value read from outside (a
+    journal line, a ready body): lists and mappings are cleaned through, anything else is
+    kept."""
     if isinstance(value, str):
-        return value if value.isprintable() else plain_multiline(value)
+        return value if value.isprintable() else inert_multiline(value)
     if isinstance(value, list | tuple):
         return type(value)(plain_values(v) for v in value)
     if isinstance(value, dict):

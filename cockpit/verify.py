@@ -3,7 +3,9 @@
 Owns turning a verification into intents: READY ticks the item with the probe's
 evidence (state, code, latency, checks, a body excerpt); anything else records a
 failed verification with the same evidence and leaves the item unticked, with
-the reason in words. Used by the checklist screen and by ``cockpit check``.
+the reason in words. A probe that fails in any unexpected way is a failed
+verification with the error in words, never a tick. Used by the checklist screen and by
+``cockpit check``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 from cockpit.errors import CockpitError
 from cockpit.events import Event
-from cockpit.probe import READY, Sample, probe_once
+from cockpit.probe import READY, Sample, failed_sample, probe_once
 from cockpit.session import RunSession
 
 
@@ -48,8 +50,12 @@ async def verify_item(
     if env not in config.environments:
         raise CockpitError(f"environment {env!r} is not configured")
     url = config.environments[env].url + config.health.path
-    sample = await probe_once(env, url, config.health.timeout, session.clock)
-    evidence = sample.evidence()
+    try:
+        sample = await probe_once(env, url, config.health.timeout, session.clock)
+        evidence = sample.evidence()
+    except Exception as exc:  # fail closed: whatever went wrong, the item is not verified
+        sample = failed_sample(env, url, exc, config.health.timeout, session.clock.now())
+        evidence = sample.evidence()
     if sample.state == READY:
         return Verification(True, sample, session.plan_check(phase_id, item_id, note, evidence))
     return Verification(

@@ -1,21 +1,23 @@
 """A workspace: the repository being released, its config, runbook and run folders.
 
 Owns resolving ``--workspace`` / ``--config`` / ``--runbook`` into a loaded,
-validated ``Workspace``; the state folder (``WORKSPACE/.cockpit`` or
-``$COCKPIT_STATE_DIR``) created owner-only; listing runs and finding the active
-one; and the operator's name (``$COCKPIT_OPERATOR``, git ``user.name``, ``$USER``).
+validated ``Workspace``; where the state folder is (``WORKSPACE/.cockpit`` or
+``$COCKPIT_STATE_DIR``, checked and created through ``cockpit.safefiles``: a link or a
+folder of another user there is refused); listing runs and finding the active one; and
+the operator's name (``$COCKPIT_OPERATOR``, git ``user.name``, ``$USER``).
 """
 
 from __future__ import annotations
 
 import getpass
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.config import Config, find_config, load_config, runbook_dir
+from cockpit.journal import JournalError, decode
 from cockpit.runbook import Runbook, load_runbook
+from cockpit.safefiles import check_folder, reading
 
 
 def operator_name(root: Path) -> str:
@@ -36,21 +38,6 @@ def operator_name(root: Path) -> str:
         return getpass.getuser()
     except Exception:
         return "unknown"
-
-
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` and every missing parent owner-only (0700)."""
-    missing = []
-    walk = path
-    while not walk.exists():
-        missing.append(walk)
-        walk = walk.parent
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(folder, 0o700)
-    if path not in missing:
-        os.chmod(path, 0o700)
-    return path
 
 
 @dataclass
@@ -83,7 +70,8 @@ class Workspace:
         cfg = load_config(config_path)
         book = load_runbook(runbook_dir(cfg, root, runbook), cfg)
         env_dir = os.environ.get("COCKPIT_STATE_DIR")
-        state_dir = Path(env_dir).resolve() if env_dir else root / ".cockpit"
+        # not resolved: a link there is refused when used, never silently followed
+        state_dir = Path(os.path.abspath(env_dir)) if env_dir else root / ".cockpit"
         return cls(root, config_path, cfg, book, state_dir)
 
     @property
@@ -96,15 +84,27 @@ class Workspace:
     def operator(self) -> str:
         return operator_name(self.root)
 
-    def list_runs(self) -> list[RunSummary]:
-        """Every run in the state folder, oldest first (read from each journal's first events)."""
-        out = []
-        if not self.runs_dir.is_dir():
+    def list_runs(self, warnings: list[str] | None = None) -> list[RunSummary]:
+        """Every run in the state folder, oldest first (read from each journal's first events).
+
+        A run that cannot be listed (a link, no readable ``run.started``) is left out with a
+        warning in ``warnings``; a refused state folder is a ``StateFileError``.
+        """
+        out: list[RunSummary] = []
+        warnings = [] if warnings is None else warnings
+        if not check_folder(self.runs_dir, self.state_dir):
             return out
-        for journal in sorted(self.runs_dir.glob("*/journal.jsonl")):
-            summary = _summarise(journal)
-            if summary is not None:
-                out.append(summary)
+        for entry in sorted(os.scandir(self.runs_dir), key=lambda e: e.name):
+            if entry.is_symlink():
+                warnings.append(f"refusing to use {entry.path}: it is a symbolic link")
+                continue
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            journal = Path(entry.path) / "journal.jsonl"
+            if os.path.lexists(journal):
+                summary = _summarise(journal, self.state_dir, warnings)
+                if summary is not None:
+                    out.append(summary)
         return sorted(out, key=lambda r: (r.started_at, r.id))
 
     def active_run_id(self) -> str | None:
@@ -113,32 +113,37 @@ class Workspace:
         return open_runs[-1].id if open_runs else None
 
 
-def _summarise(journal: Path) -> RunSummary | None:
+def _summarise(journal: Path, anchor: Path, warnings: list[str]) -> RunSummary | None:
     started = None
     closed = False
+    number = 0
     try:
-        with open(journal, "rb") as fh:
-            for raw in fh:
+        with reading(journal, anchor) as fh:
+            for number, raw in enumerate(fh, 1):
                 try:
-                    event = json.loads(raw)
-                except ValueError:
+                    event, _ = decode(raw.rstrip(b"\n"), f"{journal}:{number}")
+                except JournalError as exc:  # a newer format: listed, opening it says why
+                    warnings.append(str(exc))
+                    break
+                if event is None:
                     continue
-                if not isinstance(event, dict):
-                    continue
-                if event.get("type") == "run.started" and started is None:
+                if event["type"] == "run.started" and started is None:
                     started = event
-                elif event.get("type") == "run.closed":
+                elif event["type"] == "run.closed":
                     closed = True
-    except OSError:
+    except OSError as exc:
+        warnings.append(f"{exc}; the run is not listed")
         return None
     if started is None:
+        if number:  # an empty journal is a run being started right now
+            warnings.append(f"{journal}: no readable run.started event; the run is not listed")
         return None
-    run = started.get("run", {})
+    run = started["run"]
     return RunSummary(
-        run.get("id", journal.parent.name),
-        run.get("type", "?"),
-        run.get("version", "?"),
-        run.get("operator", started.get("by", "?")),
-        run.get("started_at", started.get("ts", "")),
+        run["id"],
+        run["type"],
+        run["version"],
+        run.get("operator") or started.get("by") or "?",
+        run.get("started_at") or started["ts"],
         closed,
     )

@@ -3,7 +3,9 @@
 Owns reading a runbook or config file into plain dicts and lists that carry the
 line of every key and list element, so that any later validation error can be
 reported as ``FILE:LINE``. Catches what PyYAML itself lets through or reports
-badly: empty and binary files, tabs in indentation, duplicate keys.
+badly: empty, null and binary files, tabs in indentation, duplicate keys, and nesting
+deeper than ``MAX_DEPTH`` (counted while composing, so PyYAML's recursion stops there,
+never in a RecursionError).
 """
 
 from __future__ import annotations
@@ -37,10 +39,30 @@ class LList(list):
         self.item_lines: list[int] = []
 
 
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists a runbook or config may have (they need 6 or 7)."""
+EMPTY = "the file is empty; expected a mapping"
+
+
+class _TooDeep(yaml.MarkedYAMLError):
+    """Nesting past ``MAX_DEPTH``: raised before the composer recurses any further."""
+
+
 class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str):
         super().__init__(stream)
         self.duplicates: list[tuple[int, Any]] = []
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _TooDeep(None, None, f"nests deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LMap:
@@ -76,7 +98,8 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 
 
 def load_yaml(path: Path) -> tuple[Any, list[SourceError]]:
-    """Parse ``path``; return (data, errors). ``data`` is None when the file is unusable."""
+    """Parse ``path``; return (data, errors). ``data`` is None when the file is unusable, and
+    then ``errors`` always says why."""
     name = display_path(path)
     try:
         raw = path.read_bytes()
@@ -92,7 +115,7 @@ def load_yaml(path: Path) -> tuple[Any, list[SourceError]]:
     if not text.strip() or all(
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
-        return None, [SourceError(name, 0, "empty file: expected a YAML mapping")]
+        return None, [SourceError(name, 1, EMPTY)]
     errors = []
     for number, ln in enumerate(text.splitlines(), 1):
         indent = ln[: len(ln) - len(ln.lstrip(" \t"))]
@@ -110,6 +133,11 @@ def load_yaml(path: Path) -> tuple[Any, list[SourceError]]:
             f"not YAML text: character #x{exc.character:04x} (control characters are not allowed)"
         )
         return None, [SourceError(name, line, message)]
+    except _TooDeep as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        return None, [
+            SourceError(name, line, f"{exc.problem}; a runbook or config needs far fewer")
+        ]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -120,6 +148,8 @@ def load_yaml(path: Path) -> tuple[Any, list[SourceError]]:
     finally:
         if loader is not None:
             loader.dispose()
+    if data is None:  # only "~", "null" or "---": nothing to read
+        return None, [SourceError(name, 1, EMPTY)]
     errors = [SourceError(name, line, f"duplicate key {key!r}") for line, key in loader.duplicates]
     errors += [SourceError(name, line, message) for line, message in _control_characters(data)]
     return data, errors

@@ -136,6 +136,8 @@ class CockpitApp(App[int]):
             self.push_screen(StartScreen())
         else:
             self.push_screen(DashboardScreen())
+            for warning in self.session.state.warnings:  # lines skipped when it was loaded
+                self.notify(warning, title="Journal", severity="warning", timeout=20)
             self.following.follow()
             self.following.reconcile()
             if self.first_phase:
@@ -310,6 +312,11 @@ def run_app(
                 app.takeover_message = (
                     f"{previous.describe()} no longer drives this run "
                     f"({previous.gone_reason()}); you do now. This was journaled."
+                )
+            elif session.lock.replaced:
+                app.takeover_message = (
+                    f"{session.lock.replaced}: it was replaced and you drive this run now. "
+                    "This was journaled."
                 )
         result = app.run()
         if app._watchdog is not None:

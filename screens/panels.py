@@ -25,6 +25,7 @@ from cockpit.monitor import ROLLBACK_FACTOR, EnvHealth, ratio_to_baseline
 from cockpit.probe import DEGRADED, DOWN, OK_WORDS, READY, UNKNOWN
 from cockpit.progress import step_state, step_times
 from cockpit.runbook import DEPLOY_PHASE
+from cockpit.secrets import mask_userinfo
 from screens.messages import HealthSampled, JournalAdvanced
 from screens.theme import STEP_COLOURS, style
 
@@ -87,7 +88,8 @@ class EnvCard(Widget):
         config = app.ws.config
         if env is None or not env.samples:
             text.append(
-                "\n" + config.environments[self.env_name].url + config.health.path, style="dim"
+                "\n" + mask_userinfo(config.environments[self.env_name].url + config.health.path),
+                style="dim",
             )
         else:
             text.append_text(self._latency(env, app))

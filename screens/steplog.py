@@ -62,6 +62,12 @@ class StepLogView(RichLog):
         self._placeholder = False
         """Only the ``empty`` words are shown: the first real line replaces it."""
 
+    def on_resize(self) -> None:
+        """A ``tty: true`` command's terminal is as wide as this view."""
+        driver = getattr(self.app, "driver", None)
+        if driver is not None and self.scrollable_content_region.width:
+            driver.columns = self.scrollable_content_region.width
+
     # -- what it shows ------------------------------------------------------------------
 
     def show(self, phase_id: str, step_id: str, path: Path, empty: str = "(no output yet)") -> None:

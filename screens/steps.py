@@ -23,7 +23,7 @@ from cockpit.errors import CockpitError
 from cockpit.events import StepStatus
 from cockpit.progress import step_seconds, step_state
 from cockpit.runbook import Phase, Step
-from cockpit.runner import render_commands
+from cockpit.runner import shown_commands
 from cockpit.session import RunSession
 from screens.theme import STEP_COLOURS, style
 
@@ -134,7 +134,7 @@ class StepDetail(Static):
 
     def show(self, phase: Phase, step: Step, session: RunSession) -> None:
         try:
-            rendered = render_commands(session, step)
+            rendered = shown_commands(session, step)
         except CockpitError as exc:
             rendered = [f"(cannot substitute: {exc})"]
         text = Text()

@@ -1,13 +1,16 @@
 """Helpers every kind of test uses: the CLI as a subprocess, workspaces with a team's own
-runbook, and bounded waits on a condition (never a fixed sleep, never a timing assertion)."""
+runbook, bounded waits on a condition (never a fixed sleep, never a timing assertion), and
+a real tiny disk to fill (never a patched function faking the error)."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import yaml
@@ -78,3 +81,45 @@ def wait_for(condition: Callable[[], object], what: str, attempts: int = 400) ->
             return
         time.sleep(0.05)
     raise AssertionError(f"never happened: {what}")
+
+
+@contextlib.contextmanager
+def tiny_disk(folder: Path, size: str = "64k") -> Iterator[Path]:
+    """A real, tiny filesystem (tmpfs) mounted at ``folder`` while the block runs, so that a
+    full disk is the kernel's own ENOSPC; skips the test, saying why, where mounting is not
+    permitted (not root, no ``mount``, a container without the capability)."""
+    import pytest
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tiny tmpfs needs root")
+    options = f"size={size},mode=0700"
+    try:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except OSError as exc:
+        pytest.skip(f"cannot run mount: {exc}")
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=30)
+
+
+def fill_disk(folder: Path) -> None:
+    """Write a filler file in ``folder`` until its filesystem says it is full."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for chunk in (b"x" * 4096, b"x"):
+            try:
+                while True:
+                    os.write(fd, chunk)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)

@@ -51,6 +51,8 @@ async def test_output_is_drawn_as_a_terminal_would_and_nothing_escapes(tmp_path)
         await until(
             pilot, lambda: any("last line" in s.text for s in view.lines), "every line drawn"
         )
+        # a tty: true command's terminal is as wide as this log view
+        assert app.driver.columns == view.scrollable_content_region.width < 160
         texts = [strip.text for strip in view.lines]
         shown = "\n".join(texts)
         for line in ("title line", "cleared line", "red ok", "alternate line", "bell line"):

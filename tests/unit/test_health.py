@@ -158,14 +158,14 @@ def test_dns_failure_is_named():
 @pytest.mark.parametrize(
     ("status", "body", "state", "reason"),
     [
-        (200, b"", READY, None),
+        (200, b"", DEGRADED, "2xx but the body is empty, not the ready document"),
         (200, b'{"status":"ok"}', READY, None),
         (200, b'{"checks":{"db":{"status":"ok"},"cache":true}}', READY, None),
         (200, b'{"status":"degraded","checks":{"db":"ok"}}', DEGRADED, "body says 'degraded'"),
         (200, b"OK", DEGRADED, "2xx but the body is not JSON, not the ready document"),
         (200, b"[1,2]", DEGRADED, "2xx but the body is not a JSON object"),
         (200, b"{}", DEGRADED, "2xx but the JSON has neither 'status' nor 'checks'"),
-        (204, b"", READY, None),
+        (204, b"", DEGRADED, "2xx but the body is empty, not the ready document"),
         (500, b'{"status":"ok"}', DOWN, "HTTP 500"),
         (301, b"", DOWN, "HTTP 301"),
     ],
@@ -270,7 +270,7 @@ async def test_monitor_follows_flapping_and_never_overlaps_polls(service):
     service.set_flap_period(0.15)
     service.set_latency(0.01)
     service.set_mode("production", "flapping")
-    settings = HealthSettings(interval="0s", timeout="1s", window=50)
+    settings = HealthSettings(interval="1ms", timeout="1s", window=50)
     changes = []
     monitor = HealthMonitor(
         {"production": service.url("production"), "staging": service.url("staging")},
@@ -293,7 +293,7 @@ async def test_monitor_follows_flapping_and_never_overlaps_polls(service):
 
 
 async def test_monitor_pauses(service):
-    settings = HealthSettings(interval="0s", timeout="1s")
+    settings = HealthSettings(interval="1ms", timeout="1s")
     monitor = HealthMonitor({"production": service.url("production")}, settings, lambda *a: None)
     monitor.pause()
     task = asyncio.create_task(monitor.run())
@@ -318,7 +318,7 @@ async def test_a_failing_consumer_does_not_stop_polling(service):
 
     monitor = HealthMonitor(
         {"production": service.url("production")},
-        HealthSettings(interval="0s", timeout="1s"),
+        HealthSettings(interval="1ms", timeout="1s"),
         broken,
     )
     task = asyncio.create_task(monitor.run())

@@ -69,7 +69,7 @@ def test_follower_leaves_a_partial_line_for_later(tmp_path):
     follower = JournalFollower(path)
     assert len(follower.read_new().events) == 1
     with open(path, "ab") as fh:
-        fh.write(b'{"v":1,"ts":"t","type":"item.checked","phase":"p",')
+        fh.write(b'{"v":1,"ts":"2026-11-24T14:00:00+00:00","type":"item.checked","phase":"p",')
     assert follower.read_new().events == []
     with open(path, "ab") as fh:
         fh.write(b'"item":"z"}\n')

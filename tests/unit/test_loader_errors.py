@@ -69,7 +69,9 @@ def test_tab_in_indentation(tmp_path):
 
 def test_empty_and_comment_only_files(tmp_path):
     errors = errors_for(tmp_path, {"a.yaml": "", "b.yaml": "# nothing\n\n"})
-    assert [e.message for e in errors] == ["empty file: expected a YAML mapping"] * 2
+    assert [(e.line, e.message) for e in errors] == [
+        (1, "the file is empty; expected a mapping")
+    ] * 2
 
 
 def test_control_character(tmp_path):
@@ -247,3 +249,20 @@ def test_cli_validate_single_file_checks_siblings(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_placeholder_problems_come_with_structural_errors_in_one_run(tmp_path):
+    bad = GOOD.replace("    budget: 15m\n", "    budget: 15m\n    colour: red\n").replace(
+        '"{migrate} --env PROD"', "\"curl -w '%{http_code}' ${X:-{migrate}}\""
+    )
+    messages = [e.message for e in errors_for(tmp_path, {"alpha.yaml": bad})]
+    assert any("colour" in m for m in messages), messages
+    assert any(
+        "unknown placeholder {http_code}" in m and "write {{http_code}}" in m for m in messages
+    ), messages
+    assert any("{migrate}: a placeholder inside ${…} cannot be quoted" in m for m in messages)
+
+
+def test_double_braces_validate(tmp_path):
+    good = GOOD.replace('"{migrate} --env PROD"', "\"curl -w '%{{http_code}}' {staging_url}\"")
+    assert errors_for(tmp_path, {"alpha.yaml": good}) == []

@@ -16,13 +16,14 @@ from cockpit.validate import validate_paths
 from tests.helpers import phase_workspace
 
 ATTACK = "\x1b]2;PWNED\x07\x1b[2J"
+SHOWN = "␛]2;PWNED␇␛[2J"  # what the operator sees instead: what was there, inert
 
 
 def test_a_note_written_with_escapes_is_read_back_as_text(session):
     entry = session.phases()[0].items_for(session.release_type)[0]
     session.check(session.phases()[0].id, entry.item.id, note=f"fine {ATTACK}then\rnow")
     st = session.state.item(session.phases()[0].id, entry.item.id)
-    assert st.note == "now"  # the terminal would have shown what followed the \r
+    assert st.note == f"fine {SHOWN}then␍now"
     assert "\\u001b]2;PWNED" in session.journal_path.read_text()  # the journal keeps it all
     words = describe(session.state.recent[-1], session.ws.runbook)
     assert words.isprintable(), words
@@ -53,7 +54,7 @@ async def test_a_ready_body_with_escapes_is_judged_and_shown_as_text():
         server.shutdown()
         server.server_close()
     assert sample.state == DEGRADED
-    assert sample.dependencies == {"db": "fail"}
+    assert sample.dependencies == {f"db{SHOWN}": f"fail{SHOWN}"}
     shown = [sample.reason, sample.body_status, sample.excerpt, *sample.evidence()["checks"]]
     for text in shown:
         assert "\x1b" not in text and "\x07" not in text, text
@@ -71,8 +72,8 @@ def test_a_commit_subject_with_escapes_is_shown_as_text(tmp_path):
     repo.index.add(["f"])
     repo.index.commit(f"fix: thing {ATTACK}")
     summary = summarise(tmp_path)
-    assert summary.commits_since == ["fix: thing "]
-    assert summary.subject == "fix: thing "
+    assert summary.commits_since == [f"fix: thing {SHOWN}"]
+    assert summary.subject == f"fix: thing {SHOWN}"
 
 
 def test_a_runbook_text_with_an_escape_is_refused_with_its_line(tmp_path):

@@ -1,0 +1,387 @@
+"""Where each ``{name}`` placeholder stands in a shell command: the quoting around it.
+
+Owns a small scanner of POSIX ``sh`` syntax — quotes, backslashes, ``$( )``,
+backticks, ``${ }``, ``$(( ))``, comments, here-documents and command position —
+that splits a command template into literal text and placeholder sites, each told
+its context, so that substitution can quote a value for exactly that context. It
+also turns ``{{`` and ``}}`` into literal braces. It is not a shell parser: it knows
+only as much syntax as it takes to tell those contexts apart, and where a value
+could not be placed safely (inside ``${…}``, ``$((…))``, a here-document's
+delimiter or a command substitution inside a here-document) it says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+WORD = "word"  # an argument, or part of one: the value is one quoted word
+COMMAND = "command"  # a whole word where a command starts: the value is split into words
+SINGLE = "single"  # inside '…'
+DOUBLE = "double"  # inside "…"
+HEREDOC = "heredoc"  # a here-document body whose delimiter is unquoted ($ ` \ are live)
+HEREDOC_RAW = "heredoc-raw"  # a here-document body whose delimiter is quoted (nothing is live)
+COMMENT = "comment"  # after # to the end of the line
+
+_NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+#: Words after which the next word is again in command position.
+RESERVED = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"})
+_OPERATORS = ";&|"
+_WORD_END = " \t\n;&|()<>"
+
+
+@dataclass(frozen=True)
+class Site:
+    """One placeholder: its name, where it starts, its context and how deep in backticks."""
+
+    name: str
+    start: int
+    context: str
+    backticks: int = 0
+    problem: str | None = None
+    """Why no value can be placed here, in words (None: it can)."""
+
+
+@dataclass(frozen=True)
+class HereLine:
+    """Marks the start (``end=False``) or end of a here-document body line."""
+
+    delimiter: str
+    strip_tabs: bool
+    end: bool
+
+
+Piece = str | Site | HereLine
+
+
+@dataclass
+class _Frame:
+    kind: str  # code, `, ', ", ${, $((
+    closer: str | None = None  # code: ")" for $( ), None at the top
+    cmd_pos: bool = True
+    word_start: bool = True
+    word: list[str] = field(default_factory=list)
+    word_cmd: bool = False
+    redirect: bool = False
+    in_redirect: bool = False
+    parens: int = 0
+
+
+class _Scanner:
+    def __init__(self, text: str):
+        self.t = text
+        self.i = 0
+        self.pieces: list[Piece] = []
+        self.literal: list[str] = []
+        self.stack: list[_Frame] = [_Frame("code")]
+        self.pending: list[tuple[str, bool, bool]] = []  # delimiter, strip tabs, raw
+
+    # -- output ----------------------------------------------------------------
+    def emit(self, text: str) -> None:
+        self.literal.append(text)
+
+    def flush(self) -> None:
+        if self.literal:
+            self.pieces.append("".join(self.literal))
+            self.literal = []
+
+    def site(self, name: str, context: str, problem: str | None = None) -> None:
+        self.flush()
+        depth = sum(1 for f in self.stack if f.kind == "`")
+        self.pieces.append(Site(name, self.i, context, depth, problem))
+
+    def marker(self, piece: HereLine) -> None:
+        self.flush()
+        self.pieces.append(piece)
+
+    # -- braces shared by every context ------------------------------------------
+    def braces(self, context: str, problem: str | None = None) -> bool:
+        """Literal ``{{``/``}}`` or a placeholder at ``i``; True if one was taken."""
+        t, i = self.t, self.i
+        if t.startswith("{{", i):
+            self.emit("{")
+            self.i += 2
+            return True
+        if t.startswith("}}", i) and self.stack[-1].kind != "${":
+            self.emit("}")
+            self.i += 2
+            return True
+        match = _NAME.match(t, i)
+        if match:
+            self.site(match.group(1), context, problem)
+            self.i = match.end()
+            return True
+        return False
+
+    # -- the scan ----------------------------------------------------------------
+    def run(self) -> list[Piece]:
+        while self.i < len(self.t):
+            frame = self.stack[-1]
+            if frame.kind in ("code", "`"):
+                self.code(frame)
+            elif frame.kind == "'":
+                self.single()
+            elif frame.kind == '"':
+                self.double()
+            else:
+                self.nested(frame)
+        self.flush()
+        return self.pieces
+
+    def push(self, kind: str, text: str, closer: str | None = None) -> None:
+        self.emit(text)
+        self.i += len(text)
+        self.stack.append(_Frame(kind, closer))
+
+    def pop(self, text: str) -> None:
+        self.emit(text)
+        self.i += len(text)
+        if len(self.stack) > 1:
+            self.stack.pop()
+
+    def end_word(self, frame: _Frame) -> None:
+        if frame.word_start:
+            return
+        word = "".join(frame.word)
+        if frame.in_redirect:
+            frame.in_redirect = False  # a redirection's target leaves command position as it was
+        elif frame.word_cmd and (word in RESERVED or _ASSIGNMENT.match(word)):
+            frame.cmd_pos = True
+        else:
+            frame.cmd_pos = False
+        frame.word_start = True
+        frame.word = []
+
+    def word_char(self, frame: _Frame, char: str) -> None:
+        if frame.word_start:
+            frame.word_start = False
+            frame.word_cmd = frame.cmd_pos and not frame.redirect
+            frame.in_redirect = frame.redirect
+            frame.redirect = False
+        frame.word.append(char)
+
+    def code(self, frame: _Frame) -> None:
+        t, i = self.t, self.i
+        c = t[i]
+        if c in "{}":
+            at_start = frame.word_start
+            match = _NAME.match(t, i)
+            whole = bool(match) and (match.end() == len(t) or t[match.end()] in _WORD_END)
+            context = (
+                COMMAND if at_start and whole and frame.cmd_pos and not frame.redirect else WORD
+            )
+            if self.braces(context):
+                self.word_char(frame, "\0")
+                return
+            self.word_char(frame, c)
+            self.emit(c)
+            self.i += 1
+            return
+        if c in " \t":
+            self.end_word(frame)
+            self.emit(c)
+            self.i += 1
+        elif c == "\n":
+            self.end_word(frame)
+            frame.cmd_pos = True
+            self.emit(c)
+            self.i += 1
+            if self.pending:
+                self.heredocs()
+        elif c == "\\":
+            self.word_char(frame, t[i : i + 2])
+            self.emit(t[i : i + 2])
+            self.i += 2
+        elif c == "'":
+            self.word_char(frame, c)
+            self.push("'", c)
+        elif c == '"':
+            self.word_char(frame, c)
+            self.push('"', c)
+        elif c == "`":
+            if frame.kind == "`":
+                self.pop(c)
+                self.word_char(self.stack[-1], c)
+            else:
+                self.word_char(frame, c)
+                self.push("`", c)
+        elif c == "$":
+            self.word_char(frame, c)
+            self.dollar()
+        elif c == "#" and frame.word_start:
+            self.comment()
+        elif t.startswith("<<", i) and not t.startswith("<<<", i):
+            self.end_word(frame)
+            self.heredoc_start()
+        elif c in "<>":
+            self.end_word(frame)
+            frame.redirect = True
+            self.emit(c)
+            self.i += 1
+        elif c in _OPERATORS:
+            if c == "&" and i > 0 and t[i - 1] in "<>":
+                self.emit(c)  # >&2: part of a redirection
+                self.i += 1
+                return
+            self.end_word(frame)
+            frame.cmd_pos = True
+            self.emit(c)
+            self.i += 1
+        elif c == "(":
+            self.end_word(frame)
+            frame.parens += 1
+            frame.cmd_pos = True
+            self.emit(c)
+            self.i += 1
+        elif c == ")":
+            self.end_word(frame)
+            if frame.parens:
+                frame.parens -= 1
+                frame.cmd_pos = False
+                self.emit(c)
+                self.i += 1
+            elif frame.closer == ")":
+                self.pop(c)
+                self.word_char(self.stack[-1], c)
+            else:  # a case pattern's )
+                frame.cmd_pos = True
+                self.emit(c)
+                self.i += 1
+        else:
+            self.word_char(frame, c)
+            self.emit(c)
+            self.i += 1
+
+    def dollar(self) -> None:
+        t, i = self.t, self.i
+        if t.startswith("$((", i):
+            self.push("$((", "$((")
+        elif t.startswith("$(", i):
+            self.push("code", "$(", ")")
+        elif t.startswith("${", i):
+            self.push("${", "${")
+        else:
+            self.emit("$")
+            self.i += 1
+
+    def single(self) -> None:
+        c = self.t[self.i]
+        if c == "'":
+            self.pop(c)
+        elif not self.braces(SINGLE):
+            self.emit(c)
+            self.i += 1
+
+    def double(self) -> None:
+        t, i = self.t, self.i
+        c = t[i]
+        if c == '"':
+            self.pop(c)
+        elif c == "\\":
+            self.emit(t[i : i + 2])
+            self.i += 2
+        elif c == "$":
+            self.dollar()
+        elif c == "`":
+            self.push("`", c)
+        elif not self.braces(DOUBLE):
+            self.emit(c)
+            self.i += 1
+
+    def nested(self, frame: _Frame) -> None:
+        """Inside ``${…}`` or ``$((…))``: find the end; no value may stand here."""
+        t, i = self.t, self.i
+        c = t[i]
+        where = "${…}" if frame.kind == "${" else "$((…))"
+        if frame.kind == "${" and c == "}":
+            self.pop(c)
+        elif frame.kind == "$((" and t.startswith("))", i) and not frame.parens:
+            self.pop("))")
+        elif c == "$":
+            self.dollar()
+        elif c in "'\"":
+            self.push(c, c)
+        elif self.braces(WORD, f"a placeholder inside {where} cannot be quoted"):
+            return
+        else:
+            if frame.kind == "$((":
+                frame.parens += (c == "(") - (c == ")")
+            self.emit(c)
+            self.i += 1
+
+    def comment(self) -> None:
+        end = self.t.find("\n", self.i)
+        end = len(self.t) if end < 0 else end
+        while self.i < end:
+            if not self.braces(COMMENT):
+                self.emit(self.t[self.i])
+                self.i += 1
+
+    def heredoc_start(self) -> None:
+        t = self.t
+        strip = t.startswith("<<-", self.i)
+        op = "<<-" if strip else "<<"
+        self.emit(op)
+        self.i += len(op)
+        while self.i < len(t) and t[self.i] in " \t":
+            self.emit(t[self.i])
+            self.i += 1
+        start = self.i
+        while self.i < len(t) and t[self.i] not in _WORD_END:
+            if self.braces(WORD, "a placeholder cannot be a here-document's delimiter"):
+                continue
+            self.emit(t[self.i])
+            self.i += 1
+        word = t[start : self.i]
+        raw = any(q in word for q in "'\"\\")
+        self.pending.append((re.sub(r"[\"'\\]", "", word), strip, raw))
+
+    def heredocs(self) -> None:
+        """The bodies of the here-documents begun on the line just ended."""
+        t = self.t
+        for delimiter, strip, raw in self.pending:
+            substitution = 0  # depth of $( / ` in an unquoted body: a value there is code
+            while self.i < len(t):
+                end = t.find("\n", self.i)
+                end = len(t) if end < 0 else end
+                line = t[self.i : end]
+                if (line.lstrip("\t") if strip else line) == delimiter:
+                    self.emit(t[self.i : end + 1])
+                    self.i = end + 1
+                    break
+                self.marker(HereLine(delimiter, strip, end=False))
+                while self.i < end:
+                    if not raw:
+                        if t.startswith("$(", self.i) or t[self.i] == "`":
+                            substitution += 1 if t[self.i] == "$" else (-1 if substitution else 1)
+                        elif t[self.i] == ")" and substitution:
+                            substitution -= 1
+                        elif t[self.i] == "\\":
+                            self.emit(t[self.i : self.i + 2])
+                            self.i += 2
+                            continue
+                    problem = (
+                        "a placeholder inside a command substitution in a here-document "
+                        "cannot be quoted"
+                        if substitution
+                        else None
+                    )
+                    if not self.braces(HEREDOC_RAW if raw else HEREDOC, problem):
+                        self.emit(t[self.i])
+                        self.i += 1
+                self.marker(HereLine(delimiter, strip, end=True))
+                if end < len(t):
+                    self.emit("\n")
+                self.i = end + 1
+        self.pending = []
+
+
+def scan(template: str) -> list[Piece]:
+    """``template`` as literal text, placeholder sites and here-document line marks."""
+    return _Scanner(template).run()
+
+
+def sites(template: str) -> list[Site]:
+    """The placeholder sites of ``template``, in order."""
+    return [p for p in scan(template) if isinstance(p, Site)]
