@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -431,6 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(error, file=sys.stderr)
         return EXIT_USAGE
     except CockpitError as exc:
+        if getattr(args, "debug", False):  # where a refusal came from, for a bug report
+            traceback.print_exc()
         print(f"cockpit: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

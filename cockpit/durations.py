@@ -20,6 +20,10 @@ class DurationError(ValueError):
     """A duration string that does not parse; the message says what is expected."""
 
 
+LONGEST = 366 * 24 * 3600.0
+"""The longest duration anything in a runbook or config may say."""
+
+
 def parse_duration(text: object) -> float:
     """Seconds in ``text`` (``"15m"``, ``"1h30m"``, ``"800ms"``); raises DurationError."""
     if isinstance(text, bool) or not isinstance(text, str | int | float):
@@ -35,6 +39,8 @@ def parse_duration(text: object) -> float:
         pos = m.end()
     if not s or pos != len(s):
         raise DurationError(f"bad duration {text!r}: write it like 90s, 800ms, 15m, 1h or 1h30m")
+    if total > LONGEST:  # no release waits a year; a sleep that long is a typo
+        raise DurationError(f"duration {text!r} is longer than a year")
     return total
 
 

@@ -19,7 +19,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from cockpit.config import Config
 from cockpit.durations import Budget, parse_duration, positive_duration
-from cockpit.errors import InputErrors, SourceError, display_path
+from cockpit.errors import CockpitError, InputErrors, SourceError, display_path
 from cockpit.placeholders import known_names, names_in, problems_in
 from cockpit.strict import StrictModel, validate
 from cockpit.yamlsource import LList, LMap, line_of, load_yaml
@@ -237,10 +237,17 @@ class Runbook:
             return self.phases[phase_id]
         except KeyError:
             known = ", ".join(self.phases)
-            raise KeyError(f"no phase {phase_id!r} in the runbook (phases: {known})") from None
+            raise UnknownPhase(f"no phase {phase_id!r} in the runbook (phases: {known})") from None
 
     def for_type(self, release_type: str) -> list[Phase]:
         return [p for p in self.phases.values() if p.applies_to(release_type)]
+
+
+class UnknownPhase(CockpitError, KeyError):
+    """A phase id the runbook does not have: an error in words (and a KeyError for lookups)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def phase_files(folder: Path) -> list[Path]:

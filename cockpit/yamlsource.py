@@ -5,7 +5,7 @@ line of every key and list element, so that any later validation error can be
 reported as ``FILE:LINE``. Catches what PyYAML itself lets through or reports
 badly: empty, null and binary files, tabs in indentation, duplicate keys, and nesting
 deeper than ``MAX_DEPTH`` (counted while composing, so PyYAML's recursion stops there,
-never in a RecursionError).
+never in a RecursionError), and aliases that expand past ``MAX_VALUES`` values.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ class LList(list):
 
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists a runbook or config may have (they need 6 or 7)."""
+MAX_VALUES = 100_000
+"""Most values a file may stand for with its aliases expanded (the shipped runbook: ~2,000)."""
 EMPTY = "the file is empty; expected a mapping"
 
 
@@ -53,16 +55,46 @@ class _Loader(yaml.SafeLoader):
         super().__init__(stream)
         self.duplicates: list[tuple[int, Any]] = []
         self.depth = 0
+        self.values = 0
+        self.weights: dict[int, int] = {}
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self.depth += 1
         try:
+            event = self.peek_event()
             if self.depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise _TooDeep(None, None, f"nests deeper than {MAX_DEPTH} levels", mark)
+                raise _TooDeep(
+                    None, None, f"nests deeper than {MAX_DEPTH} levels", event.start_mark
+                )
+            anchored = (
+                self.anchors.get(event.anchor) if isinstance(event, yaml.AliasEvent) else None
+            )
+            self.values += _weight(anchored, self.weights) if anchored is not None else 1
+            if self.values > MAX_VALUES:  # aliases of aliases: a "billion laughs"
+                raise _TooDeep(
+                    None,
+                    None,
+                    f"expands to more than {MAX_VALUES} values (through YAML aliases)",
+                    event.start_mark,
+                )
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+
+def _weight(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values ``node`` stands for once every alias in it is expanded."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    if isinstance(node, yaml.MappingNode):
+        total = 1 + sum(_weight(k, memo) + _weight(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        total = 1 + sum(_weight(v, memo) for v in node.value)
+    else:
+        total = 1
+    memo[id(node)] = total
+    return total
 
 
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LMap:

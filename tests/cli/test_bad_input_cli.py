@@ -96,6 +96,19 @@ def test_yaml_nesting_past_64_levels_is_a_sentence(tmp_path):
     refused(cockpit(root, "status"), deep_config)
 
 
+def test_aliases_that_expand_to_a_billion_values_are_a_sentence(tmp_path):
+    root = workspace(tmp_path)
+    laughs = ["a: &a [" + ", ".join(["x"] * 10) + "]"]
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        laughs.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    (root / "runbook" / "20-laughs.yaml").write_text("\n".join(laughs) + "\nid: l\ntitle: L\n")
+    refused(  # at once, not after expanding 10**9 values
+        cockpit(root, "validate"),
+        "runbook/20-laughs.yaml:5: expands to more than 100000 values (through YAML aliases); "
+        "a runbook or config needs far fewer",
+    )
+
+
 # -- URLs and durations ---------------------------------------------------------------------
 
 BAD_URLS = {
@@ -156,6 +169,14 @@ def test_zero_and_negative_durations_are_refused(tmp_path):
         "runbook/10-ship.yaml:9: steps[0].commands[0].timeout: duration '-5s' must be more "
         "than zero (like 90s, 15m or 1h)",
     )
+    (root / "cockpit.yaml").write_text(
+        "runbook: runbook\nenvironments: {}\nhealth: {interval: 99999999999999999999999h}\n"
+    )
+    refused(  # a typo that would sleep for ever
+        cockpit(root, "validate"),
+        "cockpit.yaml:3: health.interval: duration '99999999999999999999999h' is longer than "
+        "a year",
+    )
 
 
 # -- hostile endpoints and the last resort --------------------------------------------------
@@ -188,9 +209,8 @@ def test_health_judges_hostile_answers_in_words(tmp_path):
 
 
 def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(tmp_path):
-    """The last resort of `cockpit`: an error no handler names (today: ticking an item of a
-    phase the runbook does not have raises a KeyError inside) is one line in words and
-    exit 2; with --debug, the traceback."""
+    """An error is one line in words and exit 2 (ticking an item of a phase the runbook
+    does not have); with --debug, the traceback too, for a bug report."""
     root = workspace(tmp_path)
     assert cockpit(root, "start", "--type", "standard").returncode == 0
     plain = cockpit(root, "check", "no-such-phase", "no-such-item")
