@@ -136,13 +136,18 @@ def _open_anchor(anchor: Path, create: bool) -> int:
     except OSError as exc:
         raise _explain(anchor, exc, None, str(anchor), "open") from None
     try:
-        st = _check_owner(fd, anchor)
-        if create and stat.S_IMODE(st.st_mode) != FOLDER_MODE:
-            os.fchmod(fd, FOLDER_MODE)
+        _check_folder(fd, anchor, create)
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+def _check_folder(fd: int, shown: Path, create: bool) -> None:
+    """The open folder is ours (else StateFileError); with ``create``, made 0700."""
+    st = _check_owner(fd, shown)
+    if create and stat.S_IMODE(st.st_mode) != FOLDER_MODE:
+        os.fchmod(fd, FOLDER_MODE)
 
 
 def open_folder(path: Path, anchor: Path | None = None, create: bool = False) -> int:
@@ -170,9 +175,7 @@ def open_folder(path: Path, anchor: Path | None = None, create: bool = False) ->
                 raise _explain(shown, exc, fd, name, "open") from None
             os.close(fd)
             fd = child
-            st = _check_owner(fd, shown)
-            if create and stat.S_IMODE(st.st_mode) != FOLDER_MODE:
-                os.fchmod(fd, FOLDER_MODE)
+            _check_folder(fd, shown, create)
     except BaseException:
         os.close(fd)
         raise

@@ -11,11 +11,12 @@ the release messages and the webhook post are used; then every file under the wo
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.deploy import DeployScreen
 from tests.helpers import cockpit_cmd, phase_workspace, until
+from tests.tui.test_release import Recorder
 
 NAMED = "NAMED-secret-4242"
 URL_PASSWORD = "URLPASS-9c1e"
@@ -56,24 +58,11 @@ steps:
 """
 
 
-class Hook(BaseHTTPRequestHandler):
-    posts: list[str] = []
-
-    def do_POST(self):
-        Hook.posts.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        return
-
-
 @pytest.fixture
 def hook():
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    Hook.posts = []
+    server = HTTPServer(("127.0.0.1", 0), Recorder)
+    Recorder.posts = []
+    Recorder.status = 200
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hooks/T0/B0/{WEBHOOK_PATH}"
@@ -158,14 +147,14 @@ async def test_no_secret_reaches_any_file_or_any_byte_printed(tmp_path, hook, mo
         assert sent.type == "notification.sent", sent
         session.close()
 
-    assert Hook.posts, "the webhook got the release message"
+    assert Recorder.posts, "the webhook got the release message"
     for where, text in printed:
         assert_clean(f"the output of `cockpit {where}`", text)
     for n, svg in enumerate(screens):
         assert_clean(f"screen {n}", svg)
     assert_clean("the release message", view.slack + view.email)
-    for body in Hook.posts:
-        assert_clean("the webhook post", body)
+    for body in Recorder.posts:
+        assert_clean("the webhook post", json.dumps(body))
     own = {root / "cockpit.yaml"}
     files = [
         p
