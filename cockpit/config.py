@@ -27,8 +27,8 @@ Seconds = Annotated[float, BeforeValidator(positive_duration)]
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _check_url(url: str) -> str:
-    return check_http_url(url)
+def _check_webhook(url: str) -> str:
+    return check_http_url(url, secret=True)
 
 
 def _check_base_url(url: str) -> str:
@@ -62,7 +62,7 @@ class HealthSettings(StrictModel):
 class Notify(StrictModel):
     """Where release notifications go."""
 
-    slack_webhook: Annotated[str, AfterValidator(_check_url)] | None = None
+    slack_webhook: Annotated[str, AfterValidator(_check_webhook)] | None = None
     """A Slack-compatible incoming webhook; the message is POSTed as ``{"text": ...}``."""
     release_notes_url: str | None = None
     """The link the messages give for the full release notes."""

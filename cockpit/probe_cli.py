@@ -28,13 +28,13 @@ def parse_env_args(pairs: list[str]) -> dict[str, str]:
         name, sep, url = pair.partition("=")
         if not sep or not name.strip():
             raise CockpitError(
-                f"--env {pair!r}: write it as NAME=URL (like staging=https://staging.example.com)"
+                f"--env {mask_userinfo(pair)!r}: write it as NAME=URL (like staging=https://staging.example.com)"
             )
         try:
             out[name.strip()] = Environment(url=url.strip()).url
         except ValidationError as exc:
             message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-            raise CockpitError(f"--env {pair!r}: {message}") from None
+            raise CockpitError(f"--env {name.strip()}: {message}") from None
     return out
 
 

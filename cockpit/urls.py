@@ -16,68 +16,74 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from cockpit.secrets import mask_userinfo
+
 _IPV4_STYLE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$")
 _HOST_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
 _PORT = re.compile(r"^[0-9]{1,5}$")
 
 
-def check_http_url(url: str, base: bool = False) -> str:
+def check_http_url(url: str, base: bool = False, secret: bool = False) -> str:
     """``url`` without a trailing slash; a ValueError saying what is wrong otherwise.
 
-    ``base``: an environment's base URL, which may not carry a query or fragment."""
+    ``base``: an environment's base URL, which may not carry a query or fragment.
+    ``secret``: the whole URL is a credential (a webhook) and no message shows it; any
+    other URL is shown with its userinfo masked (``http://ops:***@host``)."""
+    url_shown = "the webhook URL (not shown: it is a credential)" if secret else None
+    url_shown = url_shown or repr(mask_userinfo(url))
     try:
         parsed = urlsplit(url)
     except ValueError as exc:  # "Invalid IPv6 URL"
-        raise ValueError(f"{url!r} is not a URL: {exc}") from None
+        raise ValueError(f"{url_shown} is not a URL: {exc}") from None
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"{url!r} is not an http(s) URL (write it like https://example.com)")
-    host, port = _host_and_port(parsed.netloc, url)
+        raise ValueError(f"{url_shown} is not an http(s) URL (write it like https://example.com)")
+    host, port = _host_and_port(parsed.netloc, url_shown)
     if port and not (_PORT.match(port) and 1 <= int(port) <= 65535):
-        raise ValueError(f"{url!r}: port {port!r} is not a number from 1 to 65535")
-    _check_host(host, url)
+        raise ValueError(f"{url_shown}: port {port!r} is not a number from 1 to 65535")
+    _check_host(host, url_shown)
     if any(c.isspace() or not c.isprintable() for c in url):
-        raise ValueError(f"{url!r} contains a space or a control character")
+        raise ValueError(f"{url_shown} contains a space or a control character")
     if base and ("?" in url or "#" in url):
         raise ValueError(
-            f"{url!r} has a query or fragment: the health path is appended to an "
+            f"{url_shown} has a query or fragment: the health path is appended to an "
             "environment's URL, so give only scheme, host, port and path"
         )
     return url.rstrip("/")
 
 
-def _host_and_port(netloc: str, url: str) -> tuple[str, str]:
+def _host_and_port(netloc: str, url_shown: str) -> tuple[str, str]:
     hostport = netloc.rpartition("@")[2]
     if hostport.startswith("["):
         host, closed, rest = hostport[1:].partition("]")
         if not closed or (rest and not rest.startswith(":")):
-            raise ValueError(f"{url!r}: {hostport!r} is not a bracketed IPv6 address")
+            raise ValueError(f"{url_shown}: {hostport!r} is not a bracketed IPv6 address")
         return f"[{host}]", rest[1:]
     host, _, port = hostport.partition(":")
     return host, port
 
 
-def _check_host(host: str, url: str) -> None:
+def _check_host(host: str, url_shown: str) -> None:
     if not host:
-        raise ValueError(f"{url!r} has no host name")
+        raise ValueError(f"{url_shown} has no host name")
     if host.startswith("["):
         try:
             ipaddress.IPv6Address(host[1:-1])
         except ValueError:
-            raise ValueError(f"{url!r}: {host!r} is not a valid IPv6 address") from None
+            raise ValueError(f"{url_shown}: {host!r} is not a valid IPv6 address") from None
         return
     if _IPV4_STYLE.match(host):
         try:
             ipaddress.IPv4Address(host)
         except ValueError:
-            raise ValueError(f"{url!r}: {host!r} is not a valid IPv4 address") from None
+            raise ValueError(f"{url_shown}: {host!r} is not a valid IPv4 address") from None
         return
     name = host[:-1] if host.endswith(".") else host
     if name.isascii() and not _HOST_CHARS.match(name):
-        raise ValueError(f"{url!r}: host name {host!r} has characters a host name cannot have")
+        raise ValueError(f"{url_shown}: host name {host!r} has characters a host name cannot have")
     for label in name.split("."):
         if not label or len(label) > 63:
             raise ValueError(
-                f"{url!r}: host name {host!r} has an empty label or one longer than 63 characters"
+                f"{url_shown}: host name {host!r} has an empty label or one longer than 63 characters"
             )
     encoded = [label for label in name.split(".") if label.lower().startswith("xn--")]
     if name.isascii() and not encoded:
@@ -91,5 +97,5 @@ def _check_host(host: str, url: str) -> None:
             idna.decode(label)
     except UnicodeError:  # idna.IDNAError is one
         raise ValueError(
-            f"{url!r}: host name {host!r} is not a valid internationalised (IDNA) name"
+            f"{url_shown}: host name {host!r} is not a valid internationalised (IDNA) name"
         ) from None

@@ -141,8 +141,25 @@ def test_health_env_urls_are_checked_the_same_way(tmp_path, _name, case):
     url, words = case
     result = cockpit(tmp_path, "health", "--env", f"x={url}")
     refused(result)
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("cockpit: --env 'x=")
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("cockpit: --env x: ")
     assert words in result.stderr
+
+
+def test_a_bad_url_is_refused_without_showing_its_password(tmp_path):
+    bad = "http://ops:S3CRETPW@127.0.0.1:99999"
+    result = cockpit(tmp_path, "health", "--env", f"x={bad}")
+    refused(result)
+    assert result.stderr.startswith("cockpit: --env x: 'http://ops:***@127.0.0.1:99999': port")
+    root = workspace(
+        tmp_path,
+        environments={"production": {"url": bad}},
+        notify={"slack_webhook": "htps://hooks.example/T0/B0/WEBHOOKSECRET"},
+    )
+    result = cockpit(root, "validate")
+    refused(result)
+    assert "environments.production.url: 'http://ops:***@127.0.0.1:99999': port" in result.stderr
+    assert "the webhook URL (not shown: it is a credential) is not an http(s)" in result.stderr
+    assert "S3CRETPW" not in result.stderr and "WEBHOOKSECRET" not in result.stderr
 
 
 def test_zero_and_negative_durations_are_refused(tmp_path):
