@@ -154,8 +154,16 @@ def _session(args: argparse.Namespace):
     from cockpit.session import RunSession
 
     ws = _workspace(args)
-    run_id = getattr(args, "run", None) or ws.active_run_id()
+    warnings: list[str] = []
+    run_id = getattr(args, "run", None) or ws.active_run_id(warnings)
+    for warning in warnings:  # a run left out (a link, an unreadable journal) is said
+        print(f"warning: {warning}", file=sys.stderr)
     if run_id is None:
+        if warnings:
+            raise CockpitError(
+                "no active run that can be read (see the warning above); "
+                "`cockpit start --type standard` starts a new one"
+            )
         raise CockpitError("no active run: start one with `cockpit start --type standard`")
     return RunSession(ws, run_id)
 
@@ -329,6 +337,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     session = _session(args)
     doc = build(session)
+    for warning in doc["journal_warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     print(
         json.dumps(doc, indent=2, ensure_ascii=False) if args.format == "json" else markdown(doc),
         end="",

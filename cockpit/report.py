@@ -60,7 +60,8 @@ def _down_time(changes: list[HealthChanged], until: datetime) -> dict[str, float
 
 def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
     """The report as data (the JSON format), one section per kind of event."""
-    events = [parse(line) for line in read_journal(session.journal_path).events]
+    read = read_journal(session.journal_path)
+    events = [parse(line) for line in read.events]
     state = replay(events)
     assert state.run is not None
     runbook = session.ws.runbook
@@ -77,6 +78,7 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
             "started_at": run.started_at,
             "last_event_at": events[-1].ts if events else None,
         },
+        "journal_warnings": list(read.warnings),
         "metrics": _metrics(runbook, state, steps),
         "steps": steps,
         "out_of_order": _out_of_order(events, runbook),
@@ -247,6 +249,9 @@ def markdown(doc: dict[str, Any]) -> str:
         f"Run `{run['id']}`, driven by {run['operator']}, started {run['started_at'][:16]} UTC; "
         f"production was {run['previous_version'] or 'untagged'}."
     )
+    if doc.get("journal_warnings"):
+        out += ["", "**The journal has lines that could not be read; they are left out:**", ""]
+        out += [f"- {w}" for w in doc["journal_warnings"]]
     out += [
         "",
         "## Technical success metrics",

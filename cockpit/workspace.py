@@ -107,9 +107,9 @@ class Workspace:
                     out.append(summary)
         return sorted(out, key=lambda r: (r.started_at, r.id))
 
-    def active_run_id(self) -> str | None:
-        """The newest run that has not been closed."""
-        open_runs = [r for r in self.list_runs() if not r.closed]
+    def active_run_id(self, warnings: list[str] | None = None) -> str | None:
+        """The newest run that has not been closed (runs left out: said in ``warnings``)."""
+        open_runs = [r for r in self.list_runs(warnings) if not r.closed]
         return open_runs[-1].id if open_runs else None
 
 

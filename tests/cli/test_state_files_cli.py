@@ -100,6 +100,22 @@ def test_a_state_folder_of_another_user_is_refused_and_not_chmodded(tmp_path):
     assert stat.S_IMODE(state.stat().st_mode) == 0o755 and list(state.iterdir()) == []
 
 
+def test_a_linked_journal_is_said_not_taken_for_no_run(tmp_path):
+    root = workspace(tmp_path)
+    journal = journal_of(root)
+    outside = tmp_path / "elsewhere.jsonl"
+    outside.write_bytes(journal.read_bytes())
+    journal.unlink()
+    journal.symlink_to(outside)
+    for args in (("status",), ("report",), ("check", "gates", "tests-pass")):
+        result = cockpit(root, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        in_words(result)
+        assert "it is a symbolic link" in result.stderr, (args, result.stderr)
+        assert "no active run that can be read (see the warning above)" in result.stderr
+    assert "tests-pass" not in outside.read_text()
+
+
 def test_a_lock_linked_outside_is_refused_and_the_outside_file_kept(tmp_path):
     root = workspace(tmp_path)
     outside = tmp_path / "outside.txt"
@@ -202,6 +218,13 @@ def test_hand_edited_lines_are_warnings_and_every_command_keeps_working(tmp_path
         result = cockpit(root, *args)
         assert result.returncode == 0, (args, result.stderr)
         in_words(result)
+        assert f"warning: {journal}:{good + 1}: " in result.stderr, args
+    report = cockpit(root, "report").stdout  # the report itself says what it left out
+    assert "The journal has lines that could not be read" in report
+    assert f"{journal}:{good + 1}: " in report
+    assert f"{journal}:{good + 1}: " in json.loads(
+        cockpit(root, "report", "--format", "json").stdout
+    )["journal_warnings"][0]
     run = cockpit(root, "run", "ship", "--headless", "--yes")
     assert run.returncode == 0, run.stdout + run.stderr
     in_words(run)
