@@ -278,10 +278,17 @@ class Headless:
             n = all_steps.index(step) + 1
             budget = f", budget {step.budget}" if step.budget else ""
             self._say(f"\n==> [{n}/{len(all_steps)}] {step.title}{budget}")
+            offset = file_size(self.session.log_path(self.phase_id, step.id))
+            if not step.commands and self._window_open(step):
+                # opened earlier (the TUI, or a run that stopped waiting): wait on it here
+                self._say("  the window is already open: waiting on its checks")
+                code = await self._window(step)
+                if code is not None:
+                    return code
+                continue
             if step.confirm and not self._confirm(step.confirm, step.title):
                 self._say("not confirmed: stopping here")
                 return EXIT_ABORTED
-            offset = file_size(self.session.log_path(self.phase_id, step.id))
             try:
                 await self.driver.start_step(self.phase_id, step.id, self._reason_for(step))
             except OutOfOrder as exc:
@@ -291,6 +298,9 @@ class Headless:
             if code is not None:
                 return code
         return EXIT_DONE
+
+    def _window_open(self, step: Step) -> bool:
+        return self.session.state.step(self.phase_id, step.id).state == "running"
 
     def _reason_for(self, step: Step) -> str | None:
         if self.driver.earlier_unfinished(self.phase_id, step.id):

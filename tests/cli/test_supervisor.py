@@ -198,3 +198,56 @@ steps:
     doc = status_json(root)
     assert step_of(doc, "dashboards")["state"] == "done"  # its check ended it
     assert step_of(doc, "handover")["state"] == "running"
+
+
+def test_a_later_headless_run_waits_on_a_window_left_open(tmp_path):
+    """A window opened earlier (by the TUI, or a run stopped while it waited) is waited on
+    by the next headless run, never refused as "already running"."""
+    watch = """\
+id: watch
+title: Watch the canary
+steps:
+  - id: dashboards
+    title: Watch dashboards
+    budget: 5m
+    checks: [Error rate flat]
+  - id: handover
+    title: Hand over
+    commands:
+      - run: "echo handed over"
+"""
+    root = phase_workspace(tmp_path / "ws", {"watch.yaml": watch})
+    cli = cockpit_cmd("--workspace", str(root))
+    subprocess.run([*cli, "start", "--type", "standard", "--version", "1.0.0"], check=True)
+    run = [*cli, "run", "watch", "--headless", "--yes"]
+
+    def headless(out):
+        # a pipe for stdin: not a terminal, and never at EOF while it waits
+        return subprocess.Popen(run, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
+
+    first_out, second_out = tmp_path / "first.out", tmp_path / "second.out"
+    with first_out.open("w") as fh:
+        first = headless(fh)
+        wait_for(lambda: "tick its checks to end it" in first_out.read_text(), "the window opens")
+        first.send_signal(signal.SIGTERM)  # stops driving; the window's timer stays open
+        assert first.wait(timeout=60) == 128 + signal.SIGTERM
+    assert step_of(status_json(root), "dashboards")["state"] == "running"
+    with second_out.open("w") as fh:
+        second = headless(fh)
+        try:
+            wait_for(
+                lambda: (
+                    "the window is already open: waiting on its checks" in second_out.read_text()
+                ),
+                "the second run waits on the open window",
+            )
+            subprocess.run([*cli, "check", "watch", "error-rate-flat"], check=True)
+            assert second.wait(timeout=60) == 0, second_out.read_text()
+        finally:
+            second.kill()
+            second.wait()
+    said = second_out.read_text()
+    assert "already running" not in said and "handed over" in said
+    doc = status_json(root)
+    assert step_of(doc, "dashboards")["state"] == "done"
+    assert step_of(doc, "handover")["state"] == "done"
