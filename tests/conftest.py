@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import threading
 import time
 from datetime import UTC, datetime
+from http.server import HTTPServer
 from pathlib import Path
 
 import psutil
@@ -15,6 +17,7 @@ from cockpit.clock import FrozenClock
 from cockpit.demo_sandbox import make_repo, write_config
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
+from tests.helpers import Recorder
 
 FROZEN = datetime(2026, 11, 24, 14, 0, 0, tzinfo=UTC)
 
@@ -81,3 +84,16 @@ def rollout(tmp_path: Path) -> Path:
     from tests.rollout import make_rollout
 
     return make_rollout(tmp_path)
+
+
+@pytest.fixture
+def webhook():
+    """A webhook URL on loopback whose posts land in ``Recorder.posts``."""
+    server = HTTPServer(("127.0.0.1", 0), Recorder)
+    Recorder.posts = []
+    Recorder.status = 200
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/T000/B000/secretpath"
+    server.shutdown()
+    server.server_close()

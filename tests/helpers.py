@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import yaml
@@ -123,3 +125,21 @@ def fill_disk(folder: Path) -> None:
                 assert exc.errno == errno.ENOSPC, exc
     finally:
         os.close(fd)
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """A loopback stand-in for a Slack incoming webhook: records each JSON post."""
+
+    posts: list[dict] = []
+    status = 200
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Recorder.posts.append(json.loads(body))
+        self.send_response(Recorder.status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        return

@@ -222,9 +222,10 @@ def test_hand_edited_lines_are_warnings_and_every_command_keeps_working(tmp_path
     report = cockpit(root, "report").stdout  # the report itself says what it left out
     assert "The journal has lines that could not be read" in report
     assert f"{journal}:{good + 1}: " in report
-    assert f"{journal}:{good + 1}: " in json.loads(
-        cockpit(root, "report", "--format", "json").stdout
-    )["journal_warnings"][0]
+    assert (
+        f"{journal}:{good + 1}: "
+        in json.loads(cockpit(root, "report", "--format", "json").stdout)["journal_warnings"][0]
+    )
     run = cockpit(root, "run", "ship", "--headless", "--yes")
     assert run.returncode == 0, run.stdout + run.stderr
     in_words(run)

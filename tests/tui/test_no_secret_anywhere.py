@@ -15,11 +15,7 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import HTTPServer
 from pathlib import Path
-
-import pytest
 
 from cockpit.release_actions import do_post_slack, release_view
 from cockpit.session import RunSession
@@ -27,12 +23,11 @@ from cockpit.simservice import SimService
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.deploy import DeployScreen
-from tests.helpers import cockpit_cmd, phase_workspace, until
-from tests.tui.test_release import Recorder
+from tests.helpers import Recorder, cockpit_cmd, phase_workspace, until
 
 NAMED = "NAMED-secret-4242"
 URL_PASSWORD = "URLPASS-9c1e"
-WEBHOOK_PATH = "WEBHOOKSECRET77"
+WEBHOOK_PATH = "secretpath"  # the shared webhook fixture's last path part
 UNCONFIGURED = "UNCONFIGURED"  # a token in a URL a command prints, named nowhere
 
 PHASE = """\
@@ -58,25 +53,13 @@ steps:
 """
 
 
-@pytest.fixture
-def hook():
-    server = HTTPServer(("127.0.0.1", 0), Recorder)
-    Recorder.posts = []
-    Recorder.status = 200
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/T0/B0/{WEBHOOK_PATH}"
-    server.shutdown()
-    server.server_close()
-
-
 def assert_clean(where: str, data: bytes | str) -> None:
     text = data if isinstance(data, str) else data.decode("utf-8", "replace")
     for secret in (NAMED, URL_PASSWORD, WEBHOOK_PATH, UNCONFIGURED):
         assert secret not in text, f"{secret} in {where}"
 
 
-async def test_no_secret_reaches_any_file_or_any_byte_printed(tmp_path, hook, monkeypatch):
+async def test_no_secret_reaches_any_file_or_any_byte_printed(tmp_path, webhook, monkeypatch):
     monkeypatch.setenv("DEPLOY_TOKEN", NAMED)
     printed: list[tuple[str, str]] = []
     with SimService(latency_s=0.0) as service:
@@ -90,7 +73,7 @@ async def test_no_secret_reaches_any_file_or_any_byte_printed(tmp_path, hook, mo
             environments={env: {"url": url} for env, url in urls.items()},
             vars={"py": sys.executable},
             secrets=["DEPLOY_TOKEN"],
-            notify={"slack_webhook": hook, "release_notes_url": "https://docs/2.0.0"},
+            notify={"slack_webhook": webhook, "release_notes_url": "https://docs/2.0.0"},
             health={"interval": "200ms"},
         )
 

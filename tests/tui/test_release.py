@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import threading
 from datetime import date
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import git
 import pytest
@@ -23,7 +21,7 @@ from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.dialogs import Confirm
 from screens.release import ReleaseScreen
-from tests.helpers import cockpit_cmd, until
+from tests.helpers import Recorder, cockpit_cmd, until
 
 
 @pytest.mark.parametrize(
@@ -76,34 +74,6 @@ def test_tag_and_push_to_a_real_remote(session, tmp_path):
     )
     failed = asyncio.run(do_push(session, "no-such-tag"))
     assert failed.type == "tag.push_failed" and failed.exit_code != 0
-
-
-class Recorder(BaseHTTPRequestHandler):
-    posts: list[dict] = []
-    status = 200
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Recorder.posts.append(json.loads(body))
-        self.send_response(Recorder.status)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        return
-
-
-@pytest.fixture
-def webhook():
-    server = HTTPServer(("127.0.0.1", 0), Recorder)
-    Recorder.posts = []
-    Recorder.status = 200
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/T000/B000/secretpath"
-    server.shutdown()
-    server.server_close()
 
 
 def with_webhook(session, url) -> RunSession:
