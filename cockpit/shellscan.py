@@ -4,7 +4,8 @@ Owns a small scanner of POSIX ``sh`` syntax — quotes, backslashes, ``$( )``,
 backticks, ``${ }``, ``$(( ))``, comments, here-documents and command position —
 that splits a command template into literal text and placeholder sites, each told
 its context, so that substitution can quote a value for exactly that context. It
-also turns ``{{`` and ``}}`` into literal braces. It is not a shell parser: it knows
+also turns ``{{`` and the ``}}`` that closes it into literal braces (a ``}}`` with no
+``{{`` before it is the command's own, as in ``awk '{if(x){print}}'``). It is not a shell parser: it knows
 only as much syntax as it takes to tell those contexts apart, and where a value
 could not be placed safely (inside ``${…}``, ``$((…))``, a here-document's
 delimiter or a command substitution inside a here-document) it says so.
@@ -76,6 +77,7 @@ class _Scanner:
         self.literal: list[str] = []
         self.stack: list[_Frame] = [_Frame("code")]
         self.pending: list[tuple[str, bool, bool]] = []  # delimiter, strip tabs, raw
+        self.doubled = 0  # {{ not yet closed by their }}
 
     # -- output ----------------------------------------------------------------
     def emit(self, text: str) -> None:
@@ -102,9 +104,12 @@ class _Scanner:
         if t.startswith("{{", i):
             self.emit("{")
             self.i += 2
+            self.doubled += 1
             return True
         if t.startswith("}}", i) and self.stack[-1].kind != "${":
-            self.emit("}")
+            # only the close of a {{ is a literal }: awk '{if(x){print}}' stays as written
+            self.emit("}" if self.doubled else "}}")
+            self.doubled = max(0, self.doubled - 1)
             self.i += 2
             return True
         match = _NAME.match(t, i)

@@ -193,3 +193,9 @@ def test_texts_fill_known_names_and_keep_literal_braces():
     assert text_names("Tag v{version} and {{literal}}") == ["version"]
     assert fill_text("Tag v{version} and {{literal}}", values) == "Tag v1.4.0 and {literal}"
     assert fill_text("Unknown {other}", values) == "Unknown {other}"
+
+
+def test_a_closing_double_brace_without_an_opening_one_is_the_commands_own():
+    # awk and jq programs keep their }} ; only the }} that closes a {{ is a literal brace
+    template = "awk '{if(x){print $1}}' f; jq '{a: {b: 1}}' g; echo {{v}}"
+    assert substitute(template, {}) == "awk '{if(x){print $1}}' f; jq '{a: {b: 1}}' g; echo {v}"
