@@ -36,7 +36,7 @@ AFTER_DEPLOY = ("post-deployment",)
 
 async def tick_phase(driver: RunDriver, phase_id: str, out) -> None:
     session = driver.session
-    phase = session.ws.runbook.phase(phase_id)
+    phase = session.runbook.phase(phase_id)
     for entry in tasks(phase, session.release_type):
         item = entry.item
         if session.state.item(phase_id, item.id).checked:
@@ -67,7 +67,7 @@ async def drive(session: RunSession, out) -> int:
         return await headless.run()
 
     for phase_id in (*BEFORE_DEPLOY, DEPLOY_PHASE):
-        phase = session.ws.runbook.phase(phase_id)
+        phase = session.runbook.phase(phase_id)
         if not phase.applies_to(session.release_type):
             continue
         out.write(f"\n## {phase.title}\n")
@@ -83,7 +83,7 @@ async def drive(session: RunSession, out) -> int:
             f"p95 {baseline.p95_ms or 0:.0f}ms (taken as the deploy started)\n"
         )
     for phase_id in AFTER_DEPLOY:
-        out.write(f"\n## {session.ws.runbook.phase(phase_id).title}\n")
+        out.write(f"\n## {session.runbook.phase(phase_id).title}\n")
         await tick_phase(driver, phase_id, out)
     return EXIT_DONE
 
@@ -94,7 +94,7 @@ def summary(session: RunSession, out) -> None:
     out.write(
         f"\nrun {run.id}: {run.type} release {run.version} (production was {run.previous_version})\n"
     )
-    phase = session.ws.runbook.phase(DEPLOY_PHASE)
+    phase = session.runbook.phase(DEPLOY_PHASE)
     for step in phase.steps_for(run.type):
         took = step_seconds(phase, step, session.state)
         shown = format_duration(took) if took is not None else ""

@@ -166,10 +166,10 @@ class RunDriver:
     # -- what the run looks like ---------------------------------------------------------
 
     def steps(self, phase_id: str) -> list[Step]:
-        return self.session.ws.runbook.phase(phase_id).steps_for(self.session.release_type)
+        return self.session.runbook.phase(phase_id).steps_for(self.session.release_type)
 
     def shown_state(self, phase_id: str, step: Step) -> str:
-        return step_state(self.session.ws.runbook.phase(phase_id), step, self.session.state)
+        return step_state(self.session.runbook.phase(phase_id), step, self.session.state)
 
     def running_steps(self) -> list[tuple[str, str]]:
         """Command steps the journal says are running, in any phase."""
@@ -196,7 +196,7 @@ class RunDriver:
             return f"{self.session.step_spec(*busy[0]).title} is still running."
         p = self.session.progress(phase_id)
         if p.locked:
-            title = self.session.ws.runbook.phase(phase_id).title
+            title = self.session.runbook.phase(phase_id).title
             return (
                 f"{title} waits for {', '.join(p.waiting_on)}. Override the lock on its "
                 "checklist with a reason, or finish those phases first."
@@ -366,7 +366,7 @@ class RunDriver:
             for (phase_id, step_id), st in list(self.session.state.steps.items()):
                 if st.kind != "window" or st.state != StepStatus.RUNNING:
                     continue
-                phase = self.session.ws.runbook.phases.get(phase_id)
+                phase = self.session.runbook.phases.get(phase_id)
                 step = next((s for s in phase.steps if s.id == step_id), None) if phase else None
                 if step is not None and step_state(phase, step, self.session.state) == "done":
                     await self.record(

@@ -177,7 +177,7 @@ class Headless:
         return self.stdin.readline().strip() == word
 
     def steps(self) -> list[Step]:
-        return self.session.ws.runbook.phase(self.phase_id).steps_for(self.session.release_type)
+        return self.session.runbook.phase(self.phase_id).steps_for(self.session.release_type)
 
     def to_run(self) -> list[Step]:
         """The steps this run goes through: from ``--from`` (or the first not done) on."""
@@ -206,7 +206,7 @@ class Headless:
         return EXIT_DONE
 
     async def run(self) -> int:
-        phase = self.session.ws.runbook.phase(self.phase_id)
+        phase = self.session.runbook.phase(self.phase_id)
         if not phase.steps_for(self.session.release_type):
             raise CockpitError(f"phase {self.phase_id!r} has no steps to run")
         progress = self.session.progress(self.phase_id)
@@ -426,9 +426,7 @@ class Headless:
             return
         self.out.write(f"\n{'STEP':<34} {'RESULT':<14} {'TOOK':>8}  BUDGET\n")
         for step in self.steps():
-            took = step_seconds(
-                self.session.ws.runbook.phase(self.phase_id), step, self.session.state
-            )
+            took = step_seconds(self.session.runbook.phase(self.phase_id), step, self.session.state)
             over = (
                 "  OVER BUDGET"
                 if took is not None and step.budget and took > step.budget.high
@@ -453,10 +451,8 @@ def run_headless(
     out_of_order: str | None = None,
 ) -> int:
     """The ``cockpit run --headless`` entry point (takes the driver lock)."""
-    if phase_id not in session.ws.runbook.phases:
-        raise CockpitError(
-            f"no phase {phase_id!r} (phases: {', '.join(session.ws.runbook.phases)})"
-        )
+    if phase_id not in session.runbook.phases:
+        raise CockpitError(f"no phase {phase_id!r} (phases: {', '.join(session.runbook.phases)})")
     driver = Headless(session, phase_id, yes, start_from=start_from, out_of_order=out_of_order)
     if dry_run:
         return driver.dry_run()

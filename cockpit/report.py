@@ -64,7 +64,7 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
     events = [parse(line) for line in read.events]
     state = replay(events)
     assert state.run is not None
-    runbook = session.ws.runbook
+    runbook = session.runbook
     end = parse_iso(events[-1].ts) if events else (clock or session.clock).now()
     steps = _steps(runbook, state)
     run = state.run

@@ -10,7 +10,7 @@ collected, each with its file and line; nothing is silently ignored.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,7 +20,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from cockpit.config import Config
 from cockpit.durations import Budget, parse_duration, positive_duration
 from cockpit.errors import CockpitError, InputErrors, SourceError, display_path
-from cockpit.placeholders import known_names, names_in, problems_in
+from cockpit.placeholders import known_names, names_in, problems_in, text_names
 from cockpit.strict import StrictModel, validate
 from cockpit.yamlsource import LList, LMap, line_of, load_yaml
 
@@ -242,6 +242,45 @@ class Runbook:
     def for_type(self, release_type: str) -> list[Phase]:
         return [p for p in self.phases.values() if p.applies_to(release_type)]
 
+    def has_text_placeholders(self) -> bool:
+        """Whether any title or text names a ``{placeholder}`` (most runbooks: none)."""
+        return any(text_names(t) for p in self.phases.values() for t in _texts(p))
+
+    def with_texts(self, fill: Callable[[str], str]) -> Runbook:
+        """A copy whose titles and texts went through ``fill`` (ids, commands unchanged)."""
+        return Runbook(self.folder, {k: _fill(p, fill) for k, p in self.phases.items()}, self.files)
+
+
+def _texts(phase: Phase) -> Iterator[str]:
+    yield phase.title
+    yield phase.summary or ""
+    for section in phase.sections:
+        yield section.title
+        yield from (item.text for item in section.items)
+    for step in phase.steps:
+        yield step.title
+        yield from (check.text for check in step.checks)
+
+
+def _fill(phase: Phase, fill: Callable[[str], str]) -> Phase:
+    def items(entries: list[Item]) -> list[Item]:
+        return [i.model_copy(update={"text": fill(i.text)}) for i in entries]
+
+    return phase.model_copy(
+        update={
+            "title": fill(phase.title),
+            "summary": fill(phase.summary) if phase.summary else phase.summary,
+            "sections": [
+                s.model_copy(update={"title": fill(s.title), "items": items(s.items)})
+                for s in phase.sections
+            ],
+            "steps": [
+                s.model_copy(update={"title": fill(s.title), "checks": items(s.checks)})
+                for s in phase.steps
+            ],
+        }
+    )
+
 
 class UnknownPhase(CockpitError, KeyError):
     """A phase id the runbook does not have: an error in words (and a KeyError for lookups)."""
@@ -329,7 +368,8 @@ def _semantic_errors(
 
 
 def _placeholder_errors(data: Any, name: str, config: Config | None) -> list[SourceError]:
-    """Every ``run:`` command's placeholder problems, read off the raw file.
+    """Every ``run:`` command's placeholder problems, and unknown placeholders in titles
+    and texts, read off the raw file.
 
     Works on the YAML as written, so a file with structural errors still gets its
     placeholders checked in the same run.
@@ -337,22 +377,43 @@ def _placeholder_errors(data: Any, name: str, config: Config | None) -> list[Sou
     names = known_names(config.vars, config.environments) if config is not None else None
     errors: list[SourceError] = []
 
-    def walk(node: Any) -> None:
+    def text(value: str, line: int) -> None:
+        for placeholder in dict.fromkeys(text_names(value)):
+            if names is not None and placeholder not in names:
+                errors.append(
+                    SourceError(
+                        name,
+                        line,
+                        f"unknown placeholder {{{placeholder}}} in a text (known: "
+                        f"{', '.join(sorted(names))}; write {{{{{placeholder}}}}} for the "
+                        f"literal text {{{placeholder}}})",
+                    )
+                )
+
+    def walk(node: Any, key: Any = None) -> None:
         if isinstance(node, LMap):
-            for key, value in node.items():
-                if key == "run" and isinstance(value, str):
-                    line = node.key_lines.get(key, getattr(node, "line", 0))
+            for k, value in node.items():
+                line = node.key_lines.get(k, getattr(node, "line", 0))
+                if k == "run" and isinstance(value, str):
                     errors.extend(
                         SourceError(name, line, m) for m in _command_problems(value, names)
                     )
+                elif k in _TEXT_KEYS and isinstance(value, str):
+                    text(value, line)
+                else:
+                    walk(value, k)
+        elif isinstance(node, LList):
+            for n, value in enumerate(node):
+                if key in ("items", "checks") and isinstance(value, str):
+                    text(value, node.item_lines[n])  # an item written as plain text
                 else:
                     walk(value)
-        elif isinstance(node, LList):
-            for value in node:
-                walk(value)
 
     walk(data)
     return errors
+
+
+_TEXT_KEYS = ("text", "title", "summary")
 
 
 def _command_problems(command: str, names: set[str] | None) -> list[str]:

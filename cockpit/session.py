@@ -46,10 +46,11 @@ from cockpit.events import (
 )
 from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
+from cockpit.placeholders import fill_text
 from cockpit.progress import PhaseProgress, criteria_met, progress, status_document
-from cockpit.runbook import DECISION_PHASE, RELEASE_TYPES, Entry, Phase, Step
+from cockpit.runbook import DECISION_PHASE, RELEASE_TYPES, Entry, Phase, Runbook, Step
 from cockpit.safefiles import check_folder, private_dir, remove_empty
-from cockpit.secrets import Redactor
+from cockpit.secrets import Redactor, mask_userinfo
 from cockpit.state import RunState
 from cockpit.versions import Version, current_version
 from cockpit.workspace import Workspace
@@ -63,6 +64,9 @@ class RunSession:
     ):
         self.ws = ws
         self.run_id = run_id
+        self._texts_fill = ws.runbook.has_text_placeholders()
+        self._filled: Runbook = ws.runbook
+        self._filled_for: tuple[tuple[str, str], ...] = ()
         self.dir = ws.run_dir(run_id)
         self.journal_path = self.dir / "journal.jsonl"
         anchor = ws.state_dir  # every state file is checked from here down (safefiles)
@@ -207,13 +211,30 @@ class RunSession:
         return self.state.run.type
 
     def phases(self) -> list[Phase]:
-        return self.ws.runbook.for_type(self.release_type)
+        return self.runbook.for_type(self.release_type)
 
     def progress(self, phase_id: str) -> PhaseProgress:
-        return progress(self.ws.runbook, self.state, phase_id)
+        return progress(self.runbook, self.state, phase_id)
 
     def status(self) -> dict[str, Any]:
-        return status_document(self.ws.runbook, self.state)
+        return status_document(self.runbook, self.state)
+
+    @property
+    def runbook(self) -> Runbook:
+        """The runbook with this run's facts filled into its titles and texts ("Tag
+        production-v{version}"), as every screen and report shows it; the workspace's own
+        when no text names a placeholder."""
+        if self.state.run is None or not self._texts_fill:
+            return self.ws.runbook
+        values = {
+            k: mask_userinfo(" ".join(v) if isinstance(v, list) else v)
+            for k, v in self.placeholder_values().items()
+        }
+        key = tuple(sorted(values.items()))
+        if key != self._filled_for:
+            self._filled = self.ws.runbook.with_texts(lambda text: fill_text(text, values))
+            self._filled_for = key
+        return self._filled
 
     def placeholder_values(self) -> dict[str, str | list[str]]:
         """Values for ``{name}`` in commands: config vars, environment URLs, the run's facts."""
@@ -273,7 +294,7 @@ class RunSession:
 
     def _entry(self, phase_id: str, item_id: str) -> tuple[Phase, Entry]:
         try:
-            phase = self.ws.runbook.phase(phase_id)
+            phase = self.runbook.phase(phase_id)
         except KeyError as exc:
             raise CockpitError(str(exc.args[0])) from None
         if not phase.applies_to(self.release_type):
@@ -349,7 +370,7 @@ class RunSession:
     def step_spec(self, phase_id: str, step_id: str) -> Step:
         """The runbook step, if it is part of this run's release type."""
         try:
-            phase = self.ws.runbook.phase(phase_id)
+            phase = self.runbook.phase(phase_id)
         except KeyError as exc:
             raise CockpitError(str(exc.args[0])) from None
         step = next((s for s in phase.steps_for(self.release_type) if s.id == step_id), None)
@@ -435,7 +456,7 @@ class RunSession:
             choice=choice,
             rationale=rationale.strip(),
             commander=commander.strip(),
-            criteria=[e.item.id for _, e in criteria_met(self.ws.runbook, self.state)],
+            criteria=[e.item.id for _, e in criteria_met(self.runbook, self.state)],
         )
 
     def plan_rollback_target(self, target: str) -> Event:

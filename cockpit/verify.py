@@ -34,7 +34,7 @@ class Verification:
 
 def health_target(session: RunSession, phase_id: str, item_id: str) -> str | None:
     """The environment an item verifies with a probe, or None."""
-    entry = session.ws.runbook.phase(phase_id).item(item_id)
+    entry = session.runbook.phase(phase_id).item(item_id)
     return entry.item.auto.health if entry and entry.item.auto else None
 
 

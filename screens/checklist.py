@@ -64,7 +64,7 @@ class ChecklistScreen(RunScreen):
 
     @property
     def phase(self) -> Phase:
-        return self.cockpit.ws.runbook.phase(self.phase_id)
+        return self.session.runbook.phase(self.phase_id)
 
     @property
     def view(self) -> ChecklistView:
@@ -214,7 +214,7 @@ class ChecklistScreen(RunScreen):
 
     def action_decide(self) -> None:
         session = self.session
-        met = [e.item.text for _, e in criteria_met(session.ws.runbook, session.state)]
+        met = [e.item.text for _, e in criteria_met(session.runbook, session.state)]
         self.app.push_screen(
             DecisionDialog(session.operator, met), self.cockpit.intents.record_decision
         )

@@ -81,7 +81,7 @@ class ActivityLog(Static):
         text = Text()
         for event in list(reversed(session.state.recent))[: self.size.height or 20]:
             text.append(f"{local_hm(event.ts)}  ", style="dim")
-            text.append(describe(event, session.ws.runbook) + "\n")
+            text.append(describe(event, session.runbook) + "\n")
         text.rstrip()
         return text
 

@@ -89,7 +89,7 @@ class DeployScreen(RunScreen):
 
     @property
     def phase(self) -> Phase:
-        return self.cockpit.ws.runbook.phase(self.phase_id)
+        return self.session.runbook.phase(self.phase_id)
 
     @property
     def steps(self) -> list[Step]:

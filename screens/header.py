@@ -85,7 +85,7 @@ class RollbackBanner(Static):
         if session is None or session.state.run is None:
             self.set_class(False, "-met")
             return
-        met = criteria_met(session.ws.runbook, session.state)
+        met = criteria_met(session.runbook, session.state)
         decisions = session.state.decisions
         self.set_class(bool(met or decisions), "-met")
         text = Text()

@@ -101,7 +101,7 @@ class ChecklistView(OptionList):
         return text
 
     def _due(self, due: float) -> Text:
-        ended = deploy_finished_at(self.session.ws.runbook, self.session.state)
+        ended = deploy_finished_at(self.session.runbook, self.session.state)
         left = None
         if ended is not None:
             left = due - (self.clock.now() - parse_iso(ended)).total_seconds()

@@ -232,7 +232,7 @@ class DeployPanel(Panel):
 
     def render(self) -> Text:
         session = self.cockpit.session
-        runbook = self.cockpit.ws.runbook
+        runbook = session.runbook if session else self.cockpit.ws.runbook
         if DEPLOY_PHASE not in runbook.phases:
             return Text(f"No {DEPLOY_PHASE!r} phase in this runbook.")
         phase = runbook.phases[DEPLOY_PHASE]
