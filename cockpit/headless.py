@@ -40,6 +40,8 @@ EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
 PREFIX = len("2026-01-01T00:00:00.000Z O ")
 """A step-log line's prefix: a fixed-width UTC timestamp, the tag, two spaces."""
 _SHOWN = {b"O": b"  ", b"E": b"! ", b"#": b"# "}
+_IN_PROGRESS = (b"o", b"e")
+"""Tags of a line still being written (a ``\r`` progress bar): not printed headless."""
 
 WindowHook = Callable[[RunDriver, str, Step], Awaitable[None]]
 
@@ -56,6 +58,9 @@ def printable(data: bytes) -> bytes:
     while pos < size:
         prefix = data[pos : pos + PREFIX]
         shown = _SHOWN.get(prefix[PREFIX - 2 : PREFIX - 1])
+        if prefix[PREFIX - 2 : PREFIX - 1] in _IN_PROGRESS and prefix[-1:] == b" ":
+            pos = data.find(b"\n", pos) + 1 or size  # a line still being written: its
+            continue  # final state is printed when it ends
         if shown is None or len(prefix) < PREFIX or prefix[-1:] != b" " or b"\n" in prefix:
             end = data.find(b"\n", pos) + 1 or size  # not a log line: as it is
             out.append(data[pos:end])

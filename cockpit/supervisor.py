@@ -522,12 +522,32 @@ class Supervisor:
         finally:
             transport.close()
 
+    def _progress(self, tail: bytes, tag: str) -> bytes:
+        """A line still being written that has rewritten itself with ``\r`` (a progress
+        bar): its text up to the last such ``\r`` is logged now as a line in progress
+        (tag ``o``/``e``: "a ``\r`` follows; the line goes on in the next line of this
+        stream"), so a screen can show it update. Returns what is left to wait for. A
+        ``\r`` at the very end may be a CRLF's first half: it waits."""
+        cut = tail.rfind(b"\r", 0, len(tail) - 1)
+        if cut < 0:
+            return tail
+        self.log.write(tag.lower(), [self.log.mask(tail[:cut])], stamp())
+        return tail[cut + 1 :]
+
     async def _copy(self, stream: asyncio.StreamReader, tag: str) -> None:
         log = self.log
         tail = b""
         while True:
             try:
-                chunk = await stream.read(CHUNK)
+                if tail.endswith(b"\r"):  # a progress bar's update, or half of a CRLF
+                    try:
+                        chunk = await asyncio.wait_for(stream.read(CHUNK), PROGRESS_WAIT)
+                    except TimeoutError:  # nothing followed: show the update now
+                        log.write(tag.lower(), [log.mask(tail[:-1])], stamp())
+                        tail = b""
+                        continue
+                else:
+                    chunk = await stream.read(CHUNK)
             except OSError as exc:  # a terminal's master reads EIO once every writer is gone
                 if exc.errno != errno.EIO:
                     raise
@@ -538,7 +558,7 @@ class Supervisor:
             end = data.rfind(b"\n")
             if end < 0:
                 if len(data) < LONGEST_LINE:
-                    tail = data
+                    tail = self._progress(data, tag)
                     continue
                 # an endless line: cut it, masked first, keeping back what could be the
                 # start of a secret that the next chunk ends
@@ -549,6 +569,7 @@ class Supervisor:
                 continue
             tail = data[end + 1 :]
             log.write(tag, log.mask(data[:end]).split(b"\n"), stamp())
+            tail = self._progress(tail, tag)
             if log.error and not self._abort.is_set():
                 # nothing may run unlogged: stop the command
                 self.request_abort("the step log cannot be written")
@@ -570,6 +591,8 @@ def open_terminal(columns: int, rows: int = 40) -> tuple[int, int]:
     return master, slave
 
 
+PROGRESS_WAIT = 0.1
+"""How long a line ending in ``\r`` waits for a ``\n`` (CRLF) before it is a progress update."""
 F_SETPIPE_SZ = 1031
 PIPE_SIZE = 1024 * 1024
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.text import Text
 from textual import work
+from textual.geometry import Size
 from textual.widgets import RichLog, Static
 
 from cockpit.logsearch import LogFollower, file_size, search_log, tail_lines
@@ -61,6 +62,8 @@ class StepLogView(RichLog):
         self.empty = "(no output yet)"
         self._placeholder = False
         """Only the ``empty`` words are shown: the first real line replaces it."""
+        self._in_progress: str | None = None
+        """The stream (``O``/``E``) whose line in progress is the last line drawn."""
 
     def on_resize(self) -> None:
         """A ``tty: true`` command's terminal is as wide as this view."""
@@ -87,8 +90,9 @@ class StepLogView(RichLog):
             return
         self._follower = LogFollower(path, offset=end)
         self.clear()
+        self._in_progress = None
         for line in lines:
-            self.write(self.line_text(line))
+            self.draw(line)
         self._placeholder = not lines
         if not lines:
             self.write(Text(self.empty, style="dim"))
@@ -125,7 +129,7 @@ class StepLogView(RichLog):
                     scroll_end=self.auto_scroll,
                 )
             for line in lines[-SHOWN_PER_DRAW:]:
-                self.write(self.line_text(line), scroll_end=self.auto_scroll)
+                self.draw(line, scroll_end=self.auto_scroll)
         finally:
             self._reading = False
             if self._again:
@@ -153,6 +157,22 @@ class StepLogView(RichLog):
 
     # -- one line ---------------------------------------------------------------------------
 
+    def draw(self, raw: str, scroll_end: bool | None = None) -> None:
+        """Draw one log line. A line in progress (tag ``o``/``e``, a ``\\r`` progress bar
+        being written) is replaced by the next line of its stream: one line that updates."""
+        tag = raw[25:26]
+        if self._in_progress is not None and tag.upper() == self._in_progress:
+            self._drop_last()
+        self._in_progress = tag.upper() if tag in ("o", "e") else None
+        self.write(self.line_text(raw), scroll_end=scroll_end)
+
+    def _drop_last(self) -> None:
+        if self.lines:
+            self.lines.pop()
+            self._line_cache.clear()  # RichLog keys its cache by line index
+            self.virtual_size = Size(self.virtual_size.width, len(self.lines))
+            self.refresh()
+
     def line_text(self, raw: str) -> Text:
         """A log-file line (``TS TAG text``) for the screen: the time, then the text."""
         ts, _, rest = raw.partition(" ")
@@ -163,7 +183,7 @@ class StepLogView(RichLog):
         shown = Text.from_ansi(body) if "\x1b" in body else Text(body)
         if tag == "#":
             shown.stylize_before("bold")
-        elif tag == "E":
+        elif tag in ("E", "e"):
             shown.stylize_before(style(self.app, "warning"))
         text.append_text(shown)
         return text

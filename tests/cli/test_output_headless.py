@@ -63,3 +63,29 @@ def test_to_a_terminal_colours_but_no_title_clear_or_bell(tmp_path):
     for acting in (b"\x1b]", b"\x1b[2J", b"\x1b[?1049h", b"\x07", b"\x00"):
         assert acting not in out, acting
     assert b"progress 100%" in out and b"progress 10%" not in out
+
+
+def test_a_line_in_progress_is_printed_once_when_it_ends(tmp_path):
+    from tests.helpers import phase_workspace
+    from tests.tui.test_output import PROGRESS
+
+    script = tmp_path / "progress.sh"
+    script.write_text(PROGRESS + "\n")
+    phase = (
+        "id: ship\ntitle: Ship\nsteps:\n  - id: upload\n    title: Upload\n"
+        f"    commands:\n      - run: sh {script}\n"
+    )
+    root = phase_workspace(tmp_path / "ws", {"ship.yaml": phase})
+    start(root)
+    result = subprocess.run(
+        cockpit_cmd("run", "ship", "--headless", "--yes"),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "  upload 100%" in lines and "  before" in lines and "  after" in lines
+    assert not any("upload 10%" in ln or "upload 50%" in ln for ln in lines), lines
+    assert not any(ln[:4].isdigit() for ln in lines), lines  # no raw log line leaked

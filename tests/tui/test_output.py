@@ -79,3 +79,47 @@ async def test_output_is_drawn_as_a_terminal_would_and_nothing_escapes(tmp_path)
             "the coloured line is found by its text",
         )
     session.close()
+
+
+PROGRESS = (
+    "printf 'before\\n'; printf 'upload 10%%\\r'; sleep 0.6; printf 'upload 50%%\\r'; "
+    "sleep 0.6; printf 'upload 100%%\\n'; printf 'after\\r\\n'"
+)
+
+
+async def test_a_progress_line_updates_while_it_is_written(tmp_path):
+    script = tmp_path / "progress.sh"
+    script.write_text(PROGRESS + "\n")
+    phase = (
+        "id: ship\ntitle: Ship\nsteps:\n  - id: upload\n    title: Upload\n"
+        f"    commands:\n      - run: sh {script}\n"
+    )
+    root = phase_workspace(tmp_path / "ws", {"ship.yaml": phase})
+    session = RunSession.start(Workspace.open(root), "standard", "1.0.0", operator="ana")
+    app = CockpitApp(session.ws, session, follow_interval=0.05, poll_health=False)
+
+    def shown() -> list[str]:
+        view = app.screen.query_one("#step-log", RichLog)
+        return [strip.text[9:].rstrip() for strip in view.lines]  # past the "HH:MM:SS "
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_phase("ship")
+        await until(pilot, lambda: isinstance(app.screen, DeployScreen), "deploy screen")
+        await pilot.pause()
+        await pilot.press("r")
+        # before the line ends, its progress shows, one line that updates
+        await until(pilot, lambda: "upload 10%" in shown(), "the progress while written")
+        await until(pilot, lambda: "upload 50%" in shown(), "the progress updated")
+        assert "upload 10%" not in shown() and shown().count("upload 50%") == 1
+        await until(pilot, lambda: session.state.step("ship", "upload").state == "done", "done")
+        await until(pilot, lambda: "after" in shown(), "every line drawn")
+        lines = shown()
+        assert lines.count("upload 100%") == 1, lines
+        assert not any("upload 10%" in ln or "upload 50%" in ln for ln in lines), lines
+        assert lines.index("before") < lines.index("upload 100%") < lines.index("after")
+    # the log keeps the bytes: the line in progress is logged as o lines, \r implied
+    raw = session.log_path("ship", "upload").read_bytes()
+    texts = [ln.split(b" ", 2) for ln in raw.split(b"\n") if ln[25:26] in (b"o", b"O")]
+    joined = b"".join(t[2] + (b"\r" if t[1] == b"o" else b"\n") for t in texts)
+    assert joined == b"before\nupload 10%\rupload 50%\rupload 100%\nafter\r\n"
+    session.close()
