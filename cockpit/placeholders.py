@@ -62,15 +62,22 @@ def quote(word: str) -> str:
     return "'" + word.replace("'", "'\\''") + "'"
 
 
-def _command_words(value: str) -> str:
+_KEYWORDS = frozenset(
+    {"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until"}
+    | {"for", "in", "!", "{", "}", "time", "function", "select", "[[", "]]"}
+)
+"""Words the shell reads as syntax where a command starts: a value's word is never one."""
+
+
+def _command_words(words: list[str]) -> str:
+    return " ".join(_quoted(w) if w in _KEYWORDS else quote(w) for w in words)
+
+
+def _split(value: str) -> list[str]:
     try:
-        words = shlex.split(value)
+        return shlex.split(value)
     except ValueError:  # unbalanced quotes: keep it one (safe) word
-        words = [value]
-    return " ".join(
-        quote(w) if _BARE.fullmatch(w) and w not in shellscan.RESERVED else _quoted(w)
-        for w in words
-    )
+        return [value]
 
 
 def _quoted(word: str) -> str:
@@ -80,9 +87,14 @@ def _quoted(word: str) -> str:
 def _place(site: Site, value: str | list[str]) -> str:
     joined = " ".join(map(str, value)) if isinstance(value, list) else value
     context = site.context
+    if isinstance(value, list) and not site.whole and context == shellscan.WORD:
+        # an empty list in rm -rf {dirs}/build would leave rm -rf /build
+        raise PlaceholderError(
+            f"{{{site.name}}} is a list, which can only stand as whole words, not inside one"
+        )
     if context == shellscan.COMMAND:
-        text = " ".join(quote(str(v)) for v in value) if isinstance(value, list) else None
-        text = text if text is not None else _command_words(value)  # type: ignore[arg-type]
+        words = [str(v) for v in value] if isinstance(value, list) else _split(value)
+        text = _command_words(words)
     elif context == shellscan.WORD:
         text = " ".join(quote(str(v)) for v in value) if isinstance(value, list) else quote(value)
     elif context == shellscan.SINGLE:

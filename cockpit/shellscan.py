@@ -42,6 +42,8 @@ class Site:
     backticks: int = 0
     problem: str | None = None
     """Why no value can be placed here, in words (None: it can)."""
+    whole: bool = True
+    """It stands as whole words (not inside a longer word): only then may a list go here."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class _Frame:
     redirect: bool = False
     in_redirect: bool = False
     parens: int = 0
+    cases: int = 0  # open case … esac
+    pattern: bool = False  # in a case pattern (before its ")")
+    escaped: bool = False  # a backtick frame that holds a backslash
 
 
 class _Scanner:
@@ -76,7 +81,7 @@ class _Scanner:
         self.pieces: list[Piece] = []
         self.literal: list[str] = []
         self.stack: list[_Frame] = [_Frame("code")]
-        self.pending: list[tuple[str, bool, bool]] = []  # delimiter, strip tabs, raw
+        self.pending: list[tuple[str, bool, bool, int]] = []  # delimiter, strip, raw, depth
         self.doubled = 0  # {{ not yet closed by their }}
 
     # -- output ----------------------------------------------------------------
@@ -88,17 +93,28 @@ class _Scanner:
             self.pieces.append("".join(self.literal))
             self.literal = []
 
-    def site(self, name: str, context: str, problem: str | None = None) -> None:
+    def site(self, name: str, context: str, problem: str | None = None, whole: bool = True) -> None:
         self.flush()
         depth = sum(1 for f in self.stack if f.kind == "`")
-        self.pieces.append(Site(name, self.i, context, depth, problem))
+        kinds = {f.kind for f in self.stack}
+        if problem is None and kinds & {"${", "$(("}:
+            where = "${…}" if "${" in kinds else "$((…))"
+            problem = f"a placeholder inside {where} cannot be quoted"
+        if problem is None and any(f.kind == "`" and f.escaped for f in self.stack):
+            problem = (
+                "a placeholder inside backticks that hold a backslash cannot be quoted "
+                "safely: write $( ) instead"
+            )
+        if problem is None and depth > 1:
+            problem = "a placeholder inside nested backticks cannot be quoted: write $( )"
+        self.pieces.append(Site(name, self.i, context, depth, problem, whole))
 
     def marker(self, piece: HereLine) -> None:
         self.flush()
         self.pieces.append(piece)
 
     # -- braces shared by every context ------------------------------------------
-    def braces(self, context: str, problem: str | None = None) -> bool:
+    def braces(self, context: str, problem: str | None = None, whole: bool = True) -> bool:
         """Literal ``{{``/``}}`` or a placeholder at ``i``; True if one was taken."""
         t, i = self.t, self.i
         if t.startswith("{{", i):
@@ -114,7 +130,7 @@ class _Scanner:
             return True
         match = _NAME.match(t, i)
         if match:
-            self.site(match.group(1), context, problem)
+            self.site(match.group(1), context, problem, whole)
             self.i = match.end()
             return True
         return False
@@ -149,6 +165,13 @@ class _Scanner:
         if frame.word_start:
             return
         word = "".join(frame.word)
+        if frame.word_cmd and word == "case":
+            frame.cases += 1
+        elif frame.word_cmd and word == "esac" and frame.cases:
+            frame.cases -= 1
+            frame.pattern = False
+        elif frame.cases and word == "in" and not frame.pattern and not frame.cmd_pos:
+            frame.pattern = True  # case WORD in: patterns follow
         if frame.in_redirect:
             frame.in_redirect = False  # a redirection's target leaves command position as it was
         elif frame.word_cmd and (word in RESERVED or _ASSIGNMENT.match(word)):
@@ -173,10 +196,9 @@ class _Scanner:
             at_start = frame.word_start
             match = _NAME.match(t, i)
             whole = bool(match) and (match.end() == len(t) or t[match.end()] in _WORD_END)
-            context = (
-                COMMAND if at_start and whole and frame.cmd_pos and not frame.redirect else WORD
-            )
-            if self.braces(context):
+            command = at_start and whole and frame.cmd_pos and not frame.redirect
+            context = COMMAND if command and not frame.pattern else WORD
+            if self.braces(context, whole=at_start and whole):
                 self.word_char(frame, "\0")
                 return
             self.word_char(frame, c)
@@ -195,6 +217,11 @@ class _Scanner:
             if self.pending:
                 self.heredocs()
         elif c == "\\":
+            self.backslash()
+            if t.startswith("\\\n", i):  # a line continuation: as if it were not there
+                self.emit(t[i : i + 2])
+                self.i += 2
+                return
             self.word_char(frame, t[i : i + 2])
             self.emit(t[i : i + 2])
             self.i += 2
@@ -220,6 +247,8 @@ class _Scanner:
             self.end_word(frame)
             self.heredoc_start()
         elif c in "<>":
+            if not frame.word_start and "".join(frame.word).isdigit():
+                frame.word_start, frame.word = True, []  # 2>: a file descriptor, not a word
             self.end_word(frame)
             frame.redirect = True
             self.emit(c)
@@ -230,7 +259,19 @@ class _Scanner:
                 self.i += 1
                 return
             self.end_word(frame)
+            if frame.pattern and c == "|":  # a|b) in a case pattern
+                self.emit(c)
+                self.i += 1
+                return
             frame.cmd_pos = True
+            if frame.cases and t.startswith(";;", i):
+                frame.pattern = True
+                self.emit(";;")
+                self.i += 2
+                return
+            self.emit(c)
+            self.i += 1
+        elif c == "(" and frame.pattern:  # case x in (a) …: the optional open paren
             self.emit(c)
             self.i += 1
         elif c == "(":
@@ -241,7 +282,12 @@ class _Scanner:
             self.i += 1
         elif c == ")":
             self.end_word(frame)
-            if frame.parens:
+            if frame.pattern:  # the ) of a case pattern
+                frame.pattern = False
+                frame.cmd_pos = True
+                self.emit(c)
+                self.i += 1
+            elif frame.parens:
                 frame.parens -= 1
                 frame.cmd_pos = False
                 self.emit(c)
@@ -257,6 +303,14 @@ class _Scanner:
             self.word_char(frame, c)
             self.emit(c)
             self.i += 1
+
+    def backslash(self) -> None:
+        """Inside backticks a backslash is processed once more before the shell reads the
+        command (a backslash before a double quote or a backtick): a placeholder after one
+        is not quoted (refused)."""
+        for frame in self.stack:
+            if frame.kind == "`":
+                frame.escaped = True
 
     def dollar(self) -> None:
         t, i = self.t, self.i
@@ -284,6 +338,7 @@ class _Scanner:
         if c == '"':
             self.pop(c)
         elif c == "\\":
+            self.backslash()
             self.emit(t[i : i + 2])
             self.i += 2
         elif c == "$":
@@ -333,25 +388,44 @@ class _Scanner:
             self.emit(t[self.i])
             self.i += 1
         start = self.i
-        while self.i < len(t) and t[self.i] not in _WORD_END:
+        quote = ""
+        while self.i < len(t) and (quote or t[self.i] not in _WORD_END):
+            c = t[self.i]
             if self.braces(WORD, "a placeholder cannot be a here-document's delimiter"):
                 continue
-            self.emit(t[self.i])
+            if quote and c == quote:
+                quote = ""
+            elif not quote and c in "'\"":
+                quote = c  # a quoted delimiter is one word, spaces and all
+            elif not quote and c == "\\":
+                self.emit(t[self.i : self.i + 2])
+                self.i += 2
+                continue
+            self.emit(c)
             self.i += 1
         word = t[start : self.i]
         raw = any(q in word for q in "'\"\\")
-        self.pending.append((re.sub(r"[\"'\\]", "", word), strip, raw))
+        delimiter = re.sub(r"\\(.)", r"\1", re.sub(r"'([^']*)'|\"([^\"]*)\"", r"\1\2", word))
+        self.pending.append((delimiter, strip, raw, len(self.stack)))
 
     def heredocs(self) -> None:
-        """The bodies of the here-documents begun on the line just ended."""
+        """The bodies of the here-documents begun on the line just ended (at this depth:
+        one begun before a ``$(`` that spans lines starts after the line that closes it)."""
         t = self.t
-        for delimiter, strip, raw in self.pending:
-            substitution = 0  # depth of $( / ` in an unquoted body: a value there is code
+        here = [p for p in self.pending if p[3] == len(self.stack)]
+        self.pending = [p for p in self.pending if p[3] != len(self.stack)]
+        for delimiter, strip, raw, _ in here:
+            # In an unquoted body, $( ) and backticks are code and ${ } is the shell's: after
+            # one, a placeholder is refused rather than placed where quoting means nothing.
+            code_seen = False
+            for_brace = 0
+            continued = False  # the line before ended in a backslash: this one joins it
             while self.i < len(t):
                 end = t.find("\n", self.i)
                 end = len(t) if end < 0 else end
                 line = t[self.i : end]
-                if (line.lstrip("\t") if strip else line) == delimiter:
+                joins, continued = continued, not raw and _odd_backslashes(line)
+                if not joins and (line.lstrip("\t") if strip else line) == delimiter:
                     self.emit(t[self.i : end + 1])
                     self.i = end + 1
                     break
@@ -359,19 +433,23 @@ class _Scanner:
                 while self.i < end:
                     if not raw:
                         if t.startswith("$(", self.i) or t[self.i] == "`":
-                            substitution += 1 if t[self.i] == "$" else (-1 if substitution else 1)
-                        elif t[self.i] == ")" and substitution:
-                            substitution -= 1
-                        elif t[self.i] == "\\":
+                            code_seen = True
+                        elif t.startswith("${", self.i):
+                            for_brace += 1
+                        elif t[self.i] == "}" and for_brace:
+                            for_brace -= 1
+                        elif t[self.i] == "\\" and self.i + 1 < end:
                             self.emit(t[self.i : self.i + 2])
                             self.i += 2
                             continue
-                    problem = (
-                        "a placeholder inside a command substitution in a here-document "
-                        "cannot be quoted"
-                        if substitution
-                        else None
-                    )
+                    problem = None
+                    if code_seen:
+                        problem = (
+                            "a placeholder after a command substitution in a here-document "
+                            "cannot be quoted: set a shell variable before it instead"
+                        )
+                    elif for_brace:
+                        problem = "a placeholder inside ${…} cannot be quoted"
                     if not self.braces(HEREDOC_RAW if raw else HEREDOC, problem):
                         self.emit(t[self.i])
                         self.i += 1
@@ -379,7 +457,11 @@ class _Scanner:
                 if end < len(t):
                     self.emit("\n")
                 self.i = end + 1
-        self.pending = []
+
+
+def _odd_backslashes(line: str) -> bool:
+    """Whether ``line`` ends in an unescaped backslash (a line continuation)."""
+    return (len(line) - len(line.rstrip("\\"))) % 2 == 1
 
 
 def scan(template: str) -> list[Piece]:

@@ -199,3 +199,65 @@ def test_a_closing_double_brace_without_an_opening_one_is_the_commands_own():
     # awk and jq programs keep their }} ; only the }} that closes a {{ is a literal brace
     template = "awk '{if(x){print $1}}' f; jq '{a: {b: 1}}' g; echo {{v}}"
     assert substitute(template, {}) == "awk '{if(x){print $1}}' f; jq '{a: {b: 1}}' g; echo {v}"
+
+
+# A review tried to break the quoting; each of these injected or corrupted before.
+P = "$(touch PWNED)"
+S = ";touch PWNED"
+
+
+@pytest.mark.parametrize(
+    ("template", "value"),
+    [
+        ('echo "$(case x in x) echo {v};; esac)"', P),
+        ("echo \"${X:-'{v}'}\"", P),
+        ('echo "${X:-"{v}"}"', P),
+        ('echo $(( "{v}" ))', P),
+        ('echo "`echo \\"{v}\\"`"', P),
+        ("echo `echo \"\\`echo '{v}'\\`\"`", P),
+        ("cat <<EOF\n$(echo $((1+1)) {v})\nEOF", S),
+        ("cat <<EOF\n$(printf '%s)' {v})\nEOF", S),
+        ("cat <<EOF\n$(case a in a) echo {v};; esac)\nEOF", S),
+        ('cat <<EOF; x=$(\necho {v}\n)\nbody\nEOF\necho "$x"', S),
+        ('cat <<"E O F"\nbody\nE O F\necho "{v}"', P),
+        ("echo hi \\\n#{v}\necho after", "\ntouch PWNED\n#"),
+        ("cat <<EOF\na\\\nEOF\nb {v}\nEOF", P),
+        ("cat <<EOF\n${X:-{v}}\nEOF", P),
+    ],
+)
+def test_reviewed_attacks_are_data_or_refused(tmp_path, template, value):
+    try:
+        command = substitute(template, {"v": value})
+    except PlaceholderError:
+        return  # refused before anything runs: fail closed
+    subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, capture_output=True, timeout=10)
+    assert not (tmp_path / "PWNED").exists(), command
+
+
+@pytest.mark.parametrize(
+    ("template", "value", "out"),
+    [
+        ("true && \\\n  {v}", "printf %s ok", "ok"),  # a continuation keeps command position
+        ("2>/dev/null {v}", "printf %s ok", "ok"),  # 2> is a redirection, not a command
+        ("case x in x) {v};; esac", "printf %s ok", "ok"),
+        ("( case x in (x) {v};; esac )", "printf %s ok", "ok"),
+        ("case 'b c' in a|{v}) printf hit;; esac", "b c", "hit"),  # a pattern is one word
+        ("if true; then printf %s {v}; fi", "fi", "fi"),
+        ("cat <<EOF\na\\\nb {v}\nEOF", "x", "ab x\n"),
+    ],
+)
+def test_reviewed_values_arrive_intact(template, value, out):
+    assert run(substitute(template, {"v": value})) == out
+
+
+@pytest.mark.parametrize("word", ["fi", "done", "esac", "in", "}", "then"])
+def test_a_keyword_value_where_a_command_starts_is_a_command_name(word):
+    # never syntax: the shell looks for a command of that name
+    done = subprocess.run(["/bin/sh", "-c", substitute("{v}", {"v": word})], capture_output=True)
+    assert b"not found" in done.stderr
+
+
+def test_a_list_inside_a_word_is_refused():
+    with pytest.raises(PlaceholderError, match="whole words"):
+        substitute("rm -rf {dirs}/build", {"dirs": []})
+    assert substitute("rm -rf {dirs}", {"dirs": []}) == "rm -rf "
