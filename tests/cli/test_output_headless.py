@@ -7,7 +7,7 @@ import os
 import subprocess
 
 from tests.helpers import cockpit_cmd
-from tests.tui.test_output import workspace
+from tests.tui.test_output import PROGRESS, workspace
 
 SAFE = {"\n", "\t"}
 
@@ -18,9 +18,8 @@ def start(root):
     subprocess.run(cmd, cwd=root, check=True, env=env, capture_output=True)
 
 
-def test_to_a_pipe_only_the_text(tmp_path):
-    root = workspace(tmp_path)
-    start(root)
+def run_to_a_pipe(root) -> str:
+    """``cockpit run ship --headless --yes`` with stdout a pipe: what it printed."""
     result = subprocess.run(
         cockpit_cmd("run", "ship", "--headless", "--yes"),
         cwd=root,
@@ -29,7 +28,13 @@ def test_to_a_pipe_only_the_text(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    out = result.stdout
+    return result.stdout
+
+
+def test_to_a_pipe_only_the_text(tmp_path):
+    root = workspace(tmp_path)
+    start(root)
+    out = run_to_a_pipe(root)
     assert "red ok" in out and "title line" in out and "progress 100%" in out
     assert "progress 10%" not in out
     assert all(ch in SAFE or ch.isprintable() for ch in out), repr(out)
@@ -66,26 +71,9 @@ def test_to_a_terminal_colours_but_no_title_clear_or_bell(tmp_path):
 
 
 def test_a_line_in_progress_is_printed_once_when_it_ends(tmp_path):
-    from tests.helpers import phase_workspace
-    from tests.tui.test_output import PROGRESS
-
-    script = tmp_path / "progress.sh"
-    script.write_text(PROGRESS + "\n")
-    phase = (
-        "id: ship\ntitle: Ship\nsteps:\n  - id: upload\n    title: Upload\n"
-        f"    commands:\n      - run: sh {script}\n"
-    )
-    root = phase_workspace(tmp_path / "ws", {"ship.yaml": phase})
+    root = workspace(tmp_path, PROGRESS, "upload")
     start(root)
-    result = subprocess.run(
-        cockpit_cmd("run", "ship", "--headless", "--yes"),
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    lines = run_to_a_pipe(root).splitlines()
     assert "  upload 100%" in lines and "  before" in lines and "  after" in lines
     assert not any("upload 10%" in ln or "upload 50%" in ln for ln in lines), lines
     assert not any(ln[:4].isdigit() for ln in lines), lines  # no raw log line leaked

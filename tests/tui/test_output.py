@@ -26,11 +26,12 @@ NOISY = (
 )
 
 
-def workspace(tmp_path):
-    script = tmp_path / "noisy.sh"
-    script.write_text(NOISY + "\n")
+def workspace(tmp_path, printer: str = NOISY, step: str = "noisy"):
+    """A workspace whose phase ``ship`` has one step running ``printer`` as a script."""
+    script = tmp_path / f"{step}.sh"
+    script.write_text(printer + "\n")
     phase = (
-        "id: ship\ntitle: Ship\nsteps:\n  - id: noisy\n    title: Noisy\n"
+        f"id: ship\ntitle: Ship\nsteps:\n  - id: {step}\n    title: {step.title()}\n"
         f"    commands:\n      - run: sh {script}\n"
     )
     return phase_workspace(tmp_path / "ws", {"ship.yaml": phase})
@@ -88,13 +89,7 @@ PROGRESS = (
 
 
 async def test_a_progress_line_updates_while_it_is_written(tmp_path):
-    script = tmp_path / "progress.sh"
-    script.write_text(PROGRESS + "\n")
-    phase = (
-        "id: ship\ntitle: Ship\nsteps:\n  - id: upload\n    title: Upload\n"
-        f"    commands:\n      - run: sh {script}\n"
-    )
-    root = phase_workspace(tmp_path / "ws", {"ship.yaml": phase})
+    root = workspace(tmp_path, PROGRESS, "upload")
     session = RunSession.start(Workspace.open(root), "standard", "1.0.0", operator="ana")
     app = CockpitApp(session.ws, session, follow_interval=0.05, poll_health=False)
 
