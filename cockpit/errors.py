@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cockpit.secrets import mask_userinfo
+
 
 @dataclass(frozen=True, order=True)
 class SourceError:
@@ -59,6 +61,7 @@ def error_words(exc: BaseException) -> str:
     text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     # one printable line, whatever the message held (it may quote a server or a file)
     text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    text = mask_userinfo(text)  # an httpx message quotes the URL it was given
     if len(text) > 300:
         text = text[:297] + "..."
     kind = type(exc).__name__

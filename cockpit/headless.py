@@ -277,6 +277,8 @@ class Headless:
             if code is not None:
                 return code
         all_steps = self.steps()
+        if not self.to_run():
+            self._say(f"nothing to run: every step of {self.phase_id} is done or skipped")
         for step in self.to_run():
             if self.interrupted:
                 return EXIT_ABORTED
@@ -317,7 +319,7 @@ class Headless:
         title = self.session.step_spec(found.phase, found.step).title
         self._say(f"# {title}: {found.words}")
         if found.what == "recorded" or found.what == "vanished":
-            return None
+            return self._ended_unwatched(found)
         if found.phase != self.phase_id:
             self._say(f"# it belongs to phase {found.phase!r}: finish it there first")
             return EXIT_USAGE
@@ -327,10 +329,22 @@ class Headless:
             await self.driver.wait_orphan(found.phase, found.step)
             st = self.session.state.step(found.phase, found.step)
             self._say(f"# {title}: {st.state} — {st.reason}")
-            return None
+            return self._ended_unwatched(found)
         path = self.session.log_path(found.phase, found.step)
         self._say(f"\n==> resuming {title}: following its log")
         return await self._follow(step, offset=tail_offset(path, 20))
+
+    def _ended_unwatched(self, found: Found) -> int | None:
+        """A step that ended while no cockpit watched: done goes on; failed stops here, so
+        a command that may have half-run (a migration) is never started again unasked."""
+        st = self.session.state.step(found.phase, found.step)
+        if st.state != StepStatus.FAILED:
+            return None
+        self._say(
+            f"# stopping: it failed while no cockpit watched; look at its log, then retry it "
+            f"(cockpit run {found.phase} --headless) or skip it in the TUI"
+        )
+        return EXIT_FAILED
 
     async def _follow(self, step: Step, offset: int) -> int | None:
         """Print the step's log as it grows until the step ends; an exit code to stop with."""

@@ -28,7 +28,7 @@ from cockpit.errors import CockpitError
 from cockpit.eventcheck import problem
 from cockpit.safefiles import StateFileError, append_whole, cannot, open_file, reading
 from cockpit.secrets import Redactor
-from cockpit.termtext import plain_values
+from cockpit.termtext import inert, plain_values
 
 FORMAT = 1
 
@@ -203,8 +203,8 @@ def decode(raw: bytes, where: str) -> tuple[dict[str, Any] | None, str | None]:
                 f"this version reads format {FORMAT}). Upgrade cockpit to open this run."
             )
     why = problem(event)
-    if why is not None:
-        return None, f"{where}: {why}; line skipped"
+    if why is not None:  # it may quote the line's own values: shown inert
+        return None, f"{where}: {inert(why)}; line skipped"
     if _CONTROL_IN_JSON.search(raw):  # a note or a reason with a control character in it
         event = plain_values(event)
     return event, None

@@ -187,12 +187,14 @@ class HealthMonitor:
         try:
             self.on_update(env, sample, changed)
         except Exception:  # a consumer's bug must never stop the polling
-            log.exception("health update handler failed for %s", env.name)
+            log.debug("health update handler failed for %s", env.name, exc_info=True)
 
     def _failed(self, env: EnvHealth, exc: Exception) -> None:
         """The poller of ``env`` failed: it shows UNKNOWN with the error in words (never a
         stale READY); the other environments' pollers never notice."""
-        log.exception("health poller failed for %s", env.name)
+        # the words go on screen as the UNKNOWN sample; a traceback on stderr would reach
+        # headless output on every retry (Python's last-resort logging)
+        log.debug("health poller failed for %s", env.name, exc_info=True)
         words = f"health polling failed: {error_words(exc)}"
         sample = Sample(
             env.name, env.url, iso(self.clock.now()), UNKNOWN, error=words, reason=words

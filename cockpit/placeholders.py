@@ -55,9 +55,10 @@ def known_names(var_names: Iterable[str], env_names: Iterable[str]) -> set[str]:
     return {*var_names, *(f"{env}_url" for env in env_names), *RUN_PLACEHOLDERS}
 
 
-def quote(word: str) -> str:
-    """One shell word, single-quoted unless plainly safe; never uses double quotes."""
-    if _BARE.fullmatch(word):
+def quote(word: str, always: bool = False) -> str:
+    """One shell word, single-quoted unless plainly safe (or ``always``); never uses double
+    quotes."""
+    if not always and _BARE.fullmatch(word):
         return word
     return "'" + word.replace("'", "'\\''") + "'"
 
@@ -70,7 +71,7 @@ _KEYWORDS = frozenset(
 
 
 def _command_words(words: list[str]) -> str:
-    return " ".join(_quoted(w) if w in _KEYWORDS else quote(w) for w in words)
+    return " ".join(quote(w, always=w in _KEYWORDS) for w in words)
 
 
 def _split(value: str) -> list[str]:
@@ -78,10 +79,6 @@ def _split(value: str) -> list[str]:
         return shlex.split(value)
     except ValueError:  # unbalanced quotes: keep it one (safe) word
         return [value]
-
-
-def _quoted(word: str) -> str:
-    return "'" + word.replace("'", "'\\''") + "'"
 
 
 def _place(site: Site, value: str | list[str]) -> str:

@@ -491,7 +491,13 @@ class Supervisor:
                 if survivors:
                     self.log.note(f"processes still alive after SIGKILL: {survivors}")
                 await waiter
-            _, pending = await asyncio.wait(readers, timeout=PIPE_GRACE)
+            done_reading, pending = await asyncio.wait(readers, timeout=PIPE_GRACE)
+            for reader in done_reading:  # a reader that broke lost output: never "done"
+                if not reader.cancelled() and reader.exception() is not None:
+                    raise CommandCrashed(
+                        command.shown,
+                        f"its output could not be read: {error_words(reader.exception())}",
+                    )
             if pending:
                 self.log.note(
                     "the command has ended; a background process it started still holds "

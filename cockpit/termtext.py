@@ -102,11 +102,6 @@ def plain_values(value: Any) -> Any:
     return value
 
 
-def plain_multiline(text: str) -> str:
-    """``plain`` for text that may hold several lines (a note, a message): lines kept."""
-    return "\n".join(plain(line) for line in text.split("\n"))
-
-
 def has_controls(data: bytes) -> bool:
     """Whether bytes hold anything a terminal could act on (newline and tab aside).
 

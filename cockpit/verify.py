@@ -52,10 +52,9 @@ async def verify_item(
     url = config.environments[env].url + config.health.path
     try:
         sample = await probe_once(env, url, config.health.timeout, session.clock)
-        evidence = sample.evidence()
     except Exception as exc:  # fail closed: whatever went wrong, the item is not verified
         sample = failed_sample(env, url, exc, config.health.timeout, session.clock.now())
-        evidence = sample.evidence()
+    evidence = sample.evidence()
     if sample.state == READY:
         return Verification(True, sample, session.plan_check(phase_id, item_id, note, evidence))
     return Verification(

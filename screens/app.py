@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -88,6 +89,19 @@ class CockpitApp(App[int]):
         self.first_phase = first_phase
 
     # -- screens ------------------------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast in plain text: its words often come from outside (a runbook text, a
+        ready body, an error), and ``[`` in them is never read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def _driver_for(self, session: RunSession) -> RunDriver:
         return RunDriver(session, self.monitor, self._alert, self._changed)

@@ -8,8 +8,6 @@ the items of every release type, ``o`` overrides a locked phase with a reason.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,9 +24,6 @@ from screens.items import ChecklistView, ItemDetail, LockBanner, PhaseHeading
 from screens.keyrules import Rule, driving, lookup
 from screens.messages import JournalAdvanced, RunScreen
 from screens.theme import refresh_bindings_if_changed
-
-if TYPE_CHECKING:
-    pass
 
 ACTIONS: dict[str, Rule] = {
     "toggle": driving(lambda s: None if s.locked else True),

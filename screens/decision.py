@@ -38,7 +38,7 @@ class DecisionDialog(ModalScreen[Decision | None]):
         with Vertical(id="dialog"):
             yield Label("Rollback decision", id="dialog-title")
             met = "; ".join(self.criteria) if self.criteria else "none ticked"
-            yield Static(f"Criteria met: {met}", id="dialog-detail")
+            yield Static(f"Criteria met: {met}", id="dialog-detail", markup=False)
             with RadioSet(id="decision-choice"):
                 yield RadioButton("Roll back", value=True, id="choice-rollback")
                 yield RadioButton("Fix forward", id="choice-fix-forward")
@@ -46,7 +46,7 @@ class DecisionDialog(ModalScreen[Decision | None]):
             yield Input(id="decision-rationale", placeholder="why: scope, risk, data migrations…")
             yield Label("Incident commander")
             yield Input(value=self.commander, id="decision-commander")
-            yield Static("", id="dialog-error")
+            yield Static("", id="dialog-error", markup=False)
             with Horizontal(id="dialog-buttons"):
                 yield Button("Record decision", variant="error", id="ok")
                 yield Button("Cancel", id="cancel")

@@ -11,8 +11,6 @@ Every key sends an intent to the app's driver; which keys apply is one table.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,9 +27,6 @@ from screens.messages import JournalAdvanced, RunScreen
 from screens.steplog import StepLogView, UsageLine
 from screens.steps import OrphanBanner, PhaseTimer, StepChecks, StepDetail, StepList
 from screens.theme import refresh_bindings_if_changed
-
-if TYPE_CHECKING:
-    pass
 
 ACTIONS: dict[str, Rule] = {
     # `r` is enabled on any selected step: when it cannot run, it says why in words
@@ -174,6 +169,15 @@ class DeployScreen(RunScreen):
             )
             self.query_one(StepLogView).show(self.phase_id, step.id, path, empty)
             self.cockpit.following.show_output(self.phase_id, step.id)
+
+    def on_screen_resume(self) -> None:
+        """Shown again (a dialog or the checklist closed, a rollback screen left): follow
+        the shown step's log again; the first look reads what it gained meanwhile."""
+        if self.shown is not None and self.selected is not None:
+            self.cockpit.following.show_output(self.phase_id, self.selected.id)
+
+    def on_screen_suspend(self) -> None:
+        self.cockpit.following.stop_output()
 
     @on(OptionList.OptionHighlighted, "#steps")
     def _highlighted(self) -> None:

@@ -37,11 +37,11 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.prompt_title, id="dialog-title")
+            yield Label(self.prompt_title, id="dialog-title", markup=False)
             if self.detail:
-                yield Static(self.detail, id="dialog-detail")
+                yield Static(self.detail, id="dialog-detail", markup=False)
             yield Input(value=self.value, id="dialog-input")
-            yield Static("", id="dialog-error")
+            yield Static("", id="dialog-error", markup=False)
             with Horizontal(id="dialog-buttons"):
                 yield Button(self.ok, variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
@@ -82,9 +82,9 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.confirm_title, id="dialog-title")
+            yield Label(self.confirm_title, id="dialog-title", markup=False)
             if self.detail:
-                yield Static(self.detail, id="dialog-detail")
+                yield Static(self.detail, id="dialog-detail", markup=False)
             with Horizontal(id="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", variant="error", id="yes")
                 yield Button(f"{self.no} (n)", id="no")

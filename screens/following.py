@@ -129,6 +129,10 @@ class Following:
         self._shown_log = (phase_id, step_id, self.app.session.log_path(phase_id, step_id))
         self._worker(self._watch_output(), "output")
 
+    def stop_output(self) -> None:
+        """No step log is on screen: stop looking at one."""
+        self._shown_log = None
+
     async def _watch_output(self) -> None:
         """While a step's log is shown: a stat every 50 ms, a message when it grew (so the
         log view draws at most 20 times a second, and reads only when there is news)."""

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Self, cast
 
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from cockpit.events import Event
@@ -116,3 +117,15 @@ class RunScreen(Screen):
 
     def on_screen_resume(self) -> None:
         deliver(self, JournalAdvanced(everything=True))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """As the app's: plain text, never markup."""
+        self.app.notify(message, title=title, severity=severity, timeout=timeout, markup=markup)

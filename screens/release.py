@@ -54,7 +54,7 @@ class ReleaseScreen(Screen):
     def compose(self) -> ComposeResult:
         yield RunHeader()
         yield RollbackBanner()
-        yield Static("reading the repository…", id="release-heading")
+        yield Static("reading the repository…", id="release-heading", markup=False)
         with Horizontal(id="release-body"):
             with Vertical(id="changelog-column"):
                 yield Label(
@@ -64,9 +64,9 @@ class ReleaseScreen(Screen):
                 yield TextArea(id="changelog", language="markdown")
             with VerticalScroll(id="messages-column"):
                 yield Label("Slack #releases", classes="column-title")
-                yield Static(id="slack")
+                yield Static(id="slack", markup=False)
                 yield Label("Stakeholder e-mail", classes="column-title")
-                yield Static(id="email")
+                yield Static(id="email", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -120,11 +120,11 @@ class ReleaseScreen(Screen):
         try:
             intent = await act()
         except CockpitError as exc:
-            self.notify(str(exc), title="Not done", severity="error")
+            self.app.notify(str(exc), title="Not done", severity="error")
             return
         await self.cockpit.intents.record(intent)
         failed = intent.type.endswith("failed")
-        self.notify(
+        self.app.notify(
             intent.type.replace(".", " "),
             title="Failed" if failed else "Done",
             severity="error" if failed else "information",
@@ -160,7 +160,7 @@ class ReleaseScreen(Screen):
         session = self.cockpit.session
         tags = [e.tag for e in session.state.recent if isinstance(e, TagCreated)]
         if not tags:
-            self.notify("create a tag first (t or T)", severity="warning")
+            self.app.notify("create a tag first (t or T)", severity="warning")
             return
         name = tags[-1]
         await self._act(
@@ -194,7 +194,7 @@ class ReleaseScreen(Screen):
     def action_copy(self) -> None:
         if self.view is not None:
             self.app.copy_to_clipboard(self.view.slack)
-            self.notify(
+            self.app.notify(
                 "the Slack message is on the clipboard (if your terminal allows it)", timeout=3
             )
 

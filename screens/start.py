@@ -41,13 +41,13 @@ class StartScreen(Screen):
     def compose(self) -> ComposeResult:
         with Vertical(id="start-box"):
             yield Label("Start a release", id="start-title")
-            yield Static("reading production tags…", id="start-current")
+            yield Static("reading production tags…", id="start-current", markup=False)
             with RadioSet(id="start-type"):
                 for n, (key, label) in enumerate(TYPES.items()):
                     yield RadioButton(label, value=n == 0, id=f"type-{key}")
             yield Label("Version")
             yield Input(id="start-version", placeholder="X.Y.Z")
-            yield Static("", id="start-error")
+            yield Static("", id="start-error", markup=False)
             yield Button("Start the run", variant="primary", id="start-button")
         yield Footer()
 

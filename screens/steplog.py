@@ -95,6 +95,7 @@ class StepLogView(RichLog):
             self.draw(line)
         self._placeholder = not lines
         if not lines:
+            self._in_progress = None  # a line of ours: the progress line stays drawn
             self.write(Text(self.empty, style="dim"))
         if self.step is not None:  # what was appended while the tail was read
             self.post_message(OutputPending(*self.step))
@@ -122,6 +123,7 @@ class StepLogView(RichLog):
                 self._placeholder = False
                 self.clear()
             if skipped or len(lines) > SHOWN_PER_DRAW:
+                self._in_progress = None  # a line of ours: the progress line stays drawn
                 self.write(
                     Text(
                         "… lines not drawn (all are in the step log; / searches it)", "dim italic"
@@ -145,6 +147,7 @@ class StepLogView(RichLog):
         self.auto_scroll = False
         heading = f"── {total} line{'s match' if total != 1 else ' matches'} {term!r}"
         heading += " (last 200 shown) ──" if total > 200 else " ──"
+        self._in_progress = None  # a line of ours: the progress line stays drawn
         self.write(Text(heading, style="bold reverse"))
         for line in found:
             self.write(self.line_text(line))

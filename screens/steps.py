@@ -29,10 +29,6 @@ from screens.theme import STEP_COLOURS, style
 
 MARKS = {"pending": "·", "running": "▶", "done": "✓", "failed": "✗", "skipped": "↷", "aborted": "■"}
 BAR = 20
-SHOWN_PER_DRAW = 120
-"""Lines drawn per frame at most while a step floods (the log file keeps every line)."""
-SHOWN_LINES = 2000
-"""Lines the log widget holds; the step log on disk holds every line."""
 
 
 def timer_bar(elapsed: float, budget: float | None, warn_at: float | None) -> tuple[str, str]:

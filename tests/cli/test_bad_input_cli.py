@@ -225,7 +225,7 @@ def test_health_judges_hostile_answers_in_words(tmp_path):
     assert any(ln.startswith("text is DEGRADED: 2xx but the body is not JSON") for ln in said)
 
 
-def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(tmp_path):
+def test_an_error_is_one_line_and_debug_adds_the_traceback(tmp_path):
     """An error is one line in words and exit 2 (ticking an item of a phase the runbook
     does not have); with --debug, the traceback too, for a bug report."""
     root = workspace(tmp_path)

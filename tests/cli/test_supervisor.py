@@ -251,3 +251,41 @@ steps:
     doc = status_json(root)
     assert step_of(doc, "dashboards")["state"] == "done"
     assert step_of(doc, "handover")["state"] == "done"
+
+
+def test_a_step_whose_supervisor_vanished_is_not_started_again(tmp_path):
+    """kill -9 of the headless driver and of the step's supervisor mid-step: the next
+    headless run records the step as vanished and stops (exit 1) — a half-run command (a
+    migration) is never started again unasked."""
+    phase = """\
+id: ship
+title: Ship
+steps:
+  - id: migrate
+    title: Migrate
+    commands:
+      - run: "echo attempt >> attempts.txt; for i in $(seq 1 50); do echo row $i; sleep 0.1; done"
+  - id: deploy
+    title: Deploy
+    commands:
+      - run: "echo deployed"
+"""
+    root = phase_workspace(tmp_path / "ws", {"ship.yaml": phase})
+    cli = cockpit_cmd("--workspace", str(root))
+    subprocess.run([*cli, "start", "--type", "standard", "--version", "1.0.0"], check=True)
+    run = [*cli, "run", "ship", "--headless", "--yes"]
+    first = subprocess.Popen(run, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    status = root / ".cockpit"
+    wait_for(lambda: any(status.glob("runs/*/logs/ship/migrate.status")), "the step started")
+    first.kill()  # kill -9 of the cockpit, then of the step's supervisor (pid in its status)
+    first.wait()
+    path = next(status.glob("runs/*/logs/ship/migrate.status"))
+    wait_for(lambda: json.loads(path.read_text())["commands"], "the command started")
+    os.kill(json.loads(path.read_text())["supervisor"]["pid"], signal.SIGKILL)
+    second = subprocess.run(
+        run, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60
+    )
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "it failed while no cockpit watched" in second.stdout
+    assert (root / "attempts.txt").read_text() == "attempt\n"  # not run again
+    assert step_of(status_json(root), "deploy")["state"] == "pending"

@@ -83,8 +83,8 @@ async def test_output_is_drawn_as_a_terminal_would_and_nothing_escapes(tmp_path)
 
 
 PROGRESS = (
-    "printf 'before\\n'; printf 'upload 10%%\\r'; sleep 0.6; printf 'upload 50%%\\r'; "
-    "sleep 0.6; printf 'upload 100%%\\n'; printf 'after\\r\\n'"
+    "printf 'before\\n'; printf 'upload 10%%\\r'; sleep 1.2; printf 'upload 50%%\\r'; "
+    "sleep 1.2; printf 'upload 100%%\\n'; printf 'after\\r\\n'"
 )
 
 
@@ -117,4 +117,31 @@ async def test_a_progress_line_updates_while_it_is_written(tmp_path):
     texts = [ln.split(b" ", 2) for ln in raw.split(b"\n") if ln[25:26] in (b"o", b"O")]
     joined = b"".join(t[2] + (b"\r" if t[1] == b"o" else b"\n") for t in texts)
     assert joined == b"before\nupload 10%\rupload 50%\rupload 100%\nafter\r\n"
+    session.close()
+
+
+async def test_the_log_catches_up_with_what_was_written_while_another_screen_was_on_top(
+    tmp_path,
+):
+    printer = "for i in $(seq 1 8); do echo row $i; sleep 0.1; done; echo last-row"
+    root = workspace(tmp_path, printer, "rows")
+    session = RunSession.start(Workspace.open(root), "standard", "1.0.0", operator="ana")
+    app = CockpitApp(session.ws, session, follow_interval=0.05, poll_health=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_phase("ship")
+        await until(pilot, lambda: isinstance(app.screen, DeployScreen), "deploy screen")
+        deploy = app.screen
+        await pilot.pause()
+        view = deploy.query_one("#step-log", RichLog)
+        await pilot.press("r")
+        await until(pilot, lambda: any("row 1" in s.text for s in view.lines), "first rows")
+        app.push_screen(TextPrompt("something else on top"))  # the deploy screen is hidden
+        await until(pilot, lambda: session.state.step("ship", "rows").state == "done", "done")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is deploy, "the deploy screen again")
+        await until(
+            pilot,
+            lambda: any("last-row" in s.text for s in view.lines),
+            "the rows written meanwhile",
+        )
     session.close()
