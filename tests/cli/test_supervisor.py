@@ -17,6 +17,7 @@ from cockpit.driver import RunDriver
 from cockpit.journal import read_journal
 from cockpit.report import build
 from cockpit.session import RunSession
+from cockpit.supervisor import read_status
 from cockpit.workspace import Workspace
 from tests.helpers import cockpit_cmd, phase_workspace, wait_for
 from tests.rollout import (
@@ -277,10 +278,11 @@ steps:
     first = subprocess.Popen(run, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     status = root / ".cockpit"
     wait_for(lambda: any(status.glob("runs/*/logs/ship/migrate.status")), "the step started")
+    path = next(status.glob("runs/*/logs/ship/migrate.status"))
+    # mid-step: the command runs (killed before the spec was handed over, nothing ran at all)
+    wait_for(lambda: (read_status(path) or {}).get("commands"), "the command started")
     first.kill()  # kill -9 of the cockpit, then of the step's supervisor (pid in its status)
     first.wait()
-    path = next(status.glob("runs/*/logs/ship/migrate.status"))
-    wait_for(lambda: json.loads(path.read_text())["commands"], "the command started")
     os.kill(json.loads(path.read_text())["supervisor"]["pid"], signal.SIGKILL)
     second = subprocess.run(
         run, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60
