@@ -17,21 +17,32 @@ import sys
 
 from cockpit.driver import RunDriver
 from cockpit.durations import format_duration
+from cockpit.errors import CockpitError
 from cockpit.headless import EXIT_DONE, Headless
 from cockpit.progress import step_seconds, tasks
 from cockpit.report import build
-from cockpit.runbook import DEPLOY_PHASE, PRODUCTION, Step
+from cockpit.runbook import Phase, Runbook, Step
 from cockpit.session import RunSession
 from cockpit.verify import health_target
 
-BEFORE_DEPLOY = (
-    "pre-release-gates",
-    "staging-deployment",
-    "staging-validation",
-    "staging-signoff",
-    "pre-production",
-)
-AFTER_DEPLOY = ("post-deployment",)
+
+def around_deploy(runbook: Runbook) -> tuple[list[str], Phase, list[str]]:
+    """The phases the deploy phase comes after (its ``after``, transitively, in display
+    order), the ``kind: deploy`` phase, and the checklists right after it."""
+    deploy = runbook.of_kind("deploy")
+    if deploy is None:
+        raise CockpitError("the demo's runbook has no 'kind: deploy' phase")
+    before: set[str] = set()
+    todo = list(deploy.after)
+    while todo:
+        phase_id = todo.pop()
+        if phase_id not in before:
+            before.add(phase_id)
+            todo += runbook.phase(phase_id).after
+    after = [
+        p.id for p in runbook.phases.values() if deploy.id in p.after and p.kind == "checklist"
+    ]
+    return [p for p in runbook.phases if p in before], deploy, after
 
 
 async def tick_phase(driver: RunDriver, phase_id: str, out) -> None:
@@ -66,7 +77,8 @@ async def drive(session: RunSession, out) -> int:
         )
         return await headless.run()
 
-    for phase_id in (*BEFORE_DEPLOY, DEPLOY_PHASE):
+    before, deploy, after = around_deploy(session.runbook)
+    for phase_id in (*before, deploy.id):
         phase = session.runbook.phase(phase_id)
         if not phase.applies_to(session.release_type):
             continue
@@ -76,13 +88,13 @@ async def drive(session: RunSession, out) -> int:
             if code != EXIT_DONE:
                 return code
         await tick_phase(driver, phase_id, out)
-    baseline = session.state.baselines.get(PRODUCTION)
+    baseline = session.state.baselines.get(deploy.environment or "")
     if baseline:
         out.write(
-            f"production baseline: p50 {baseline.p50_ms or 0:.0f}ms, "
+            f"{deploy.environment} baseline: p50 {baseline.p50_ms or 0:.0f}ms, "
             f"p95 {baseline.p95_ms or 0:.0f}ms (taken as the deploy started)\n"
         )
-    for phase_id in AFTER_DEPLOY:
+    for phase_id in after:
         out.write(f"\n## {session.runbook.phase(phase_id).title}\n")
         await tick_phase(driver, phase_id, out)
     return EXIT_DONE
@@ -94,11 +106,11 @@ def summary(session: RunSession, out) -> None:
     out.write(
         f"\nrun {run.id}: {run.type} release {run.version} (production was {run.previous_version})\n"
     )
-    phase = session.runbook.phase(DEPLOY_PHASE)
+    _, phase, _ = around_deploy(session.runbook)
     for step in phase.steps_for(run.type):
         took = step_seconds(phase, step, session.state)
         shown = format_duration(took) if took is not None else ""
-        state = session.state.step(DEPLOY_PHASE, step.id).state
+        state = session.state.step(phase.id, step.id).state
         out.write(f"  {step.title:<32} {state:<8} {shown:>6}  budget {step.budget}\n")
     total = build(session)["metrics"]["deployment_time_s"]
     if total is not None:

@@ -31,16 +31,7 @@ from cockpit.monitor import EnvHealth, HealthMonitor, baseline_of, measure_basel
 from cockpit.monitor import rollback_signal as signal_of
 from cockpit.proctree import holders, is_same_process, stop_tree
 from cockpit.progress import step_state
-from cockpit.runbook import (
-    DECISION_PHASE,
-    DEPLOY_PHASE,
-    HOTFIX_BRANCH_ITEM,
-    HOTFIX_PHASE,
-    PRODUCTION,
-    RATIONALE_ITEM,
-    ROLLBACK_PHASE,
-    Step,
-)
+from cockpit.runbook import Step
 from cockpit.runner import (
     ask_abort,
     attempt_status,
@@ -247,7 +238,8 @@ class RunDriver:
         key = (phase_id, step_id)
         self._starting.add(key)
         try:
-            if self._starts_deploy(phase_id, step_id) and PRODUCTION not in (
+            target = self.session.runbook.deploy_environment
+            if self._starts_deploy(phase_id, step_id) and target not in (
                 self.session.state.baselines
             ):
                 await self.take_baseline()
@@ -262,7 +254,7 @@ class RunDriver:
             self._starting.discard(key)
 
     def _starts_deploy(self, phase_id: str, step_id: str) -> bool:
-        if phase_id != DEPLOY_PHASE:
+        if phase_id != self.session.runbook.kind_id("deploy"):
             return False
         steps = self.steps(phase_id)
         return bool(steps) and steps[0].id == step_id
@@ -487,20 +479,25 @@ class RunDriver:
     # -- health ----------------------------------------------------------------------------
 
     async def take_baseline(self) -> dict[str, Any] | None:
-        """Production's baseline: the monitor's window, else a quick measurement; journaled."""
-        env = self.monitor.envs.get(PRODUCTION) if self.monitor else None
+        """The deploy environment's baseline: the monitor's window, else a quick measurement;
+        journaled (None: no samples, or the runbook has no ``kind: deploy`` phase)."""
+        target = self.session.runbook.deploy_environment
+        env = self.monitor.envs.get(target) if self.monitor and target else None
         baseline = baseline_of(env) if env else None
         config = self.session.ws.config
-        if baseline is None and PRODUCTION in config.environments:
-            url = config.environments[PRODUCTION].url + config.health.path
-            baseline = await measure_baseline(PRODUCTION, url, config.health)
+        if baseline is None and target in config.environments:
+            assert target is not None
+            url = config.environments[target].url + config.health.path
+            baseline = await measure_baseline(target, url, config.health)
         if baseline is not None:
             await self.record(self.session.plan_baseline(baseline))
         return baseline
 
     def capture_baseline(self) -> dict[str, Any] | None:
-        """The operator's ``b``: production's current window as the baseline (None: no samples)."""
-        env = self.monitor.envs.get(PRODUCTION) if self.monitor else None
+        """The operator's ``b``: the deploy environment's current window as the baseline
+        (None: no samples, or no deploy environment)."""
+        target = self.session.runbook.deploy_environment
+        env = self.monitor.envs.get(target) if self.monitor and target else None
         baseline = baseline_of(env) if env else None
         if baseline is not None:
             self._later(self.record(self.session.plan_baseline(baseline)))
@@ -513,15 +510,16 @@ class RunDriver:
             previous = h.state if (h := state.health.get(env.name)) else None
             if previous != env.state:
                 self._later(self.record(self.session.plan_health_change(env.summary(), previous)))
-        if env.name != PRODUCTION:
+        if env.name != self.session.runbook.deploy_environment:
             return
-        baseline = state.baselines.get(PRODUCTION)
+        baseline = state.baselines.get(env.name)
         signal = signal_of(env, baseline.p95_ms if baseline else None)
         active = {signal[0]} if signal else set()
-        for criterion in active - self._signals:
+        for kind in active - self._signals:
             assert signal is not None
-            if not state.item(DECISION_PHASE, criterion).checked:
-                self._later(self.record(self.session.plan_flag(criterion, signal[1])))
+            criterion = self.session.runbook.recorded(kind, self.session.release_type)
+            if criterion and not state.item(*criterion).checked:
+                self._later(self.record(self.session.plan_flag(*criterion, signal[1])))
             self.alert(Alert("ROLLBACK CRITERIA MET", str(signal[1]["signal"]), "error"))
         self._signals = active
 
@@ -534,15 +532,15 @@ class RunDriver:
         """
         session = self.session
         await self.send(lambda: session.plan_decision(choice, rationale, commander))
-        if not session.state.item(DECISION_PHASE, RATIONALE_ITEM).checked:
-            await self.send(
-                lambda: session.plan_check(DECISION_PHASE, RATIONALE_ITEM, f"{choice}: {rationale}")
-            )
-        if choice != "rollback":
+        documented = session.runbook.recorded("decision-rationale", session.release_type)
+        if documented and not session.state.item(*documented).checked:
+            await self.send(lambda: session.plan_check(*documented, f"{choice}: {rationale}"))
+        rollback = session.runbook.kind_id("rollback")
+        if choice != "rollback" or rollback is None:
             return False
-        if session.progress(ROLLBACK_PHASE).locked:
+        if session.progress(rollback).locked:
             reason = f"rollback decided by {commander}: {rationale}"
-            await self.send(lambda: session.plan_override(ROLLBACK_PHASE, reason))
+            await self.send(lambda: session.plan_override(rollback, reason))
         return True
 
     async def plan_hotfix_branch(self, incident: str) -> BranchPlan:
@@ -553,12 +551,11 @@ class RunDriver:
         session = self.session
         await asyncio.to_thread(create_hotfix_branch, session.ws.root, plan)
         await self.record(session.plan_branch_created(plan.branch, plan.tag, plan.commit))
-        if not session.state.item(HOTFIX_PHASE, HOTFIX_BRANCH_ITEM).checked:
+        created = session.runbook.recorded("hotfix-branch", session.release_type)
+        if created and not session.state.item(*created).checked:
             evidence = {"branch": plan.branch, "tag": plan.tag, "commit": plan.commit}
             await self.send(
-                lambda: session.plan_check(
-                    HOTFIX_PHASE, HOTFIX_BRANCH_ITEM, f"{plan.branch} from {plan.tag}", evidence
-                )
+                lambda: session.plan_check(*created, f"{plan.branch} from {plan.tag}", evidence)
             )
 
     async def close(self) -> None:

@@ -29,8 +29,8 @@ from cockpit.secrets import mask_userinfo
 
 log = logging.getLogger(__name__)
 ROLLBACK_FACTOR = 10.0
-PERFORMANCE_CRITERION = "performance-10x"
-BROKEN_CRITERION = "critical-broken"
+LATENCY_SIGNAL = "signal-latency"
+DOWN_SIGNAL = "signal-down"
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -244,22 +244,23 @@ def ratio_to_baseline(env: EnvHealth, baseline_p95_ms: float | None) -> float | 
 def rollback_signal(
     env: EnvHealth, baseline_p95_ms: float | None
 ) -> tuple[str, dict[str, Any]] | None:
-    """The rollback criterion production's health meets now, with its evidence (or None).
+    """The rollback signal the deploy environment's health gives now (``signal-down`` or
+    ``signal-latency``, what a runbook item ``records:``), with its evidence (or None).
 
-    Only after a baseline exists (the production deployment has started): a DOWN
-    before the deploy is not "caused by deployment".
+    Only after a baseline exists (the deployment has started): a DOWN before the deploy
+    is not "caused by deployment".
     """
     if not baseline_p95_ms:
         return None
     if env.state == DOWN:
-        return BROKEN_CRITERION, {
-            "signal": "production DOWN",
+        return DOWN_SIGNAL, {
+            "signal": f"{env.name} DOWN",
             "error": env.last_error,
             "since": env.changed_at.isoformat() if env.changed_at else None,
         }
     ratio = ratio_to_baseline(env, baseline_p95_ms)
     if ratio is not None and ratio > ROLLBACK_FACTOR:
-        return PERFORMANCE_CRITERION, {
+        return LATENCY_SIGNAL, {
             "signal": f"p95 ×{ratio:.1f} vs baseline",
             "p95_ms": env.p95,
             "baseline_p95_ms": baseline_p95_ms,

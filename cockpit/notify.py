@@ -17,7 +17,6 @@ import httpx
 from cockpit.changelog import Draft
 from cockpit.clock import parse_iso
 from cockpit.probe import describe_error
-from cockpit.runbook import DEPLOY_PHASE
 from cockpit.safefiles import private_dir, replace_file
 
 
@@ -41,7 +40,8 @@ def facts_for(
 ) -> Facts:
     """Facts from the release report and the changelog draft."""
     metrics, run = report["metrics"], report["run"]
-    deploy_steps = [s for s in report["steps"] if s["phase"] == DEPLOY_PHASE]
+    deploy = metrics.get("deploy_phase")
+    deploy_steps = [s for s in report["steps"] if deploy and s["phase"] == deploy]
     criteria = metrics["rollback_criteria_met"]
     if metrics["rolled_back"]:
         status = "❌ Rolled back"

@@ -14,7 +14,7 @@ from typing import Any
 
 from cockpit.clock import parse_iso
 from cockpit.events import FINISHED, StepStatus
-from cockpit.runbook import DECISION_PHASE, DEPLOY_PHASE, Entry, Phase, Runbook, Step, applies
+from cockpit.runbook import Entry, Phase, Runbook, Step, applies
 from cockpit.state import RunState
 
 
@@ -118,11 +118,11 @@ def is_complete(runbook: Runbook, state: RunState, phase_id: str) -> bool:
 
 
 def criteria_met(runbook: Runbook, state: RunState) -> list[tuple[Phase, Entry]]:
-    """Every rollback criterion (of the rollback decision phase) currently ticked as met."""
+    """Every rollback criterion (of the ``kind: decision`` phase) currently ticked as met."""
     assert state.run is not None
     out = []
     for phase in runbook.for_type(state.run.type):
-        if phase.id != DECISION_PHASE:
+        if phase.kind != "decision":
             continue
         for entry in phase.items_for(state.run.type):
             if entry.criterion and state.item(phase.id, entry.item.id).checked:
@@ -206,16 +206,16 @@ def status_document(runbook: Runbook, state: RunState) -> dict[str, Any]:
 
 
 def deploy_finished_at(runbook: Runbook, state: RunState) -> str | None:
-    """When the production deployment's last step with commands finished done (or None)."""
+    """When the deploy phase's last step with commands finished done (or None)."""
     assert state.run is not None
-    if DEPLOY_PHASE not in runbook.phases:
+    phase = runbook.of_kind("deploy")
+    if phase is None:
         return None
-    phase = runbook.phases[DEPLOY_PHASE]
     ends = []
     for step in phase.steps_for(state.run.type):
         if not step.commands:
             continue
-        st = state.step(DEPLOY_PHASE, step.id)
+        st = state.step(phase.id, step.id)
         if st.state not in FINISHED or not st.finished_at:
             return None
         ends.append(st.finished_at)

@@ -30,7 +30,7 @@ from cockpit.events import (
 )
 from cockpit.journal import read_journal
 from cockpit.progress import criteria_met, progress, step_seconds, step_state, step_times, tasks
-from cockpit.runbook import DEPLOY_PHASE, PRODUCTION, ROLLBACK_PHASE, Runbook
+from cockpit.runbook import Runbook
 from cockpit.session import RunSession
 from cockpit.state import RunState, replay
 
@@ -83,7 +83,7 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
         "steps": steps,
         "out_of_order": _out_of_order(events, runbook),
         "phases": _phases(runbook, state),
-        "health": _health(state, end),
+        "health": _health(state, end, runbook.deploy_environment),
         "decisions": [
             {"ts": d.ts, "choice": d.choice, "rationale": d.rationale}
             | {"commander": d.commander, "criteria": d.criteria}
@@ -134,10 +134,10 @@ def _steps(runbook: Runbook, state: RunState) -> list[dict[str, Any]]:
 
 def _metrics(runbook: Runbook, state: RunState, steps: list[dict[str, Any]]) -> dict[str, Any]:
     """The runbook's technical success metrics for this release."""
-    deploy = [s for s in steps if s["phase"] == DEPLOY_PHASE]
+    phase = runbook.of_kind("deploy")
+    deploy = [s for s in steps if phase and s["phase"] == phase.id]
     deploy_time = None
-    if deploy and all(s["state"] in FINISHED for s in deploy):
-        phase = runbook.phase(DEPLOY_PHASE)
+    if phase and deploy and all(s["state"] in FINISHED for s in deploy):
         times = [
             step_times(phase, next(x for x in phase.steps if x.id == s["step"]), state)
             for s in deploy
@@ -146,12 +146,13 @@ def _metrics(runbook: Runbook, state: RunState, steps: list[dict[str, Any]]) -> 
         ends = [t[1] for t in times]
         if starts and all(ends):
             deploy_time = _seconds(min(starts), max(e for e in ends if e))
+    rollback = runbook.kind_id("rollback")
     return {
+        "deploy_phase": phase.id if phase else None,
+        "deploy_environment": runbook.deploy_environment,
         "deployment_time_s": deploy_time,
         "deployment_time_met": deploy_time is not None and deploy_time < TARGET_DEPLOY_S,
-        "rolled_back": any(
-            s["phase"] == ROLLBACK_PHASE and s["state"] == StepStatus.DONE for s in steps
-        ),
+        "rolled_back": any(s["phase"] == rollback and s["state"] == StepStatus.DONE for s in steps),
         "rollback_decided": any(d.choice == "rollback" for d in state.decisions),
         "rollback_criteria_met": [e.item.text for _, e in criteria_met(runbook, state)],
         "deployment_succeeded": bool(deploy) and all(s["state"] == StepStatus.DONE for s in deploy),
@@ -199,10 +200,10 @@ def _phases(runbook: Runbook, state: RunState) -> list[dict[str, Any]]:
     return out
 
 
-def _health(state: RunState, end: datetime) -> dict[str, Any]:
-    """Production's baseline, the worst p95 seen, time DOWN, and every state change."""
+def _health(state: RunState, end: datetime, target: str | None) -> dict[str, Any]:
+    """The deploy environment's baseline, the worst p95 seen, time DOWN, every state change."""
     p95s = [e.p95_ms for e in state.health_changes if e.p95_ms is not None]
-    baseline = state.baselines.get(PRODUCTION)
+    baseline = state.baselines.get(target) if target else None
     return {
         "baseline": baseline.fields() | {"ts": baseline.ts} if baseline else None,
         "worst_p95_ms": max(p95s) if p95s else None,
@@ -259,13 +260,14 @@ def markdown(doc: dict[str, Any]) -> str:
         "| metric | this release | target |",
         "|---|---|---|",
     ]
-    deploy = _d(m["deployment_time_s"])
-    out.append(
-        f"| deployment time | {deploy} ({'met' if m['deployment_time_met'] else 'not met'}) | < 60 min |"
-    )
-    out.append(
-        f"| deployment succeeded | {'yes' if m['deployment_succeeded'] else 'no'} | >99% of releases |"
-    )
+    if m.get("deploy_phase", "?") is None:
+        out.append("| deployment | — (the runbook has no `kind: deploy` phase) | |")
+    else:
+        deploy = _d(m["deployment_time_s"])
+        met = "met" if m["deployment_time_met"] else "not met"
+        out.append(f"| deployment time | {deploy} ({met}) | < 60 min |")
+        done = "yes" if m["deployment_succeeded"] else "no"
+        out.append(f"| deployment succeeded | {done} | >99% of releases |")
     out.append(f"| rolled back | {'yes' if m['rolled_back'] else 'no'} | rollback rate < 5% |")
     criteria = ", ".join(m["rollback_criteria_met"]) or "none"
     out.append(f"| rollback criteria met | {criteria} | post-deployment incidents < 1 |")

@@ -29,22 +29,27 @@ RELEASE_TYPES: tuple[str, ...] = ("standard", "major", "patch", "hotfix")
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CONFIG_FILE_NAMES = ("cockpit.yaml", "cockpit.yml")
 
-# The phases the cockpit gives behaviour to, by their ids in the shipped runbook (a team's
-# runbook that keeps these ids keeps the behaviour: baseline, rollback signal, decision…).
-DEPLOY_PHASE = "production-deploy"
-DECISION_PHASE = "rollback-decision"
-ROLLBACK_PHASE = "rollback"
-HOTFIX_PHASE = "hotfix-workflow"
-REVIEW_PHASE = "post-release-review"
-RATIONALE_ITEM = "document-decision-rationale"
-"""The decision stage's item that a recorded decision documents."""
-HOTFIX_BRANCH_ITEM = "hotfix-branch-created"
-"""The hotfix workflow's item that creating the branch ticks."""
-PRODUCTION = "production"
-"""The environment whose baseline and rollback signal the cockpit watches."""
+PhaseKind = Literal["checklist", "deploy", "decision", "rollback", "hotfix", "review"]
+"""What the cockpit does with a phase (DESIGN.md "Behaviour declared in the runbook"):
+``deploy`` takes its environment's baseline and watches it for the rollback signal and
+feeds the dashboard's deploy panel; ``decision`` is where ``d`` records the incident
+commander's decision; ``rollback`` is opened by a decision to roll back (``R``); ``hotfix``
+creates the hotfix branch (``b``); ``review`` writes the report (``r``). At most one phase
+of each kind but ``checklist``."""
+Records = Literal["decision-rationale", "hotfix-branch", "signal-down", "signal-latency"]
+"""What the cockpit ticks an item with: the recorded decision's rationale, the created
+hotfix branch, or the deploy environment's health signal (DOWN; p95 over 10x baseline)."""
+RECORDS_KIND: dict[str, str] = {
+    "decision-rationale": "decision",
+    "hotfix-branch": "hotfix",
+    "signal-down": "decision",
+    "signal-latency": "decision",
+}
+"""The phase kind each ``records:`` belongs in."""
+ID_LIMIT = 48
 
 
-def slug(text: str, limit: int = 48) -> str:
+def slug(text: str, limit: int = ID_LIMIT) -> str:
     """A kebab-case id from an item's text, cut at a word boundary near ``limit``."""
     words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
     out = ""
@@ -100,6 +105,8 @@ class Item(StrictModel):
     release_types: Types = None
     auto: Auto | None = None
     note_required: bool = False
+    records: Records | None = None
+    """The cockpit ticks this item itself when it records that (see ``Records``)."""
 
 
 ItemField = Annotated[Item, BeforeValidator(_with_default_id)]
@@ -157,6 +164,9 @@ class Phase(StrictModel):
     id: Annotated[str, BeforeValidator(_kebab)]
     title: str
     summary: str | None = None
+    kind: PhaseKind = "checklist"
+    environment: str | None = None
+    """``kind: deploy``: the environment it deploys to (baseline, rollback signal)."""
     release_types: Types = None
     after: list[str] = Field(default_factory=list)
     sections: list[Section] = Field(default_factory=list)
@@ -166,6 +176,10 @@ class Phase(StrictModel):
     def _not_empty(self) -> Phase:
         if not self.sections and not self.steps:
             raise ValueError("a phase needs 'sections', 'steps', or both")
+        if self.kind == "deploy" and not self.environment:
+            raise ValueError("a 'kind: deploy' phase needs 'environment:' (the one it deploys to)")
+        if self.environment and self.kind != "deploy":
+            raise ValueError("'environment:' belongs to a 'kind: deploy' phase")
         return self
 
     def applies_to(self, release_type: str) -> bool:
@@ -241,6 +255,32 @@ class Runbook:
 
     def for_type(self, release_type: str) -> list[Phase]:
         return [p for p in self.phases.values() if p.applies_to(release_type)]
+
+    def of_kind(self, kind: str) -> Phase | None:
+        """The phase of that kind (``deploy``, ``decision``…), None when the runbook has none."""
+        return next((p for p in self.phases.values() if p.kind == kind), None)
+
+    def kind_id(self, kind: str) -> str | None:
+        """The id of the phase of that kind, None when the runbook has none."""
+        phase = self.of_kind(kind)
+        return phase.id if phase else None
+
+    @property
+    def deploy_environment(self) -> str | None:
+        """The environment the deploy phase deploys to: its baseline and rollback signal."""
+        phase = self.of_kind("deploy")
+        return phase.environment if phase else None
+
+    def recorded(self, what: str, release_type: str | None = None) -> tuple[str, str] | None:
+        """(phase id, item id) of the item marked ``records: WHAT`` (of a release of that
+        type), None when there is none."""
+        for phase in self.phases.values():
+            if release_type is not None and not phase.applies_to(release_type):
+                continue
+            for entry in phase.items_for(release_type):
+                if entry.item.records == what:
+                    return phase.id, entry.item.id
+        return None
 
     def has_text_placeholders(self) -> bool:
         """Whether any title or text names a ``{placeholder}`` (most runbooks: none)."""
@@ -332,6 +372,17 @@ def _semantic_errors(
             )
         else:
             seen[item.id] = line
+    for loc, item in locs:
+        wanted = RECORDS_KIND.get(item.records or "")
+        if wanted and phase.kind != wanted:
+            errors.append(
+                SourceError(
+                    name,
+                    line_of(data, (*loc, "records")),
+                    f"'records: {item.records}' belongs in a 'kind: {wanted}' phase "
+                    f"(this one is 'kind: {phase.kind}')",
+                )
+            )
     step_seen: dict[str, int] = {}
     for si, step in enumerate(phase.steps):
         line = line_of(data, ("steps", si))
@@ -357,6 +408,8 @@ def _semantic_errors(
                 )
             )
 
+    if phase.environment:
+        check_env(phase.environment, ("environment",))
     for loc, item in locs:
         if item.auto and item.auto.health:
             check_env(item.auto.health, (*loc, "auto", "health"))
@@ -470,6 +523,55 @@ def _order_errors(phases: dict[str, tuple[Phase, Any, str]]) -> list[SourceError
     return errors
 
 
+def _declared_once(phases: dict[str, tuple[Phase, Any, str]]) -> list[SourceError]:
+    """At most one phase of each kind but ``checklist``, and one item for each ``records:``."""
+    errors: list[SourceError] = []
+    kinds: dict[str, str] = {}
+    records: dict[str, str] = {}
+    for phase, data, name in phases.values():
+        if phase.kind != "checklist":
+            line = line_of(data, ("kind",)) or 1
+            if phase.kind in kinds:
+                errors.append(
+                    SourceError(
+                        name,
+                        line,
+                        f"a second 'kind: {phase.kind}' phase (the first is {kinds[phase.kind]}); "
+                        "a runbook has at most one",
+                    )
+                )
+            kinds.setdefault(phase.kind, f"{phase.id!r} in {name}:{line}")
+        for si, section in enumerate(phase.sections):
+            for ii, item in enumerate(section.items):
+                _once(records, errors, item, name, data, ("sections", si, "items", ii))
+        for si, step in enumerate(phase.steps):
+            for ii, item in enumerate(step.checks):
+                _once(records, errors, item, name, data, ("steps", si, "checks", ii))
+    return errors
+
+
+def _once(
+    seen: dict[str, str],
+    errors: list[SourceError],
+    item: Item,
+    name: str,
+    data: Any,
+    loc: tuple[Any, ...],
+) -> None:
+    if item.records is None:
+        return
+    line = line_of(data, (*loc, "records"))
+    if item.records in seen:
+        errors.append(
+            SourceError(
+                name,
+                line,
+                f"a second item 'records: {item.records}' (the first is {seen[item.records]})",
+            )
+        )
+    seen.setdefault(item.records, f"{item.id!r} in {name}:{line}")
+
+
 def check_runbook(
     files: list[Path], config: Config | None
 ) -> tuple[dict[str, tuple[Phase, Path]], list[SourceError]]:
@@ -496,7 +598,7 @@ def check_runbook(
         errors += _semantic_errors(phase, data, name, config)
         loaded[phase.id] = (phase, data, name)
         paths[phase.id] = path
-    errors += _order_errors(loaded)
+    errors += _order_errors(loaded) + _declared_once(loaded)
     return {pid: (p, paths[pid]) for pid, (p, _, _) in loaded.items()}, errors
 
 

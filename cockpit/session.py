@@ -48,7 +48,7 @@ from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
 from cockpit.placeholders import fill_text
 from cockpit.progress import PhaseProgress, criteria_met, progress, status_document
-from cockpit.runbook import DECISION_PHASE, RELEASE_TYPES, Entry, Phase, Runbook, Step
+from cockpit.runbook import RELEASE_TYPES, Entry, Phase, Runbook, Step
 from cockpit.safefiles import check_folder, private_dir, remove_empty
 from cockpit.secrets import Redactor, mask_userinfo
 from cockpit.state import RunState
@@ -501,10 +501,10 @@ class RunSession:
         """Production's latency baseline, taken when the production deployment starts."""
         return parse({"type": BaselineTaken.TYPE, **baseline})  # keeps any extra figure
 
-    def plan_flag(self, criterion: str, evidence: dict[str, Any]) -> Event:
+    def plan_flag(self, phase_id: str, criterion: str, evidence: dict[str, Any]) -> Event:
         """Tick a rollback criterion as met because the health side says so."""
         return ItemChecked(
-            phase=DECISION_PHASE,
+            phase=phase_id,
             item=criterion,
             evidence=evidence,
             by=f"{self.operator} (health signal)",

@@ -16,7 +16,7 @@ from textual.widgets import Footer, OptionList
 from cockpit.errors import CockpitError
 from cockpit.events import FINISHED, StepStatus
 from cockpit.progress import criteria_met
-from cockpit.runbook import DECISION_PHASE, HOTFIX_PHASE, REVIEW_PHASE, Entry, Phase, Step
+from cockpit.runbook import Entry, Phase, Step
 from screens.decision import DecisionDialog
 from screens.dialogs import TextPrompt
 from screens.header import RollbackBanner, RunHeader
@@ -31,9 +31,9 @@ ACTIONS: dict[str, Rule] = {
     "verify": driving(lambda s: s.can_verify()),
     "override": driving(lambda s: True if s.locked else None),
     "start_stage": driving(lambda s: s.stage_can_start()),
-    "decide": driving(lambda s: s.phase_id == DECISION_PHASE),
-    "hotfix_branch": driving(lambda s: s.phase_id == HOTFIX_PHASE),
-    "report": lambda s: s.phase_id == REVIEW_PHASE,
+    "decide": driving(lambda s: s.phase.kind == "decision"),
+    "hotfix_branch": driving(lambda s: s.phase.kind == "hotfix"),
+    "report": lambda s: s.phase.kind == "review",
 }
 
 

@@ -105,7 +105,12 @@ class DashboardScreen(RunScreen):
         if action == "demo":
             return app.demo is not None
         if action == "baseline":
-            return not app.read_only and app.session is not None and app.monitor is not None
+            return (
+                not app.read_only
+                and app.session is not None
+                and app.monitor is not None
+                and app.ws.runbook.deploy_environment is not None
+            )
         return True
 
     def action_release(self) -> None:
@@ -134,8 +139,11 @@ class DashboardScreen(RunScreen):
                 yield Label("Activity", classes="column-title")
                 yield ActivityLog(id="activity")
             with Vertical(id="panels-column"):
-                yield HealthPanel(id="health-panel")
-                yield DeployPanel(id="deploy-panel")
+                app = cast("CockpitApp", self.app)
+                if app.ws.config.environments:
+                    yield HealthPanel(id="health-panel")
+                if app.ws.runbook.of_kind("deploy") is not None:
+                    yield DeployPanel(id="deploy-panel")
                 yield GitPanel(id="git-panel")
         yield Footer()
 

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, OptionList
 
 from cockpit.events import FINISHED, StepStatus
-from cockpit.runbook import DECISION_PHASE, ROLLBACK_PHASE, Phase, Step
+from cockpit.runbook import Phase, Step
 from screens import asks
 from screens.dialogs import TextPrompt
 from screens.header import RollbackBanner, RunHeader
@@ -48,8 +48,8 @@ ACTIONS: dict[str, Rule] = {
             )
         )
     ),
-    "rollback": driving(lambda s: DECISION_PHASE in s.cockpit.ws.runbook.phases),
-    "rollback_target": driving(lambda s: s.phase_id == ROLLBACK_PHASE),
+    "rollback": driving(lambda s: s.cockpit.ws.runbook.of_kind("decision") is not None),
+    "rollback_target": driving(lambda s: s.phase.kind == "rollback"),
     "kill_orphan": driving(lambda s: bool(s.orphans)),
     "wait_orphan": driving(lambda s: bool(s.orphans)),
     "demo_fail": driving(lambda s: s.cockpit.demo is not None),
@@ -249,7 +249,9 @@ class DeployScreen(RunScreen):
         self.app.push_screen(ChecklistScreen(self.phase_id))
 
     def action_rollback(self) -> None:
-        self.cockpit.open_phase(DECISION_PHASE)
+        decision = self.session.runbook.kind_id("decision")
+        if decision is not None:
+            self.cockpit.open_phase(decision)
 
     def action_kill_orphan(self) -> None:
         if self.orphans:

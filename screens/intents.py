@@ -18,7 +18,6 @@ from cockpit.demo_commands import arm_failure
 from cockpit.driver import OutOfOrder, RunDriver
 from cockpit.errors import CockpitError
 from cockpit.events import Event
-from cockpit.runbook import PRODUCTION, ROLLBACK_PHASE
 from cockpit.session import RunSession
 from cockpit.verify import Verification
 from screens.decision import Decision
@@ -179,11 +178,13 @@ class Intents:
 
         if not await self.guard(decide()):
             return
-        if not opened[0]:
+        if decision.choice != "rollback":
             self._say(f"fix forward — {decision.rationale}", "Decision recorded")
             return
         self._say(f"by {decision.commander}: {decision.rationale}", "ROLL BACK", "error")
-        self.app.open_phase(ROLLBACK_PHASE)
+        rollback = driver.session.runbook.kind_id("rollback")
+        if opened[0] and rollback is not None:  # the runbook's rollback phase, opened
+            self.app.open_phase(rollback)
 
     def hotfix_branch(self, incident: str) -> None:
         self._worker(self._hotfix_branch(incident), "git")
@@ -209,17 +210,21 @@ class Intents:
             self._say(f"{plan.branch} at {plan.commit[:8]}", "Hotfix branch created")
 
     def capture_baseline(self) -> None:
-        """Journal production's current p50/p95 as the baseline to compare against."""
+        """Journal the deploy environment's current p50/p95 as the baseline to compare against."""
+        target = self.app.ws.runbook.deploy_environment
+        if target is None:
+            self._say("The runbook has no 'kind: deploy' phase: no environment to baseline.")
+            return
         baseline = self.driver.capture_baseline() if self.driver else None
         if baseline is None:
             self._say(
-                "No production samples yet: nothing to take a baseline from.", severity="warning"
+                f"No {target} samples yet: nothing to take a baseline from.", severity="warning"
             )
             return
         self._say(
             f"p50 {baseline['p50_ms']:.0f}ms, p95 {baseline['p95_ms']:.0f}ms "
             f"over {baseline['samples']} samples",
-            "Production baseline taken",
+            f"{target.capitalize()} baseline taken",
         )
 
     # -- the run itself, and the demo ----------------------------------------------------
@@ -245,6 +250,7 @@ class Intents:
             self._say("the next demo command will fail once", "Demo")
 
     def set_demo_mode(self, mode: str) -> None:
-        if self.app.demo is not None:
-            self.app.demo.set_mode(PRODUCTION, mode)
-            self._say(f"the simulated production is now {mode}", "Demo")
+        target = self.app.ws.runbook.deploy_environment
+        if self.app.demo is not None and target is not None:
+            self.app.demo.set_mode(target, mode)
+            self._say(f"the simulated {target} is now {mode}", "Demo")

@@ -24,7 +24,6 @@ from cockpit.git_summary import GitSummary, summarise
 from cockpit.monitor import ROLLBACK_FACTOR, EnvHealth, ratio_to_baseline
 from cockpit.probe import DEGRADED, DOWN, OK_WORDS, READY, UNKNOWN
 from cockpit.progress import step_state, step_times
-from cockpit.runbook import DEPLOY_PHASE
 from cockpit.secrets import mask_userinfo
 from screens.messages import HealthSampled, JournalAdvanced
 from screens.theme import STEP_COLOURS, style
@@ -175,13 +174,12 @@ class HealthPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         config = self.cockpit.ws.config
-        if not config.environments:
-            yield Static("No environments configured (cockpit.yaml → environments).")
         for name in config.environments:
             yield EnvCard(name)
-        if self.cockpit.demo is not None:
+        target = self.cockpit.ws.runbook.deploy_environment
+        if self.cockpit.demo is not None and target is not None:
             yield Static(
-                "demo, production: 1 healthy · 2 slow · 3 down · 4 flapping · 5 degraded",
+                f"demo, {target}: 1 healthy · 2 slow · 3 down · 4 flapping · 5 degraded",
                 classes="demo-keys",
             )
 
@@ -224,7 +222,8 @@ class DeployPanel(Panel):
     """The production deployment's steps: state, elapsed against budget, and the total."""
 
     def on_mount(self) -> None:
-        self.border_title = "Production deployment"
+        phase = self.cockpit.ws.runbook.of_kind("deploy")
+        self.border_title = phase.title if phase else "Deployment"
         self.set_interval(1.0, self.refresh)
 
     def on_journal_advanced(self, _: JournalAdvanced) -> None:
@@ -233,9 +232,9 @@ class DeployPanel(Panel):
     def render(self) -> Text:
         session = self.cockpit.session
         runbook = session.runbook if session else self.cockpit.ws.runbook
-        if DEPLOY_PHASE not in runbook.phases:
-            return Text(f"No {DEPLOY_PHASE!r} phase in this runbook.")
-        phase = runbook.phases[DEPLOY_PHASE]
+        phase = runbook.of_kind("deploy")
+        if phase is None:  # not shown for such a runbook
+            return Text("")
         steps = phase.steps_for(session.release_type) if session else phase.steps
         text = Text()
         total = spent = 0.0
@@ -256,7 +255,7 @@ class DeployPanel(Panel):
             text.append(f"{took or str(step.budget or '—'):>6}  ")
             text.append(f"{state}\n", style=style(self.app, colour) if colour else "dim")
         if session is not None:
-            p = session.progress(DEPLOY_PHASE)
+            p = session.progress(phase.id)
             if p.locked:
                 text.append(
                     f"waits for {', '.join(p.waiting_on)}\n", style=style(self.app, "warning")

@@ -22,7 +22,6 @@ from cockpit import release_actions as release
 from cockpit.errors import CockpitError
 from cockpit.events import TagCreated
 from cockpit.report import build, markdown
-from cockpit.runbook import PRODUCTION
 from screens.dialogs import Confirm
 from screens.header import RollbackBanner, RunHeader
 
@@ -84,7 +83,9 @@ class ReleaseScreen(Screen):
         session = self.cockpit.session
         if session is None:
             return
-        env = self.cockpit.monitor.envs.get(PRODUCTION) if self.cockpit.monitor else None
+        target = session.runbook.deploy_environment
+        monitor = self.cockpit.monitor
+        env = monitor.envs.get(target) if monitor is not None and target is not None else None
         state = env.state if env is not None and env.samples else None
         self.view = await asyncio.to_thread(release.release_view, session, state)
         view = self.view

@@ -17,8 +17,8 @@ import pytest
 from cockpit.clock import FrozenClock, iso
 from cockpit.config import HealthSettings
 from cockpit.monitor import (
-    BROKEN_CRITERION,
-    PERFORMANCE_CRITERION,
+    DOWN_SIGNAL,
+    LATENCY_SIGNAL,
     EnvHealth,
     HealthMonitor,
     baseline_of,
@@ -212,9 +212,9 @@ def test_rollback_signal_needs_a_baseline_then_fires():
     for n in range(10):
         env.add(make_sample(t0 + timedelta(seconds=10 + n), ms=450))
     criterion, evidence = rollback_signal(env, baseline["p95_ms"])
-    assert criterion == PERFORMANCE_CRITERION and evidence["signal"] == "p95 ×11.2 vs baseline"
+    assert criterion == LATENCY_SIGNAL and evidence["signal"] == "p95 ×11.2 vs baseline"
     env.add(make_sample(t0 + timedelta(seconds=30), DOWN, None, None, "HTTP 503", "HTTP 503"))
-    assert rollback_signal(env, baseline["p95_ms"])[0] == BROKEN_CRITERION
+    assert rollback_signal(env, baseline["p95_ms"])[0] == DOWN_SIGNAL
 
 
 async def watch_until(monitor, env_name, states, max_polls):
