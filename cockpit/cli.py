@@ -74,6 +74,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = add("validate", "check runbook and config files; exit 2 listing every error")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument(
+        "--against",
+        type=Path,
+        metavar="RUNBOOK.md",
+        help="also check that every checklist line (- [ ]) of this markdown runbook has an "
+        "item in the runbook: exit 1 listing each line that has none (2 stays for invalid "
+        "files, 0 when every line is there)",
+    )
+    p = add(
+        "import",
+        "turn a markdown runbook into a runbook folder of phase files (never writes over files)",
+    )
+    p.add_argument("path", type=Path, metavar="RUNBOOK.md")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runbook"),
+        metavar="DIR",
+        help="the folder to write, new or empty (default: ./runbook)",
+    )
     p = add("start", "start a run")
     p.add_argument("--type", required=True, choices=RELEASE_TYPES, dest="release_type")
     p.add_argument(
@@ -171,6 +191,11 @@ def _session(args: argparse.Namespace):
 def cmd_validate(args: argparse.Namespace) -> int:
     from cockpit.validate import validate_paths
 
+    against = getattr(args, "against", None)
+    if against is not None:  # an unreadable markdown file is said before anything else
+        from cockpit.mdimport import read_markdown
+
+        read_markdown(against)
     root = getattr(args, "workspace", None) or Path.cwd()
     report = validate_paths(
         args.paths, root, getattr(args, "config", None), getattr(args, "runbook", None)
@@ -184,6 +209,40 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"ok: {report.phases} phases, {report.items} items, {report.steps} steps"
         + (f", {report.configs} config" if report.configs else "")
     )
+    if against is None:
+        return EXIT_OK
+    from cockpit.errors import display_path
+    from cockpit.mdimport import drift, runbooks_for
+
+    runbooks = runbooks_for(
+        args.paths, root, getattr(args, "config", None), getattr(args, "runbook", None)
+    )
+    name = display_path(against)
+    missing = drift(against, runbooks)
+    for line, text in missing:
+        print(f"{name}:{line}: not in the runbook: {text}", file=sys.stderr)
+    if missing:
+        print(f"{len(missing)} checklist line(s) of {name} not in the runbook", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"ok: every checklist line of {name} is in the runbook")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from cockpit.errors import display_path
+    from cockpit.mdimport import import_markdown
+
+    summary = import_markdown(args.path, args.out)
+    folder = display_path(summary.folder)
+    counts = [(summary.phases, "phase"), (summary.items, "item"), (summary.steps, "step")]
+    said = ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
+    commands = f"{summary.commands} command{'' if summary.commands == 1 else 's'}"
+    print(f"imported {summary.source} → {folder}: {said} ({commands})")
+    if summary.unplaced:
+        print(f"not placed as items or steps ({len(summary.unplaced)}):")
+        for line in summary.lines():
+            print(f"  {line}")
+    print(f"next: cockpit validate --runbook {folder}")
     return EXIT_OK
 
 
@@ -419,6 +478,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: cmd_tui,
     "demo": cmd_demo,
     "validate": cmd_validate,
+    "import": cmd_import,
     "start": cmd_start,
     "runs": cmd_runs,
     "status": cmd_status,
