@@ -12,13 +12,9 @@ import yaml
 
 from cockpit.durations import Budget
 from cockpit.errors import CockpitError
-from cockpit.mdimport import (
-    budget_of,
-    commands_of,
-    drift,
-    escape_command,
-    import_markdown,
-)
+from cockpit.mdbudget import budget_of
+from cockpit.mdimport import drift, import_markdown
+from cockpit.mdshell import commands_of, escape_command
 from cockpit.placeholders import fill_text, names_in, substitute
 from cockpit.runbook import Runbook, load_runbook
 
