@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cockpit.errors import CockpitError
 from cockpit.termtext import inert
-from cockpit.versions import production_versions
+from cockpit.versions import Versioning, production_versions
 
 SECTIONS = ("Added", "Changed", "Fixed", "Security")
 CONVENTIONAL = re.compile(
@@ -69,11 +69,13 @@ def classify(subject: str) -> tuple[str, str]:
     return "Changed", text
 
 
-def draft(root: Path, version: str, day: date | None = None) -> Draft:
+def draft(
+    root: Path, version: str, day: date | None = None, versioning: Versioning | None = None
+) -> Draft:
     """The draft for ``version`` from the commits since the last production tag (all if none)."""
     import git
 
-    versions = production_versions(root)
+    versions = production_versions(root, versioning)
     repo = git.Repo(root, search_parent_directories=True)
     try:
         head = repo.head.commit

@@ -21,7 +21,10 @@ from cockpit import __version__
 from cockpit.errors import CockpitError, InputErrors, error_words
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
-RELEASE_TYPES = ("standard", "major", "patch", "hotfix")
+TYPE_HELP = (
+    "a release type of the config's release_types (shipped: standard, major, patch, hotfix); "
+    "checked once the config is read"
+)
 
 
 def _globals() -> argparse.ArgumentParser:
@@ -95,12 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the folder to write, new or empty (default: ./runbook)",
     )
     p = add("start", "start a run")
-    p.add_argument("--type", required=True, choices=RELEASE_TYPES, dest="release_type")
+    p.add_argument("--type", required=True, metavar="TYPE", dest="release_type", help=TYPE_HELP)
     p.add_argument(
         "--version",
         dest="release_version",
-        metavar="X.Y.Z",
-        help="default: the next version from the production tags",
+        metavar="VERSION",
+        help="X.Y.Z (semver) or 10.0 / 10.1rc1 (versioning scheme pep440); "
+        "default: the next version from the production tags",
     )
     add("runs", "list runs and their state")
     p = add("status", "a run's phases, items and steps")
@@ -126,10 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", metavar="TEXT")
     p.add_argument("--undo", action="store_true", help="untick instead")
     p.add_argument(
+        "--as",
+        dest="signer",
+        metavar="NAME",
+        help="a sign-off (an item with a role): who signed it (default: you, the operator)",
+    )
+    p.add_argument(
         "--no-verify",
         action="store_true",
         help="tick a self-verifying item by hand (needs --note saying why)",
     )
+    p = add("override", "open a locked phase before the phases it waits on are complete")
+    p.add_argument("phase")
+    p.add_argument("--reason", required=True, metavar="TEXT", help="why (journaled, reported)")
+    p.add_argument("--run", metavar="ID")
     p = add("run", "execute a phase's steps; exit 0 done, 1 a step failed, 3 aborted")
     p.add_argument("phase")
     p.add_argument("--run", metavar="ID")
@@ -156,8 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", metavar="ID")
     p = add("version", "release versions from the production tags")
     vsub = p.add_subparsers(dest="version_command", metavar="next", required=True)
-    vn = vsub.add_parser("next", parents=[common], help="the next semantic version")
-    vn.add_argument("--type", required=True, choices=RELEASE_TYPES, dest="release_type")
+    vn = vsub.add_parser("next", parents=[common], help="the next version of a release type")
+    vn.add_argument("--type", required=True, metavar="TYPE", dest="release_type", help=TYPE_HELP)
     return parser
 
 
@@ -179,13 +193,22 @@ def _session(args: argparse.Namespace):
     for warning in warnings:  # a run left out (a link, an unreadable journal) is said
         print(f"warning: {warning}", file=sys.stderr)
     if run_id is None:
+        start = _start_hint(ws)
         if warnings:
             raise CockpitError(
-                "no active run that can be read (see the warning above); "
-                "`cockpit start --type standard` starts a new one"
+                f"no active run that can be read (see the warning above); {start} starts a new one"
             )
-        raise CockpitError("no active run: start one with `cockpit start --type standard`")
+        raise CockpitError(f"no active run: start one with {start}")
     return RunSession(ws, run_id)
+
+
+def _start_hint(ws) -> str:
+    """```cockpit start --type T``` with the workspace's first release type."""
+    return f"`cockpit start --type {ws.config.release_type_names()[0]}`"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -206,7 +229,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{len(report.errors)} error(s)", file=sys.stderr)
         return EXIT_USAGE
     print(
-        f"ok: {report.phases} phases, {report.items} items, {report.steps} steps"
+        f"ok: {_plural(report.phases, 'phase')}, {_plural(report.items, 'item')}, "
+        f"{_plural(report.steps, 'step')}"
         + (f", {report.configs} config" if report.configs else "")
     )
     if against is None:
@@ -235,8 +259,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     summary = import_markdown(args.path, args.out)
     folder = display_path(summary.folder)
     counts = [(summary.phases, "phase"), (summary.items, "item"), (summary.steps, "step")]
-    said = ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
-    commands = f"{summary.commands} command{'' if summary.commands == 1 else 's'}"
+    said = ", ".join(_plural(n, word) for n, word in counts)
+    commands = _plural(summary.commands, "command")
     print(f"imported {summary.source} → {folder}: {said} ({commands})")
     if summary.unplaced:
         print(f"not placed as items or steps ({len(summary.unplaced)}):")
@@ -250,6 +274,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     from cockpit.session import RunSession
 
     ws = _workspace(args)
+    ws.config.check_release_type(args.release_type)  # argparse cannot know the config's
     before = ws.active_run_id()
     session = RunSession.start(ws, args.release_type, args.release_version)
     run = session.state.run
@@ -272,17 +297,20 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not runs:
-        print("no runs yet: start one with `cockpit start --type standard`")
+        print(f"no runs yet: start one with {_start_hint(ws)}")
         return EXIT_OK
     active = ws.active_run_id()
-    print(f"{'RUN':<40} {'TYPE':<9} {'VERSION':<9} {'OPERATOR':<16} {'STARTED':<20} STATE")
+    tw = max(9, *(len(r.type) for r in runs))
+    vw = max(9, *(len(r.version) for r in runs))
+    print(f"{'RUN':<40} {'TYPE':<{tw}} {'VERSION':<{vw}} {'OPERATOR':<16} {'STARTED':<20} STATE")
     for r in runs:
         lock = RunLock(ws.run_dir(r.id) / "lock")
         state = "closed" if r.closed else ("driven" if lock.is_held_elsewhere() else "open")
         if r.id == active:
             state += " (active)"
         print(
-            f"{r.id:<40} {r.type:<9} {r.version:<9} {r.operator:<16} {r.started_at[:19]:<20} {state}"
+            f"{r.id:<40} {r.type:<{tw}} {r.version:<{vw}} {r.operator:<16} "
+            f"{r.started_at[:19]:<20} {state}"
         )
     return EXIT_OK
 
@@ -326,6 +354,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.undo and args.signer:
+        raise CockpitError("--as says who signed a tick; it does not go with --undo")
     session = _session(args)
     try:
         if args.undo:
@@ -352,8 +382,24 @@ def cmd_check(args: argparse.Namespace) -> int:
             return EXIT_OK
         if args.no_verify and not (args.note or "").strip():
             raise CockpitError("--no-verify needs --note saying why the item is ticked by hand")
-        session.check(args.phase, args.item, args.note)
-        print(f"ticked {args.phase}/{args.item} as {session.operator}")
+        session.check(args.phase, args.item, args.note, signer=args.signer)
+        signed = session.state.item(args.phase, args.item).signed_by
+        said = f"signed by {signed}, recorded by {session.operator}" if signed else session.operator
+        print(f"ticked {args.phase}/{args.item} as {said}")
+        return EXIT_OK
+    finally:
+        session.close()
+
+
+def cmd_override(args: argparse.Namespace) -> int:
+    session = _session(args)
+    try:
+        waiting = session.progress(args.phase).waiting_on
+        session.override(args.phase, args.reason)
+        print(
+            f"opened {args.phase} early as {session.operator} "
+            f"(it waited on {', '.join(waiting)}): {args.reason.strip()}"
+        )
         return EXIT_OK
     finally:
         session.close()
@@ -417,13 +463,19 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_version(args: argparse.Namespace) -> int:
-    from cockpit.versions import current_version, next_version
+    from cockpit.config import find_config, load_config
+    from cockpit.versions import current_version
 
     root = getattr(args, "workspace", None) or Path.cwd()
-    current = current_version(root)
-    print(next_version(root, args.release_type))
+    config = load_config(find_config(root, getattr(args, "config", None)))
+    config.check_release_type(args.release_type)
+    rules = config.versioning_rules()
+    current = current_version(root, rules)
+    print(rules.after(current, args.release_type))
     if current is None:
-        print("note: no production-vX.Y.Z tag yet; counting from 0.0.0", file=sys.stderr)
+        print(
+            f"note: no {rules.tag_shape()} tag yet; counting from {rules.zero()}", file=sys.stderr
+        )
     return EXIT_OK
 
 
@@ -479,6 +531,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo,
     "validate": cmd_validate,
     "import": cmd_import,
+    "override": cmd_override,
     "start": cmd_start,
     "runs": cmd_runs,
     "status": cmd_status,

@@ -13,13 +13,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from cockpit.durations import positive_duration
-from cockpit.errors import InputErrors, SourceError, display_path
+from cockpit.errors import CockpitError, InputErrors, SourceError, display_path
 from cockpit.secrets import url_credentials
 from cockpit.strict import StrictModel, validate
 from cockpit.urls import check_http_url
+from cockpit.versions import (
+    BUMPS,
+    DEFAULT_BUMPS,
+    DEFAULT_RC_TAG,
+    DEFAULT_TAG,
+    SCHEMES,
+    Versioning,
+    check_tag_pattern,
+)
 from cockpit.yamlsource import load_yaml
 
 Seconds = Annotated[float, BeforeValidator(positive_duration)]
@@ -35,11 +44,34 @@ def _check_base_url(url: str) -> str:
     return check_http_url(url, base=True)
 
 
+def _check_path(path: str) -> str:
+    if not path.startswith("/") or any(c in path for c in "?# \t\n") or "://" in path:
+        raise ValueError(f"{path!r} is not a path like /api/ready (a leading /, no query)")
+    return path
+
+
+def _percent(value: object) -> float:
+    """``99%``, ``99.5 %`` or a number (taken as a percentage), 0..100."""
+    text = str(value).strip().removesuffix("%").strip() if not isinstance(value, bool) else ""
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"expected a percentage like 99% or 5%, got {value!r}") from None
+    if not 0 <= number <= 100:
+        raise ValueError(f"a percentage is between 0% and 100%, got {value!r}")
+    return number
+
+
+Percent = Annotated[float, BeforeValidator(_percent)]
+
+
 class Environment(StrictModel):
     """One environment the release touches (staging, production)."""
 
     url: Annotated[str, AfterValidator(_check_base_url)]
-    """Base URL; the health probe appends ``health.path`` to it."""
+    """Base URL; the health probe appends the health path to it."""
+    health_path: Annotated[str, AfterValidator(_check_path)] | None = None
+    """This environment's ready endpoint (``/health``), instead of ``health.path``."""
 
 
 class HealthSettings(StrictModel):
@@ -59,6 +91,20 @@ class HealthSettings(StrictModel):
     """Ring the terminal bell when an environment goes DOWN."""
 
 
+class Targets(StrictModel):
+    """The runbook's success metrics ("Success Metrics"): what the report and the
+    dashboard measure a release against."""
+
+    deployment_time: Seconds = 3600.0
+    """The deploy phase, first step started to last step ended, under this."""
+    success_rate: Percent = 99.0
+    """Releases deployed without failure, over this share."""
+    rollback_rate: Percent = 5.0
+    """Releases rolled back, under this share."""
+    incidents_per_release: float = Field(default=1.0, ge=0)
+    """Post-deployment incidents (rollback criteria met) per release, under this."""
+
+
 class Notify(StrictModel):
     """Where release notifications go."""
 
@@ -66,6 +112,76 @@ class Notify(StrictModel):
     """A Slack-compatible incoming webhook; the message is POSTed as ``{"text": ...}``."""
     release_notes_url: str | None = None
     """The link the messages give for the full release notes."""
+
+
+RELEASE_TYPE_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+DEFAULT_DESCRIPTIONS: dict[str, str] = {
+    "standard": "planned bi-weekly release: features, improvements, fixes",
+    "patch": "bug fixes and small improvements, 1-3 days to production",
+    "hotfix": "emergency fix for a Severity 1/2 incident, 2-4 hours",
+    "major": "significant features or architecture, quarterly",
+}
+"""What the start screen says of the default release types (a config without
+``release_types:``)."""
+
+
+def _check_bump(kind: str) -> str:
+    if kind not in BUMPS:
+        raise ValueError(
+            f"unknown bump {kind!r} (one of {', '.join(BUMPS)}; a maintenance release is patch)"
+        )
+    return kind
+
+
+def _check_scheme(scheme: str) -> str:
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown versioning scheme {scheme!r} (one of {', '.join(SCHEMES)})")
+    return scheme
+
+
+def _release_type_name(name: str) -> str:
+    if not RELEASE_TYPE_NAME.match(name):
+        raise ValueError(
+            f"{name!r} is not a release type name (lowercase words joined by '-', "
+            "like maintenance or pre-release)"
+        )
+    return name
+
+
+ReleaseTypeName = Annotated[str, AfterValidator(_release_type_name)]
+
+
+class ReleaseTypeSettings(StrictModel):
+    """One kind of release (``cockpit start --type NAME``) and the version it gets."""
+
+    bump: Annotated[str, AfterValidator(_check_bump)]
+    """What the next version bumps: ``major``, ``minor``, ``patch`` or ``pre``."""
+    description: str | None = None
+    """One line for the start screen (the shipped types have their own)."""
+
+
+def _default_release_types() -> dict[str, ReleaseTypeSettings]:
+    return {
+        name: ReleaseTypeSettings(bump=bump, description=DEFAULT_DESCRIPTIONS.get(name))
+        for name, bump in DEFAULT_BUMPS.items()
+    }
+
+
+class VersioningSettings(StrictModel):
+    """How versions are written and which tags name a released one."""
+
+    scheme: Annotated[str, AfterValidator(_check_scheme)] = "semver"
+    """``semver`` (1.2.3, 1.3.0-rc.1) or ``pep440`` (10.0, 10.0-beta3, 10.1rc1)."""
+    tag: Annotated[str, AfterValidator(check_tag_pattern)] = DEFAULT_TAG
+    """The tag of a released (production) version; only tags of this pattern count."""
+    rc_tag: Annotated[str, AfterValidator(check_tag_pattern)] = DEFAULT_RC_TAG
+    """The release-candidate tag the release screen creates (``t``)."""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> VersioningSettings:
+        if self.tag == self.rc_tag:
+            raise ValueError("'tag' and 'rc_tag' must differ (an rc tag would count as released)")
+        return self
 
 
 class Config(StrictModel):
@@ -81,6 +197,17 @@ class Config(StrictModel):
     secrets: list[str] = Field(default_factory=list)
     """Environment variables whose values never reach a log, the screen or the journal."""
     notify: Notify = Field(default_factory=Notify)
+    release_types: dict[ReleaseTypeName, ReleaseTypeSettings] = Field(
+        default_factory=_default_release_types
+    )
+    """The kinds of release, in the start screen's order; default: the shipped four."""
+    versioning: VersioningSettings = Field(default_factory=VersioningSettings)
+    targets: Targets = Field(default_factory=Targets)
+
+    def ready_url(self, env: str) -> str:
+        """The ready endpoint of a configured environment: its URL and health path."""
+        environment = self.environments[env]
+        return environment.url.rstrip("/") + (environment.health_path or self.health.path)
 
     @field_validator("environments", "vars")
     @classmethod
@@ -97,6 +224,38 @@ class Config(StrictModel):
             if not NAME.match(key):
                 raise ValueError(f"{key!r} is not an environment variable name")
         return value
+
+    @field_validator("release_types")
+    @classmethod
+    def _some_release_type(cls, value: dict) -> dict:
+        if not value:
+            raise ValueError("name at least one release type (or leave release_types out)")
+        return value
+
+    def versioning_rules(self) -> Versioning:
+        """The version rules this config gives (scheme, tag patterns, bumps)."""
+        return Versioning(
+            scheme=self.versioning.scheme,
+            tag=self.versioning.tag,
+            rc_tag=self.versioning.rc_tag,
+            bumps={name: t.bump for name, t in self.release_types.items()},
+        )
+
+    def release_type_names(self) -> list[str]:
+        return list(self.release_types)
+
+    def describe_release_type(self, name: str) -> str | None:
+        """The release type's one line for the start screen (None: the config gives none)."""
+        settings = self.release_types.get(name)
+        return settings.description if settings is not None else None
+
+    def check_release_type(self, name: str) -> str:
+        """``name`` when it is a configured release type; else CockpitError listing them."""
+        if name not in self.release_types:
+            raise CockpitError(
+                f"unknown release type {name!r} (release types: {', '.join(self.release_types)})"
+            )
+        return name
 
     def secret_values(self) -> list[str]:
         """The current values of the named secrets (empty ones left out), longest first."""

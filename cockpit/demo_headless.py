@@ -114,7 +114,8 @@ def summary(session: RunSession, out) -> None:
         out.write(f"  {step.title:<32} {state:<8} {shown:>6}  budget {step.budget}\n")
     total = build(session)["metrics"]["deployment_time_s"]
     if total is not None:
-        out.write(f"deployment time {format_duration(total)} (runbook target < 60m)\n")
+        target = format_duration(session.ws.config.targets.deployment_time)
+        out.write(f"deployment time {format_duration(total)} (runbook target < {target})\n")
     for p in session.phases():
         progress = session.progress(p.id)
         mark = "complete" if progress.complete else f"{progress.done}/{progress.total}"

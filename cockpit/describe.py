@@ -87,7 +87,8 @@ def _(e: RunStarted, runbook: Runbook) -> str:
 
 @_words.register
 def _(e: ItemChecked, runbook: Runbook) -> str:
-    return f"{e.by} ticked {_item_text(runbook, e.phase, e.item)}{_note(e.note)}"
+    signed = f", signed by {e.signed_by}" if e.signed_by else ""
+    return f"{e.by} ticked {_item_text(runbook, e.phase, e.item)}{signed}{_note(e.note)}"
 
 
 @_words.register

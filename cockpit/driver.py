@@ -487,7 +487,7 @@ class RunDriver:
         config = self.session.ws.config
         if baseline is None and target in config.environments:
             assert target is not None
-            url = config.environments[target].url + config.health.path
+            url = config.ready_url(target)
             baseline = await measure_baseline(target, url, config.health)
         if baseline is not None:
             await self.record(self.session.plan_baseline(baseline))
@@ -534,7 +534,12 @@ class RunDriver:
         await self.send(lambda: session.plan_decision(choice, rationale, commander))
         documented = session.runbook.recorded("decision-rationale", session.release_type)
         if documented and not session.state.item(*documented).checked:
-            await self.send(lambda: session.plan_check(*documented, f"{choice}: {rationale}"))
+            phase = session.runbook.phase(documented[0])
+            entry = phase.item(documented[1])
+            signer = commander if entry is not None and entry.role else None
+            await self.send(
+                lambda: session.plan_check(*documented, f"{choice}: {rationale}", signer=signer)
+            )
         rollback = session.runbook.kind_id("rollback")
         if choice != "rollback" or rollback is None:
             return False
@@ -544,7 +549,8 @@ class RunDriver:
         return True
 
     async def plan_hotfix_branch(self, incident: str) -> BranchPlan:
-        return await asyncio.to_thread(plan_hotfix_branch, self.session.ws.root, incident)
+        ws = self.session.ws
+        return await asyncio.to_thread(plan_hotfix_branch, ws.root, incident, ws.versioning)
 
     async def create_hotfix_branch(self, plan: BranchPlan) -> None:
         """Create the branch (confirmed by the caller), journal it, tick the runbook's item."""

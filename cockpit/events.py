@@ -129,13 +129,16 @@ class LockTakenOver(Event):
 @dataclass(kw_only=True)
 class ItemChecked(Event):
     TYPE = "item.checked"
-    OPTIONAL = ("note", "evidence", "auto")
+    OPTIONAL = ("note", "evidence", "auto", "signed_by")
     phase: str = ""
     item: str = ""
     note: str | None = None
     evidence: dict[str, Any] | None = None
     auto: bool = False
     """Ticked by the cockpit itself (the health signal), not by a person."""
+    signed_by: str | None = None
+    """A sign-off (an item with a ``role:``): who signed, when not the operator (``by``)
+    who recorded it."""
 
 
 @dataclass(kw_only=True)

@@ -1,9 +1,10 @@
 """Changes to the repository the cockpit makes on request: hotfix branches and release tags.
 
 Owns creating ``hotfix/incident-ID`` from the last production tag and the release
-tags ``rc-vX.Y.Z`` / ``production-vX.Y.Z`` at HEAD, with gitpython (never checking
-anything out; never pushing implicitly), refusing what exists already in words; and
-the command line for pushing a tag, which is a separate, confirmed step.
+tags at HEAD — config ``versioning.rc_tag`` / ``versioning.tag``, by default
+``rc-vX.Y.Z`` / ``production-vX.Y.Z`` — with gitpython (never checking anything out;
+never pushing implicitly), refusing what exists already in words; and the command line
+for pushing a tag, which is a separate, confirmed step.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.errors import CockpitError
-from cockpit.versions import production_versions
+from cockpit.versions import DEFAULT, Versioning, production_versions
 
 INCIDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -27,15 +28,18 @@ class BranchPlan:
     commit: str
 
 
-def plan_hotfix_branch(root: Path, incident: str) -> BranchPlan:
+def plan_hotfix_branch(
+    root: Path, incident: str, versioning: Versioning | None = None
+) -> BranchPlan:
     """The branch ``hotfix/incident-ID`` from the last production tag; raises in words."""
     import git
 
     if not INCIDENT.match(incident):
         raise CockpitError(f"incident id {incident!r}: letters, digits, '.', '_' or '-' only")
-    versions = production_versions(root)
+    rules = versioning or DEFAULT
+    versions = production_versions(root, rules)
     if not versions:
-        raise CockpitError("no production-vX.Y.Z tag to branch the hotfix from")
+        raise CockpitError(f"no {rules.tag_shape()} tag to branch the hotfix from")
     _, tag = versions[-1]
     repo = git.Repo(root, search_parent_directories=True)
     branch = f"hotfix/incident-{incident}"
@@ -58,10 +62,13 @@ def create_hotfix_branch(root: Path, plan: BranchPlan) -> BranchPlan:
 TAG_KINDS = ("rc", "production", "hotfix")
 
 
-def release_tag(kind: str, version: str) -> str:
+def release_tag(kind: str, version: str, versioning: Versioning | None = None) -> str:
+    """The tag of ``kind`` for ``version``: rc and production by the config's patterns."""
     if kind not in TAG_KINDS:
         raise CockpitError(f"tag kind {kind!r}: one of {', '.join(TAG_KINDS)}")
-    return f"{kind}-v{version}"
+    if kind == "hotfix":
+        return f"hotfix-v{version}"
+    return (versioning or Versioning()).tag_for(version, kind)
 
 
 def create_tag(root: Path, name: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cockpit.termtext import inert
-from cockpit.versions import TAG, Version
+from cockpit.versions import DEFAULT, Versioning
 
 MAIN_BRANCHES = ("main", "master")
 
@@ -34,8 +34,11 @@ class GitSummary:
     warnings: list[str] = field(default_factory=list)
 
 
-def summarise(root: Path, max_commits: int = 200) -> GitSummary:
-    """The summary of the repository containing ``root``."""
+def summarise(
+    root: Path, max_commits: int = 200, versioning: Versioning | None = None
+) -> GitSummary:
+    """The summary of the repository containing ``root`` (production tags: config
+    ``versioning.tag``)."""
     import git
 
     try:
@@ -62,17 +65,15 @@ def summarise(root: Path, max_commits: int = 200) -> GitSummary:
     # the cockpit's own state (.cockpit/) is not the team's work
     out.untracked = sum(1 for f in repo.untracked_files if not f.startswith(".cockpit/"))
     out.shallow = (Path(repo.git_dir) / "shallow").exists()
-    tags = []
-    for tag in repo.tags:
-        m = TAG.match(tag.name)
-        if m:
-            tags.append((Version(*(int(g) for g in m.groups())), tag))
+    rules = versioning or DEFAULT
+    by_name = {tag.name: tag for tag in repo.tags}
+    tags = [(version, by_name[name]) for version, name in rules.tagged(by_name)]
     if not tags:
-        out.warnings.append("no production-vX.Y.Z tag yet")
+        out.warnings.append(f"no {rules.tag_shape()} tag yet")
         if out.shallow:
             out.warnings.append("shallow clone: older tags may be missing (git fetch --unshallow)")
         return out
-    version, tag = max(tags, key=lambda t: t[0])
+    version, tag = tags[-1]
     out.last_tag, out.last_version = tag.name, str(version)
     rev = f"{tag.commit.hexsha}..{head.hexsha}"
     for commit in repo.iter_commits(rev, max_count=max_commits):

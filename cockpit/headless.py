@@ -470,8 +470,11 @@ def run_headless(
     out_of_order: str | None = None,
 ) -> int:
     """The ``cockpit run --headless`` entry point (takes the driver lock)."""
-    if phase_id not in session.runbook.phases:
-        raise CockpitError(f"no phase {phase_id!r} (phases: {', '.join(session.runbook.phases)})")
+    phase = session.runbook.phase(phase_id)  # an unknown one: the phases, in words
+    if not phase.steps_for(session.release_type):
+        raise CockpitError(f"phase {phase_id!r} has no steps to run")
+    if not dry_run:
+        session.require_unlocked(phase_id)  # before anything is printed
     driver = Headless(session, phase_id, yes, start_from=start_from, out_of_order=out_of_order)
     if dry_run:
         return driver.dry_run()

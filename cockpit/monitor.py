@@ -144,13 +144,20 @@ class HealthMonitor:
         settings: HealthSettings,
         on_update: Callable[[EnvHealth, Sample, bool], None],
         clock: Clock | None = None,
+        paths: dict[str, str] | None = None,
     ):
+        """``environments``: base URLs by name; each is probed at its path in ``paths``,
+        else at ``settings.path``."""
         self.settings = settings
         self.clock = clock or Clock()
         self.on_update = on_update
+        paths = paths or {}
         self.envs = {
             name: EnvHealth(
-                name, url.rstrip("/") + settings.path, settings.window, settings.p95_budget * 1000
+                name,
+                url.rstrip("/") + paths.get(name, settings.path),
+                settings.window,
+                settings.p95_budget * 1000,
             )
             for name, url in environments.items()
         }
@@ -165,7 +172,8 @@ class HealthMonitor:
         clock: Clock | None = None,
     ) -> HealthMonitor:
         envs = {name: env.url for name, env in config.environments.items()}
-        return cls(envs, config.health, on_update, clock)
+        paths = {n: e.health_path for n, e in config.environments.items() if e.health_path}
+        return cls(envs, config.health, on_update, clock, paths)
 
     def pause(self) -> None:
         self._running.clear()

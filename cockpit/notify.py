@@ -9,6 +9,7 @@ words (and journaled by the caller), never raised.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from cockpit.changelog import Draft
 from cockpit.clock import parse_iso
 from cockpit.probe import describe_error
 from cockpit.safefiles import private_dir, replace_file
+from cockpit.versions import DEFAULT
 
 
 @dataclass
@@ -36,9 +38,14 @@ class Facts:
 
 
 def facts_for(
-    report: dict, draft: Draft, production_state: str | None, notes_url: str | None
+    report: dict,
+    draft: Draft,
+    production_state: str | None,
+    notes_url: str | None,
+    tag_for: Callable[[str], str] = DEFAULT.tag_for,
 ) -> Facts:
-    """Facts from the release report and the changelog draft."""
+    """Facts from the release report and the changelog draft; ``tag_for`` names the
+    production tag of a version (config ``versioning.tag``) for the rollback plan."""
     metrics, run = report["metrics"], report["run"]
     deploy = metrics.get("deploy_phase")
     deploy_steps = [s for s in report["steps"] if deploy and s["phase"] == deploy]
@@ -72,7 +79,7 @@ def facts_for(
         health=health,
         monitoring=monitoring,
         release_notes=notes_url or "[link]",
-        rollback_plan=f"[ready if needed: production-v{previous}]"
+        rollback_plan=f"[ready if needed: {tag_for(previous)}]"
         if previous
         else "[ready if needed]",
     )

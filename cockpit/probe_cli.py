@@ -39,9 +39,10 @@ def parse_env_args(pairs: list[str]) -> dict[str, str]:
 
 
 async def probe_all(envs: dict[str, str], config: Config, count: int) -> list[EnvHealth]:
+    """Probe each ready URL (``envs``: name → the endpoint itself) ``count`` times."""
     settings = config.health
     healths = [
-        EnvHealth(name, url + settings.path, settings.window, settings.p95_budget * 1000)
+        EnvHealth(name, url, settings.window, settings.p95_budget * 1000)
         for name, url in envs.items()
     ]
     clients = [make_client(settings.timeout) for _ in healths]
@@ -87,9 +88,11 @@ def print_table(healths: list[EnvHealth], budget_ms: float) -> None:
 def run_health(config: Config, env_args: list[str], count: int, as_json: bool) -> int:
     if count < 1:
         raise CockpitError("--count must be at least 1")
-    envs = (
-        parse_env_args(env_args) if env_args else {n: e.url for n, e in config.environments.items()}
-    )
+    if env_args:
+        path = config.health.path
+        envs = {n: url.rstrip("/") + path for n, url in parse_env_args(env_args).items()}
+    else:
+        envs = {n: config.ready_url(n) for n in config.environments}
     if not envs:
         raise CockpitError(
             "no environments: give --env NAME=URL or configure 'environments' in cockpit.yaml"

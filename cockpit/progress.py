@@ -146,6 +146,7 @@ def status_document(runbook: Runbook, state: RunState) -> dict[str, Any]:
                     "text": entry.item.text,
                     "checked": st.checked,
                     "by": st.by if st.checked else None,
+                    "signed_by": st.signed_by if st.checked else None,
                     "at": st.at if st.checked else None,
                     "note": st.note,
                     "role": entry.role,

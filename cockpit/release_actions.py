@@ -49,7 +49,8 @@ def release_view(session: RunSession, production_state: str | None) -> ReleaseVi
     run = session.state.run
     assert run is not None
     try:
-        changes, problem = draft(session.ws.root, run.version, date.today()), None
+        rules = session.ws.versioning
+        changes, problem = draft(session.ws.root, run.version, date.today(), rules), None
     except CockpitError as exc:
         changes, problem = None, str(exc)
     facts = facts_for(
@@ -57,6 +58,7 @@ def release_view(session: RunSession, production_state: str | None) -> ReleaseVi
         changes or Draft(run.version, date.today()),
         production_state,
         session.ws.config.notify.release_notes_url,
+        session.ws.versioning.tag_for,
     )
     return ReleaseView(
         run.version,
@@ -74,7 +76,7 @@ def do_write_changelog(session: RunSession, text: str) -> Event:
 
 
 def do_tag(session: RunSession, kind: str) -> Event:
-    name = release_tag(kind, session.state.run.version)
+    name = release_tag(kind, session.state.run.version, session.ws.versioning)
     commit = create_tag(session.ws.root, name)
     return TagCreated(tag=name, commit=commit)
 

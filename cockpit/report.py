@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from cockpit.clock import Clock, parse_iso
+from cockpit.config import Targets
 from cockpit.describe import describe
 from cockpit.durations import format_duration
 from cockpit.events import (
@@ -33,8 +34,6 @@ from cockpit.progress import criteria_met, progress, step_seconds, step_state, s
 from cockpit.runbook import Runbook
 from cockpit.session import RunSession
 from cockpit.state import RunState, replay
-
-TARGET_DEPLOY_S = 60 * 60
 
 
 def _seconds(start: str | None, end: str | None) -> float | None:
@@ -79,7 +78,7 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
             "last_event_at": events[-1].ts if events else None,
         },
         "journal_warnings": list(read.warnings),
-        "metrics": _metrics(runbook, state, steps),
+        "metrics": _metrics(runbook, state, steps, session.ws.config.targets),
         "steps": steps,
         "out_of_order": _out_of_order(events, runbook),
         "phases": _phases(runbook, state),
@@ -132,8 +131,11 @@ def _steps(runbook: Runbook, state: RunState) -> list[dict[str, Any]]:
     return out
 
 
-def _metrics(runbook: Runbook, state: RunState, steps: list[dict[str, Any]]) -> dict[str, Any]:
-    """The runbook's technical success metrics for this release."""
+def _metrics(
+    runbook: Runbook, state: RunState, steps: list[dict[str, Any]], targets: Targets
+) -> dict[str, Any]:
+    """The runbook's technical success metrics for this release, and the targets (config
+    ``targets:``) they are measured against."""
     phase = runbook.of_kind("deploy")
     deploy = [s for s in steps if phase and s["phase"] == phase.id]
     deploy_time = None
@@ -151,7 +153,8 @@ def _metrics(runbook: Runbook, state: RunState, steps: list[dict[str, Any]]) -> 
         "deploy_phase": phase.id if phase else None,
         "deploy_environment": runbook.deploy_environment,
         "deployment_time_s": deploy_time,
-        "deployment_time_met": deploy_time is not None and deploy_time < TARGET_DEPLOY_S,
+        "deployment_time_met": deploy_time is not None and deploy_time < targets.deployment_time,
+        "targets": targets.model_dump(),
         "rolled_back": any(s["phase"] == rollback and s["state"] == StepStatus.DONE for s in steps),
         "rollback_decided": any(d.choice == "rollback" for d in state.decisions),
         "rollback_criteria_met": [e.item.text for _, e in criteria_met(runbook, state)],
@@ -175,6 +178,8 @@ def _phases(runbook: Runbook, state: RunState) -> list[dict[str, Any]]:
                 "at": st.at,
                 "note": st.note,
                 "evidence": st.evidence,
+                "role": entry.role,
+                "signed_by": st.signed_by if st.checked else None,
             }
             (ticked if st.checked else open_items).append(record)
         override = state.overrides.get(phase.id)
@@ -260,17 +265,20 @@ def markdown(doc: dict[str, Any]) -> str:
         "| metric | this release | target |",
         "|---|---|---|",
     ]
-    if m.get("deploy_phase", "?") is None:
+    t = m["targets"]
+    if m["deploy_phase"] is None:
         out.append("| deployment | — (the runbook has no `kind: deploy` phase) | |")
     else:
         deploy = _d(m["deployment_time_s"])
         met = "met" if m["deployment_time_met"] else "not met"
-        out.append(f"| deployment time | {deploy} ({met}) | < 60 min |")
+        out.append(f"| deployment time | {deploy} ({met}) | < {_d(t['deployment_time'])} |")
         done = "yes" if m["deployment_succeeded"] else "no"
-        out.append(f"| deployment succeeded | {done} | >99% of releases |")
-    out.append(f"| rolled back | {'yes' if m['rolled_back'] else 'no'} | rollback rate < 5% |")
+        out.append(f"| deployment succeeded | {done} | > {t['success_rate']:g}% of releases |")
+    rolled = "yes" if m["rolled_back"] else "no"
+    out.append(f"| rolled back | {rolled} | rollback rate < {t['rollback_rate']:g}% |")
     criteria = ", ".join(m["rollback_criteria_met"]) or "none"
-    out.append(f"| rollback criteria met | {criteria} | post-deployment incidents < 1 |")
+    incidents = f"post-deployment incidents < {t['incidents_per_release']:g}"
+    out.append(f"| rollback criteria met | {criteria} | {incidents} |")
     out += [
         "",
         "## Steps",
@@ -332,7 +340,10 @@ def markdown(doc: dict[str, Any]) -> str:
             )
         for item in p["ticked"]:
             note = f" — {item['note']}" if item["note"] else ""
-            out.append(f"- [x] {item['text']} ({item['by']}, {(item['at'] or '')[11:16]}){note}")
+            who = item["by"]
+            if item.get("signed_by"):
+                who = f"signed by {item['signed_by']} as {item['role']}, recorded by {who}"
+            out.append(f"- [x] {item['text']} ({who}, {(item['at'] or '')[11:16]}){note}")
         for item in p["unticked"]:
             note = f" — {item['note']}" if item["note"] else ""
             out.append(f"- [ ] {item['text']}{note}")

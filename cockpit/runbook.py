@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from cockpit.config import Config
 from cockpit.durations import Budget, parse_duration, positive_duration
@@ -24,9 +24,10 @@ from cockpit.placeholders import known_names, names_in, problems_in, text_names
 from cockpit.strict import StrictModel, validate
 from cockpit.yamlsource import LList, LMap, line_of, load_yaml
 
-ReleaseType = Literal["standard", "major", "patch", "hotfix"]
 RELEASE_TYPES: tuple[str, ...] = ("standard", "major", "patch", "hotfix")
+"""The shipped release types; a team's are config ``release_types`` (``Config.release_types``)."""
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONFIG_FILE_NAMES = ("cockpit.yaml", "cockpit.yml")
 
 PhaseKind = Literal["checklist", "deploy", "decision", "rollback", "hotfix", "review"]
@@ -69,6 +70,17 @@ def _with_default_id(data: Any) -> Any:
     return data
 
 
+def _env_names(value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if not ENV_NAME.match(name):
+            raise ValueError(f"{name!r} is not an environment variable name (like NODE_ENV)")
+    return value
+
+
+EnvVars = Annotated[dict[str, str], AfterValidator(_env_names)]
+"""Environment variables a step's commands get (values may name placeholders)."""
+
+
 def _kebab(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"id must be text like staging-healthy, got {value!r}")
@@ -80,6 +92,18 @@ def _kebab(value: object) -> str:
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 PositiveSeconds = Annotated[float, BeforeValidator(positive_duration)]
 BudgetField = Annotated[Budget, BeforeValidator(Budget.parse)]
+
+
+def _release_type_name(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"a release type is a name like standard, got {value!r}")
+    if not KEBAB.match(value):
+        raise ValueError(f"release type {value!r} must be lowercase words joined by '-'")
+    return value
+
+
+ReleaseType = Annotated[str, BeforeValidator(_release_type_name)]
+"""A release type's name; which names exist is the config's (``_release_type_errors``)."""
 Types = list[ReleaseType] | None
 
 
@@ -135,6 +159,10 @@ class Command(StrictModel):
     allow_failure: bool = False
     tty: bool | None = None
     """Run under a pseudo-terminal (colours, progress bars); default: the step's ``tty``."""
+    cwd: str | None = None
+    """Where it runs, relative to the workspace; default: the step's ``cwd``."""
+    env: EnvVars = Field(default_factory=dict)
+    """Environment variables for this command, over the step's ``env``."""
 
     @model_validator(mode="after")
     def _one(self) -> Command:
@@ -156,6 +184,10 @@ class Step(StrictModel):
     checks: list[ItemField] = Field(default_factory=list)
     tty: bool = False
     """Run the step's commands under a pseudo-terminal, as a person's terminal would."""
+    cwd: str | None = None
+    """Where its commands run, relative to the workspace (default: the workspace)."""
+    env: EnvVars = Field(default_factory=dict)
+    """Environment variables its commands get, over the cockpit's own."""
 
 
 class Phase(StrictModel):
@@ -283,8 +315,11 @@ class Runbook:
         return None
 
     def has_text_placeholders(self) -> bool:
-        """Whether any title or text names a ``{placeholder}`` (most runbooks: none)."""
-        return any(text_names(t) for p in self.phases.values() for t in _texts(p))
+        """Whether any title or text names a ``{placeholder}`` or writes a literal brace as
+        ``{{``/``}}`` (most runbooks: none), so it is shown filled."""
+        return any(
+            text_names(t) or "{{" in t or "}}" in t for p in self.phases.values() for t in _texts(p)
+        )
 
     def with_texts(self, fill: Callable[[str], str]) -> Runbook:
         """A copy whose titles and texts went through ``fill`` (ids, commands unchanged)."""
@@ -348,8 +383,70 @@ def _load_phase(path: Path) -> tuple[Phase | None, Any, list[SourceError]]:
         )
     if "id" not in data:
         data["id"] = path.stem
+    _derive_ids(data)
     phase, more = validate(Phase, data, name)
     return phase, data, errors + more
+
+
+def _item_lists(data: LMap) -> Iterator[LList]:
+    """The phase file's lists of items: each section's ``items``, each step's ``checks``."""
+    for key, inner in (("sections", "items"), ("steps", "checks")):
+        groups = data.get(key)
+        if isinstance(groups, list):
+            for group in groups:
+                if isinstance(group, dict) and isinstance(group.get(inner), LList):
+                    yield group[inner]
+
+
+def _raw(data: Any, loc: tuple[Any, ...]) -> Any:
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _derive_ids(data: LMap) -> None:
+    """Give each item written without ``id:`` the slug of its text, in place.
+
+    A slug cut at ``ID_LIMIT`` that another item's id already has gets ``-2``, ``-3`` (two
+    long texts starting alike are two items); the same whole text twice stays a duplicate,
+    which ``_semantic_errors`` reports with a hint to give one an ``id:``.
+    """
+    lists = list(_item_lists(data))
+    taken = {
+        raw["id"]
+        for items in lists
+        for raw in items
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str)
+    }
+    texts: set[str] = set()  # whole slugs: the same text twice is a duplicate, not a suffix
+    for items in lists:
+        for n, raw in enumerate(items):
+            text = (
+                raw if isinstance(raw, str) else raw.get("text") if isinstance(raw, dict) else None
+            )
+            if not isinstance(text, str) or (isinstance(raw, dict) and "id" in raw):
+                continue
+            derived, whole = slug(text), slug(text, limit=10_000)
+            if derived in taken and derived != whole and whole not in texts:
+                stem, k = derived, 2
+                while f"{stem}-{k}" in taken:
+                    k += 1
+                derived = f"{stem}-{k}"
+            taken.add(derived)
+            texts.add(whole)
+            items[n] = _Derived(
+                {"text": text, "id": derived} if isinstance(raw, str) else {**raw, "id": derived}
+            )
+            if isinstance(raw, LMap):
+                items[n].line, items[n].key_lines = raw.line, raw.key_lines
+
+
+class _Derived(LMap):
+    """An item whose ``id`` the loader derived from its text."""
 
 
 def _semantic_errors(
@@ -365,9 +462,15 @@ def _semantic_errors(
     for loc, item in locs:
         line = line_of(data, loc)
         if item.id in seen:
+            derived = isinstance(_raw(data, loc), _Derived)
+            hint = (
+                " — the id comes from the text; give one of them its own `id:`" if derived else ""
+            )
             errors.append(
                 SourceError(
-                    name, line, f"duplicate item id {item.id!r} (first at line {seen[item.id]})"
+                    name,
+                    line,
+                    f"duplicate item id {item.id!r} (first at line {seen[item.id]}){hint}",
                 )
             )
         else:
@@ -420,6 +523,39 @@ def _semantic_errors(
     return errors
 
 
+def _release_type_errors(data: Any, name: str, config: Config | None) -> list[SourceError]:
+    """Release types named in ``release_types:`` (of the phase, a section, a step, an item)
+    that the config does not define, read off the raw file so that a file with other errors
+    gets them said in the same run. Without a config any well-formed name is accepted."""
+    if config is None:
+        return []
+    known = config.release_types
+    errors: list[SourceError] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, LMap):
+            for key, value in node.items():
+                if key == "release_types" and isinstance(value, LList):
+                    for i, t in enumerate(value):
+                        if isinstance(t, str) and KEBAB.match(t) and t not in known:
+                            errors.append(
+                                SourceError(
+                                    name,
+                                    value.item_lines[i],
+                                    f"unknown release type {t!r} "
+                                    f"(release types: {', '.join(known)})",
+                                )
+                            )
+                else:
+                    walk(value)
+        elif isinstance(node, LList):
+            for value in node:
+                walk(value)
+
+    walk(data)
+    return errors
+
+
 def _placeholder_errors(data: Any, name: str, config: Config | None) -> list[SourceError]:
     """Every ``run:`` command's placeholder problems, and unknown placeholders in titles
     and texts, read off the raw file.
@@ -453,6 +589,10 @@ def _placeholder_errors(data: Any, name: str, config: Config | None) -> list[Sou
                     )
                 elif k in _TEXT_KEYS and isinstance(value, str):
                     text(value, line)
+                elif k == "env" and isinstance(value, LMap):
+                    for var, val in value.items():
+                        if isinstance(val, str):
+                            text(val, value.key_lines.get(var, line))
                 else:
                     walk(value, k)
         elif isinstance(node, LList):
@@ -466,7 +606,7 @@ def _placeholder_errors(data: Any, name: str, config: Config | None) -> list[Sou
     return errors
 
 
-_TEXT_KEYS = ("text", "title", "summary")
+_TEXT_KEYS = ("text", "title", "summary", "cwd")
 
 
 def _command_problems(command: str, names: set[str] | None) -> list[str]:
@@ -583,6 +723,7 @@ def check_runbook(
         phase, data, more = _load_phase(path)
         name = display_path(path)
         errors += more + _placeholder_errors(data, name, config)
+        errors += _release_type_errors(data, name, config)
         if phase is None:
             continue
         if phase.id in loaded:

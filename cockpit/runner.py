@@ -24,9 +24,9 @@ import psutil
 from cockpit.clock import iso
 from cockpit.errors import CockpitError
 from cockpit.events import ENDED, StepStatus
-from cockpit.placeholders import PlaceholderError, substitute
+from cockpit.placeholders import PlaceholderError, fill_text, substitute
 from cockpit.proctree import is_same_process, new_token
-from cockpit.runbook import Step
+from cockpit.runbook import Command, Step
 from cockpit.safefiles import open_file, private_dir
 from cockpit.session import RunSession
 from cockpit.supervisor import (
@@ -45,7 +45,7 @@ def probe_url(session: RunSession, step: Step, env: str) -> str:
     config = session.ws.config
     if env not in config.environments:
         raise CockpitError(f"step {step.id!r}: environment {env!r} is not configured")
-    return config.environments[env].url + config.health.path
+    return config.ready_url(env)
 
 
 def render_commands(session: RunSession, step: Step) -> list[str]:
@@ -66,9 +66,38 @@ def render_commands(session: RunSession, step: Step) -> list[str]:
     return out
 
 
+def command_place(session: RunSession, step: Step, command: Command) -> tuple[str, dict[str, str]]:
+    """Where a command runs (absolute; ``cwd:`` relative to the workspace) and the
+    environment variables it gets (the step's, then the command's), placeholders filled."""
+    values = session.placeholder_values()
+    cwd = command.cwd or step.cwd
+    root = session.ws.root
+    where = str((root / fill_text(cwd, values)).resolve()) if cwd else str(root)
+    env = {k: fill_text(v, values) for k, v in {**step.env, **command.env}.items()}
+    return where, env
+
+
+def place_words(session: RunSession, step: Step, command: Command) -> str:
+    """``in services/api, NODE_ENV=production`` for a command that has a ``cwd:`` or
+    ``env:`` (empty otherwise), masked as everything shown."""
+    where, env = command_place(session, step, command)
+    words = []
+    if command.cwd or step.cwd:
+        root = session.ws.root
+        shown = Path(where)
+        words.append(f"in {shown.relative_to(root) if shown.is_relative_to(root) else shown}")
+    words += [f"{k}={v}" for k, v in env.items()]
+    return session.redactor.text(", ".join(words))
+
+
 def shown_commands(session: RunSession, step: Step) -> list[str]:
-    """``render_commands`` as shown to people: secrets and URL credentials masked."""
-    return [session.redactor.text(c) for c in render_commands(session, step)]
+    """``render_commands`` as shown to people: secrets and URL credentials masked, and
+    where a command runs with which variables (``  # in api, NODE_ENV=production``)."""
+    out = []
+    for command, text in zip(step.commands, render_commands(session, step), strict=True):
+        place = place_words(session, step, command) if command.run is not None else ""
+        out.append(session.redactor.text(text) + (f"  # {place}" if place else ""))
+    return out
 
 
 def build_spec(
@@ -94,9 +123,13 @@ def build_spec(
                 )
             )
         else:
+            cwd, env = command_place(session, step, command)
             commands.append(
                 CommandSpec(
                     shown=shown,
+                    cwd=cwd,
+                    environ=env,
+                    place=place_words(session, step, command),
                     timeout=command.timeout,
                     allow_failure=command.allow_failure,
                     tty=step.tty if command.tty is None else command.tty,

@@ -48,12 +48,24 @@ from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
 from cockpit.placeholders import fill_text
 from cockpit.progress import PhaseProgress, criteria_met, progress, status_document
-from cockpit.runbook import RELEASE_TYPES, Entry, Phase, Runbook, Step
+from cockpit.runbook import Entry, Phase, Runbook, Step
 from cockpit.safefiles import check_folder, private_dir, remove_empty
 from cockpit.secrets import Redactor, mask_userinfo
 from cockpit.state import RunState
-from cockpit.versions import Version, current_version
+from cockpit.versions import current_version
 from cockpit.workspace import Workspace
+
+
+def _known_runs(ws: Workspace) -> str:
+    """``runs: A, B`` (the newest ten) for an error naming a run that is not there."""
+    try:
+        names = sorted((p.name for p in ws.runs_dir.iterdir() if p.is_dir()), reverse=True)
+    except OSError:
+        names = []
+    if not names:
+        return "no runs yet: `cockpit start` starts one"
+    more = f" and {len(names) - 10} older: `cockpit runs`" if len(names) > 10 else ""
+    return "runs: " + ", ".join(names[:10]) + more
 
 
 class RunSession:
@@ -71,7 +83,7 @@ class RunSession:
         self.journal_path = self.dir / "journal.jsonl"
         anchor = ws.state_dir  # every state file is checked from here down (safefiles)
         if not check_folder(self.dir, anchor) or not os.path.lexists(self.journal_path):
-            raise CockpitError(f"no run {run_id!r} in {ws.runs_dir}")
+            raise CockpitError(f"no run {run_id!r} in {ws.runs_dir} ({_known_runs(ws)})")
         self.clock = clock or Clock()
         self.operator = operator or ws.operator()
         self.redactor = Redactor(ws.config.secret_values())
@@ -105,19 +117,17 @@ class RunSession:
         A state folder that is a link or another user's is refused; one that cannot be
         written (a full disk) leaves no run behind. Both are ``StateFileError`` in words.
         """
-        if release_type not in RELEASE_TYPES:
-            raise CockpitError(
-                f"unknown release type {release_type!r} (choose {', '.join(RELEASE_TYPES)})"
-            )
+        ws.config.check_release_type(release_type)  # config release_types
+        rules = ws.versioning
         clock = clock or Clock()
         operator = operator or ws.operator()
         try:
-            previous = current_version(ws.root)
+            previous = current_version(ws.root, rules)
         except CockpitError:
             previous = None
         if version is None:
-            version = str((previous or Version(0, 0, 0)).bump(release_type))
-        version = str(Version.parse(version))
+            version = str(rules.after(previous, release_type))
+        version = str(rules.parse(version))
         now = clock.now()
         private_dir(ws.runs_dir, ws.state_dir)
         base = f"{now:%Y%m%d-%H%M%S}-{release_type}-{version}"
@@ -244,18 +254,16 @@ class RunSession:
         for name, env in self.ws.config.environments.items():
             values[f"{name}_url"] = env.url
         previous = run.previous_version or ""
+        tag_for = self.ws.versioning.tag_for  # config versioning.tag
         values.update(
             version=run.version,
             run_id=run.id,
             release_type=run.type,
             previous_version=previous,
             workspace=str(self.ws.root),
-            rollback_target=self.state.rollback_target
-            or (f"production-v{previous}" if previous else ""),
+            rollback_target=self.state.rollback_target or (tag_for(previous) if previous else ""),
             rollback_version=previous,
-            deployment_range=f"production-v{previous}..production-v{run.version}"
-            if previous
-            else "",
+            deployment_range=f"{tag_for(previous)}..{tag_for(run.version)}" if previous else "",
         )
         return values
 
@@ -310,18 +318,20 @@ class RunSession:
             )
         return phase, entry
 
-    def _require_unlocked(self, phase_id: str) -> None:
+    def require_unlocked(self, phase_id: str) -> None:
+        """CockpitError in words while the phase waits on others (and how to open it)."""
         p = self.progress(phase_id)
         if p.locked:
             raise CockpitError(
                 f"phase {phase_id!r} is locked until {', '.join(p.waiting_on)} "
-                f"{'is' if len(p.waiting_on) == 1 else 'are'} complete; override it with a reason"
+                f"{'is' if len(p.waiting_on) == 1 else 'are'} complete; override it with a "
+                f"reason (`cockpit override {phase_id} --reason TEXT`, or `o` on its checklist)"
             )
 
     def tick_allowed(self, phase_id: str, item_id: str) -> Entry:
         """The item, if it may be ticked now (a note may still be needed); else CockpitError."""
         _, entry = self._entry(phase_id, item_id)
-        self._require_unlocked(phase_id)
+        self.require_unlocked(phase_id)
         return entry
 
     def plan_check(
@@ -330,18 +340,33 @@ class RunSession:
         item_id: str,
         note: str | None = None,
         evidence: dict[str, Any] | None = None,
+        signer: str | None = None,
     ) -> Event:
-        """Validate ticking an item (with an optional note and evidence)."""
+        """Validate ticking an item (with an optional note and evidence); ``signer``: who
+        signs a sign-off (an item with a role) when not the operator."""
         entry = self.tick_allowed(phase_id, item_id)
         note = (note or "").strip() or None
         if entry.item.note_required and not note and not self.state.item(phase_id, item_id).note:
             raise CockpitError(f"item {item_id!r} needs a note: {entry.item.text}")
-        return ItemChecked(phase=phase_id, item=item_id, note=note, evidence=evidence or None)
+        signed = (signer or "").strip() or None
+        if signed is not None and entry.role is None:
+            raise CockpitError(
+                f"item {item_id!r} has no role to sign for: it is ticked by whoever does it"
+            )
+        if signed == self.operator:
+            signed = None  # the operator signed it themself: ``by`` says so
+        return ItemChecked(
+            phase=phase_id,
+            item=item_id,
+            note=note,
+            evidence=evidence or None,
+            signed_by=signed,
+        )
 
     def plan_uncheck(self, phase_id: str, item_id: str, note: str | None = None) -> Event:
         """Validate unticking an item (the journal keeps that it had been ticked)."""
         self._entry(phase_id, item_id)
-        self._require_unlocked(phase_id)
+        self.require_unlocked(phase_id)
         return ItemUnchecked(phase=phase_id, item=item_id, note=(note or "").strip() or None)
 
     def plan_toggle(self, phase_id: str, item_id: str) -> Event:
@@ -401,7 +426,7 @@ class RunSession:
         """The step, if it may start (or be skipped) now: its phase is open, it is not
         running or finished."""
         step = self.step_spec(phase_id, step_id)
-        self._require_unlocked(phase_id)
+        self.require_unlocked(phase_id)
         st = self.state.step(phase_id, step_id)
         if st.state == StepStatus.RUNNING:
             raise CockpitError(f"step {step_id!r} ({step.title}) {running}")
@@ -524,8 +549,9 @@ class RunSession:
         item_id: str,
         note: str | None = None,
         evidence: dict[str, Any] | None = None,
+        signer: str | None = None,
     ) -> dict[str, Any]:
-        return self._do(self.plan_check(phase_id, item_id, note, evidence))
+        return self._do(self.plan_check(phase_id, item_id, note, evidence, signer))
 
     def uncheck(self, phase_id: str, item_id: str, note: str | None = None) -> dict[str, Any]:
         return self._do(self.plan_uncheck(phase_id, item_id, note))

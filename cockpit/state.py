@@ -67,6 +67,8 @@ class ItemState:
     note: str | None = None
     evidence: dict[str, Any] | None = None
     notes: list[dict[str, str]] = field(default_factory=list)
+    signed_by: str | None = None
+    """Who signed a sign-off, when not ``by`` (the operator who recorded it)."""
 
 
 @dataclass
@@ -199,6 +201,7 @@ def _checked(e: ItemChecked, state: RunState) -> None:
     current.at = e.ts
     current.note = e.note or current.note
     current.evidence = e.evidence
+    current.signed_by = e.signed_by
     _note(current, e)
 
 

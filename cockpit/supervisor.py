@@ -94,6 +94,12 @@ class CommandSpec:
     tty: bool = False
     """Run under a pseudo-terminal (``columns`` wide) instead of pipes."""
     columns: int = 120
+    cwd: str | None = None
+    """Where it runs (None: the step's ``cwd``, the workspace)."""
+    environ: dict[str, str] = field(default_factory=dict)
+    """Environment variables over the cockpit's own."""
+    place: str = ""
+    """``in api, NODE_ENV=production``: said after the command in its log banner."""
 
 
 @dataclass
@@ -307,7 +313,9 @@ class Supervisor:
                 if self._abort.is_set():
                     state, code, reason = StepStatus.ABORTED, None, self.abort_reason
                     break
-                self.log.note(f"$ {command.shown}")
+                self.log.note(
+                    f"$ {command.shown}" + (f"  # {command.place}" if command.place else "")
+                )
                 code, words = await self._run_one(index, command)
                 self.log.note(f"→ {words}")
                 if self.log.error:
@@ -427,7 +435,11 @@ class Supervisor:
         self, index: int, command: CommandSpec, entry: dict[str, Any]
     ) -> tuple[int | None, str]:
         env = dict(os.environ)
+        env.update(command.environ)
         env[TOKEN_VAR] = self.spec.token
+        cwd = command.cwd or self.spec.cwd
+        if not os.path.isdir(cwd):
+            return None, f"could not start: its working directory {cwd} is not a folder"
         env["COCKPIT_RUN_ID"] = self.spec.run_id
         # Pipes of our own, not asyncio's: its wait() would also wait for them to close, and
         # a background process that keeps them open would hold the step forever.
@@ -447,7 +459,7 @@ class Supervisor:
                 stdout=out_w,
                 stderr=err_w,
                 start_new_session=True,
-                cwd=self.spec.cwd,
+                cwd=cwd,
                 env=env,
             )
         except OSError as exc:

@@ -49,7 +49,7 @@ async def verify_item(
     config = session.ws.config
     if env not in config.environments:
         raise CockpitError(f"environment {env!r} is not configured")
-    url = config.environments[env].url + config.health.path
+    url = config.ready_url(env)
     try:
         sample = await probe_once(env, url, config.health.timeout, session.clock)
     except Exception as exc:  # fail closed: whatever went wrong, the item is not verified

@@ -18,6 +18,7 @@ from cockpit.config import Config, find_config, load_config, runbook_dir
 from cockpit.journal import JournalError, decode
 from cockpit.runbook import Runbook, load_runbook
 from cockpit.safefiles import check_folder, reading
+from cockpit.versions import Versioning
 
 
 def operator_name(root: Path) -> str:
@@ -73,6 +74,11 @@ class Workspace:
         # not resolved: a link there is refused when used, never silently followed
         state_dir = Path(os.path.abspath(env_dir)) if env_dir else root / ".cockpit"
         return cls(root, config_path, cfg, book, state_dir)
+
+    @property
+    def versioning(self) -> Versioning:
+        """The config's version rules: scheme, production tag pattern, release types."""
+        return self.config.versioning_rules()
 
     @property
     def runs_dir(self) -> Path:

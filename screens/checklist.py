@@ -136,25 +136,53 @@ class ChecklistScreen(RunScreen):
         if not st.checked and entry.item.auto is not None and entry.item.auto.health:
             self.action_verify()
             return
-        if not st.checked and entry.item.note_required and not st.note:
+        need_note = entry.item.note_required and not st.note
+        if not st.checked and (need_note or entry.role):
             try:
                 session.tick_allowed(self.phase_id, entry.item.id)
             except CockpitError as exc:
                 self.notify(str(exc), title="Not done", severity="error")
                 return
-            self.app.push_screen(
-                TextPrompt(f"Note for: {entry.item.text}", "This item needs a note to be ticked."),
-                lambda note: self._tick_with_note(entry, note),
-            )
+            self._ask_then_tick(entry, need_note)
             return
         await self.cockpit.intents.send(lambda: session.plan_toggle(self.phase_id, entry.item.id))
 
-    def _tick_with_note(self, entry: Entry, note: str | None) -> None:
+    def _ask_then_tick(self, entry: Entry, need_note: bool) -> None:
+        """A sign-off asks who signs (default: the operator); a note-required item asks for
+        its note; then the tick is sent. Cancelling either ticks nothing."""
         session = self.session
-        if note:
-            self.cockpit.intents.send_later(
-                lambda: session.plan_check(self.phase_id, entry.item.id, note)
-            )
+
+        def tick(signer: str, note: str | None) -> None:
+            if note or not need_note:
+                self.cockpit.intents.send_later(
+                    lambda: session.plan_check(self.phase_id, entry.item.id, note, signer=signer)
+                )
+
+        def signed(signer: str | None) -> None:
+            if signer is None:
+                return
+            if need_note:
+                self.app.push_screen(
+                    TextPrompt(
+                        f"Note for: {entry.item.text}", "This item needs a note to be ticked."
+                    ),
+                    lambda note: tick(signer, note),
+                )
+            else:
+                tick(signer, None)
+
+        if entry.role is None:
+            signed("")
+            return
+        self.app.push_screen(
+            TextPrompt(
+                f"Who signs as {entry.role}?",
+                f"{entry.item.text}\nThe journal keeps who signed and that you recorded it.",
+                value=session.operator,
+                ok="Sign",
+            ),
+            signed,
+        )
 
     def action_note(self) -> None:
         entry = self._highlighted_entry()

@@ -150,7 +150,8 @@ class ChecklistView(OptionList):
         if not applicable and entry.types:
             text.append(f"  ({'/'.join(entry.types)} only)", style="dim")
         if st.checked:
-            text.append(f"   ✓ {st.by} {local_hm(st.at)}", style=style(self.app, "success"))
+            who = f"{st.signed_by} (by {st.by})" if st.signed_by else st.by
+            text.append(f"   ✓ {who} {local_hm(st.at)}", style=style(self.app, "success"))
         elif st.by:
             text.append(f"   unticked by {st.by} {local_hm(st.at)}", style="dim")
         if st.note:
@@ -211,7 +212,9 @@ class ItemDetail(Static):
         text.append(f"   id {entry.item.id}", style="dim")
         if entry.role:
             text.append(f"   signed by: {entry.role}")
-        if st.checked:
+        if st.checked and st.signed_by:
+            text.append(f"\nsigned by {st.signed_by}, recorded by {st.by} at {local_hm(st.at)}")
+        elif st.checked:
             text.append(f"\nticked by {st.by} at {local_hm(st.at)}")
         if st.evidence:
             text.append("\nevidence: " + ", ".join(f"{k}={v}" for k, v in st.evidence.items()))

@@ -87,7 +87,7 @@ class EnvCard(Widget):
         config = app.ws.config
         if env is None or not env.samples:
             text.append(
-                "\n" + mask_userinfo(config.environments[self.env_name].url + config.health.path),
+                "\n" + mask_userinfo(config.ready_url(self.env_name)),
                 style="dim",
             )
         else:
@@ -189,7 +189,12 @@ class HealthPanel(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "Environments"
-        self.border_subtitle = f"{self.cockpit.ws.config.health.path}"
+        config = self.cockpit.ws.config
+        paths = {
+            config.ready_url(n).removeprefix(e.url.rstrip("/"))
+            for n, e in config.environments.items()
+        }
+        self.border_subtitle = paths.pop() if len(paths) == 1 else "ready endpoints"
         self._drawn: dict[str, tuple[int, str]] = {}
         self._pending: Timer | None = None
         self.update_cards()
@@ -261,7 +266,8 @@ class DeployPanel(Panel):
                     f"waits for {', '.join(p.waiting_on)}\n", style=style(self.app, "warning")
                 )
         text.append(
-            f"{format_clock(spent)} of {format_duration(total)} budgeted · runbook target < 60m",
+            f"{format_clock(spent)} of {format_duration(total)} budgeted · runbook target < "
+            f"{format_duration(self.cockpit.ws.config.targets.deployment_time)}",
             style="dim",
         )
         return text
@@ -279,7 +285,8 @@ class GitPanel(Panel):
 
     @work(thread=True, exclusive=True, group="git", exit_on_error=False)
     def load(self) -> None:
-        summary = summarise(self.cockpit.ws.root)
+        ws = self.cockpit.ws
+        summary = summarise(ws.root, versioning=ws.versioning)
         self.app.call_from_thread(self._show, summary)
 
     def _show(self, summary: GitSummary) -> None:

@@ -149,7 +149,7 @@ class ReleaseScreen(Screen):
         import asyncio
 
         session = self.cockpit.session
-        name = f"{kind}-v{session.state.run.version}"
+        name = session.ws.versioning.tag_for(session.state.run.version, kind)
         await self._act(
             f"Create tag {name} at HEAD?",
             "Nothing is pushed (p pushes, separately).",

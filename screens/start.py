@@ -1,8 +1,9 @@
 """The start screen: choose the release type and version when no run is active.
 
-Owns the choice of release type (with the runbook's definition of each), the
-version (prefilled with the next one from the production tags, editable), and
-asking the app to start the run.
+Owns the choice of release type (config ``release_types``, each with its description;
+the shipped four with the runbook's definition of each), the version (prefilled with
+the next one from the production tags, in the config's versioning scheme, editable),
+and asking the app to start the run.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
 from cockpit.errors import CockpitError
-from cockpit.versions import Version, current_version
+from cockpit.versions import AnyVersion, Versioning, current_version
 
 if TYPE_CHECKING:
     from screens.app import CockpitApp
 
-TYPES = {
-    "standard": "Standard — planned bi-weekly release: features, improvements, fixes",
-    "patch": "Patch — bug fixes and small improvements, 1-3 days to production",
-    "hotfix": "Hotfix — emergency fix for a Severity 1/2 incident, 2-4 hours",
-    "major": "Major — significant features or architecture, quarterly",
-}
+
+def type_label(name: str, description: str | None) -> str:
+    """``Standard — planned bi-weekly release: …``; the name alone without a description."""
+    title = name.replace("-", " ").capitalize()
+    return f"{title} — {description}" if description else title
 
 
 class StartScreen(Screen):
@@ -35,18 +35,20 @@ class StartScreen(Screen):
 
     BINDINGS = [Binding("ctrl+s", "start", "Start the run", id="start.start")]
 
-    current: Version | None = None
+    current: AnyVersion | None = None
     edited = False
 
     def compose(self) -> ComposeResult:
+        config = cast("CockpitApp", self.app).ws.config
         with Vertical(id="start-box"):
             yield Label("Start a release", id="start-title")
             yield Static("reading production tags…", id="start-current", markup=False)
             with RadioSet(id="start-type"):
-                for n, (key, label) in enumerate(TYPES.items()):
+                for n, key in enumerate(config.release_type_names()):
+                    label = type_label(key, config.describe_release_type(key))
                     yield RadioButton(label, value=n == 0, id=f"type-{key}")
             yield Label("Version")
-            yield Input(id="start-version", placeholder="X.Y.Z")
+            yield Input(id="start-version", placeholder=self._rules().shape())
             yield Static("", id="start-error", markup=False)
             yield Button("Start the run", variant="primary", id="start-button")
         yield Footer()
@@ -60,32 +62,37 @@ class StartScreen(Screen):
     def read_tags(self) -> None:
         app = cast("CockpitApp", self.app)
         try:
-            current, problem = current_version(app.ws.root), None
+            current, problem = current_version(app.ws.root, app.ws.versioning), None
         except CockpitError as exc:
             current, problem = None, str(exc)
         self.app.call_from_thread(self._tags_read, current, problem)
 
-    def _tags_read(self, current: Version | None, problem: str | None) -> None:
+    def _rules(self) -> Versioning:
+        return cast("CockpitApp", self.app).ws.versioning
+
+    def _tags_read(self, current: AnyVersion | None, problem: str | None) -> None:
         self.current = current
+        rules = self._rules()
         line = self.query_one("#start-current", Static)
         if problem:
             line.update(f"{problem}: choose the version by hand")
         elif current is None:
-            line.update("no production-vX.Y.Z tag yet: counting from 0.0.0")
+            line.update(f"no {rules.tag_shape()} tag yet: counting from {rules.zero()}")
         else:
-            line.update(f"production is at {current} (tag production-v{current})")
+            line.update(f"production is at {current} (tag {rules.tag_for(current)})")
         self._suggest()
 
     def _release_type(self) -> str:
+        first = cast("CockpitApp", self.app).ws.config.release_type_names()[0]
         pressed = self.query_one(RadioSet).pressed_button
-        return (pressed.id or "type-standard").removeprefix("type-") if pressed else "standard"
+        return (pressed.id or f"type-{first}").removeprefix("type-") if pressed else first
 
     def _suggest(self) -> None:
         if self.edited:
             return
         field = self.query_one("#start-version", Input)
         with field.prevent(Input.Changed):
-            field.value = str((self.current or Version(0, 0, 0)).bump(self._release_type()))
+            field.value = str(self._rules().after(self.current, self._release_type()))
 
     @on(RadioSet.Changed)
     def _type_changed(self) -> None:
@@ -100,7 +107,7 @@ class StartScreen(Screen):
     def action_start(self) -> None:
         field = self.query_one("#start-version", Input)
         try:
-            version = str(Version.parse(field.value))
+            version = str(self._rules().parse(field.value))
         except CockpitError as exc:
             self.query_one("#start-error", Static).update(str(exc))
             return

@@ -60,7 +60,8 @@ def test_refusals_exit_2_with_words(workspace_dir):
     unknown = cockpit(workspace_dir, "check", "pre-production", "nope")
     assert unknown.returncode == 2 and "no item 'nope'" in unknown.stderr
     usage = cockpit(workspace_dir, "start", "--type", "weekly")
-    assert usage.returncode == 2 and "invalid choice" in usage.stderr
+    assert usage.returncode == 2 and "unknown release type 'weekly'" in usage.stderr
+    assert "release types: standard, patch, hotfix, major" in usage.stderr
     for result in (locked, unknown, usage):
         assert "Traceback" not in result.stderr
 
