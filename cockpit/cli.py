@@ -336,7 +336,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"started {run['started_at'][:19]}"
     )
     if doc["rollback_criteria_met"]:
-        print("ROLLBACK CRITERIA MET: " + ", ".join(doc["rollback_criteria_met"]))
+        texts = {i["id"]: i["text"] for p in doc["phases"] for i in p["items"] if i["criterion"]}
+        met = [texts.get(c, c) for c in doc["rollback_criteria_met"]]
+        print("ROLLBACK CRITERIA MET: " + "; ".join(met))
+    for d in session.state.decisions[-1:]:
+        print(f"DECISION: {d.choice} by {d.commander} at {d.ts[11:16]} UTC: {d.rationale}")
     for phase in doc["phases"]:
         mark = "done" if phase["complete"] else ("LOCKED" if phase["locked"] else "open")
         extra = f"  waiting on {', '.join(phase['waiting_on'])}" if phase["locked"] else ""
@@ -384,8 +388,12 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise CockpitError("--no-verify needs --note saying why the item is ticked by hand")
         session.check(args.phase, args.item, args.note, signer=args.signer)
         signed = session.state.item(args.phase, args.item).signed_by
-        said = f"signed by {signed}, recorded by {session.operator}" if signed else session.operator
-        print(f"ticked {args.phase}/{args.item} as {said}")
+        if signed:
+            print(
+                f"ticked {args.phase}/{args.item}: signed by {signed}, recorded by {session.operator}"
+            )
+        else:
+            print(f"ticked {args.phase}/{args.item} as {session.operator}")
         return EXIT_OK
     finally:
         session.close()
@@ -416,6 +424,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
     finally:
         session.close()
+    session.runbook.phase(args.phase)  # an unknown phase: the phases, in words
+    _need_terminal()
     from screens.app import run_app
 
     return run_app(session.ws, session.run_id, open_phase=args.phase)
@@ -479,11 +489,26 @@ def cmd_version(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _need_terminal() -> None:
+    """The app draws a screen: refuse in words when stdin or stdout is not a terminal (a
+    pipe, a file, a CI job) rather than write escape sequences into it."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CockpitError(
+            "the cockpit's screen needs a terminal, and this is not one: run it in a terminal, "
+            "or use `cockpit run PHASE --headless`, `cockpit status` or `cockpit demo --headless`"
+        )
+
+
 def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
     from cockpit.lock import LockHeld
 
     ws = _workspace(args)
     run_id = getattr(args, "run", None) or ws.active_run_id()
+    if getattr(args, "run", None):
+        from cockpit.session import RunSession
+
+        RunSession(ws, run_id).close()  # an unknown run: the known ones, in words
+    _need_terminal()
     from screens.app import run_app  # Textual only now
 
     try:
@@ -505,6 +530,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from cockpit.simservice import SimService
     from cockpit.workspace import Workspace
 
+    if not args.headless:
+        _need_terminal()  # before a sandbox is made for nothing
     with SimService() as service:
         root = make_sandbox(service=service)
         ws = Workspace.open(root)

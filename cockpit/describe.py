@@ -219,7 +219,7 @@ def _(e: NotificationFailed, runbook: Runbook) -> str:
 
 @_words.register
 def _(e: DecisionRecorded, runbook: Runbook) -> str:
-    return f"incident commander {e.commander} decided: {e.choice} — {e.rationale}"
+    return f"{e.commander} decided: {e.choice} — {e.rationale}"
 
 
 @_words.register

@@ -253,7 +253,7 @@ def markdown(doc: dict[str, Any]) -> str:
     out = [f"# Release report: {run['type']} release {run['version']}", ""]
     out.append(
         f"Run `{run['id']}`, driven by {run['operator']}, started {run['started_at'][:16]} UTC; "
-        f"production was {run['previous_version'] or 'untagged'}."
+        f"the last release was {run['previous_version'] or 'untagged'}."
     )
     if doc.get("journal_warnings"):
         out += ["", "**The journal has lines that could not be read; they are left out:**", ""]
@@ -305,15 +305,15 @@ def markdown(doc: dict[str, Any]) -> str:
         out += ["", "## Decisions", ""]
         for d in doc["decisions"]:
             out.append(
-                f"- {d['ts'][:16]} — **{d['choice']}**, incident commander {d['commander']}: "
+                f"- {d['ts'][:16]} — **{d['choice']}**, decided by {d['commander']}: "
                 f"{d['rationale']}"
             )
     h = doc["health"]
     out += ["", "## Health", ""]
     if h["baseline"]:
         out.append(
-            f"- production baseline: p50 {h['baseline']['p50_ms']:.0f}ms, "
-            f"p95 {h['baseline']['p95_ms']:.0f}ms"
+            f"- {doc['metrics'].get('deploy_environment') or 'deploy'} baseline: "
+            f"p50 {h['baseline']['p50_ms']:.0f}ms, p95 {h['baseline']['p95_ms']:.0f}ms"
         )
     worst = h["worst_p95_ms"]
     out.append(f"- worst p95 seen: {'—' if worst is None else f'{worst:.0f}ms'}")

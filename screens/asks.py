@@ -35,7 +35,8 @@ def confirm_word(app: App, step: Step, then: Callable[[], None]) -> None:
     app.push_screen(
         TextPrompt(
             f"Type {word_needed!r} to run: {step.title}",
-            "This step runs against production. Its commands are shown on the right.",
+            "This step asks for a typed confirmation before it runs. Its commands are shown "
+            "on the right.",
             ok="Run",
         ),
         answer,

@@ -238,9 +238,18 @@ class ChecklistScreen(RunScreen):
     def action_decide(self) -> None:
         session = self.session
         met = [e.item.text for _, e in criteria_met(session.runbook, session.state)]
-        self.app.push_screen(
-            DecisionDialog(session.operator, met), self.cockpit.intents.record_decision
+        documented = session.runbook.recorded("decision-rationale", session.release_type)
+        entry = session.runbook.phase(documented[0]).item(documented[1]) if documented else None
+        last = session.state.decisions[-1] if session.state.decisions else None
+        earlier = f"{last.choice} by {last.commander}: {last.rationale}" if last else None
+        dialog = DecisionDialog(
+            session.operator,
+            met,
+            title=self.phase.title,
+            role=(entry.role if entry and entry.role else "Incident commander"),
+            earlier=earlier,
         )
+        self.app.push_screen(dialog, self.cockpit.intents.record_decision)
 
     def action_hotfix_branch(self) -> None:
         def create(incident: str | None) -> None:

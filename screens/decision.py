@@ -29,22 +29,37 @@ class DecisionDialog(ModalScreen[Decision | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="decision.cancel")]
 
-    def __init__(self, commander: str, criteria: list[str]):
+    def __init__(
+        self,
+        commander: str,
+        criteria: list[str],
+        title: str = "Decision",
+        role: str = "Incident commander",
+        earlier: str | None = None,
+    ):
+        """``title``: the decision phase's; ``role``: who decides (the runbook's role for the
+        rationale, else the incident commander); ``earlier``: the decision already recorded."""
         super().__init__()
         self.commander = commander
         self.criteria = criteria
+        self.title_text = title
+        self.role = role
+        self.earlier = earlier
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label("Rollback decision", id="dialog-title")
+            yield Label(self.title_text, id="dialog-title", markup=False)
             met = "; ".join(self.criteria) if self.criteria else "none ticked"
-            yield Static(f"Criteria met: {met}", id="dialog-detail", markup=False)
+            detail = f"Criteria met: {met}"
+            if self.earlier:
+                detail += f"\nAlready recorded: {self.earlier} (a new one is added after it)"
+            yield Static(detail, id="dialog-detail", markup=False)
             with RadioSet(id="decision-choice"):
                 yield RadioButton("Roll back", value=True, id="choice-rollback")
                 yield RadioButton("Fix forward", id="choice-fix-forward")
             yield Label("Rationale (required)")
             yield Input(id="decision-rationale", placeholder="why: scope, risk, data migrations…")
-            yield Label("Incident commander")
+            yield Label(self.role, markup=False)
             yield Input(value=self.commander, id="decision-commander")
             yield Static("", id="dialog-error", markup=False)
             with Horizontal(id="dialog-buttons"):

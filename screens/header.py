@@ -97,7 +97,7 @@ class RollbackBanner(Static):
             choice = "ROLL BACK" if d.choice == "rollback" else "FIX FORWARD"
             text.append(
                 ("\n" if met else "") + f"DECISION: {choice} — {d.rationale} "
-                f"(incident commander {d.commander}, {local_hm(d.ts)})",
+                f"(decided by {d.commander}, {local_hm(d.ts)})",
                 style="bold",
             )
         if met or decisions:

@@ -35,7 +35,7 @@ class ReleaseScreen(Screen):
     BINDINGS = [
         Binding("w", "write_changelog", "Write CHANGELOG", id="release.write"),
         Binding("t", "tag('rc')", "Tag rc", id="release.tag_rc"),
-        Binding("T", "tag('production')", "Tag production", id="release.tag_production"),
+        Binding("T", "tag('production')", "Tag release", id="release.tag_production"),
         Binding("p", "push", "Push tag", id="release.push"),
         Binding("m", "save_messages", "Save messages", id="release.save"),
         Binding("s", "post_slack", "Post to Slack", id="release.post"),

@@ -236,3 +236,20 @@ def test_an_error_is_one_line_and_debug_adds_the_traceback(tmp_path):
     assert "no phase 'no-such-phase'" in plain.stderr
     debug = cockpit(root, "--debug", "check", "no-such-phase", "no-such-item")
     assert debug.returncode != 0 and "Traceback (most recent call last)" in debug.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [(), ("run", "ship"), ("watch",), ("demo",)], ids=["tui", "run", "watch", "demo"]
+)
+def test_the_screen_is_refused_without_a_terminal(tmp_path, args):
+    """Piped or in CI, the app would write escape sequences into a file: it says so instead,
+    and names the commands that work there."""
+    root = phase_workspace(tmp_path / "ws", {"ship.yaml": PHASE})
+    cli = cockpit_cmd("--workspace", str(root))
+    subprocess.run([*cli, "start", "--type", "standard"], check=True, capture_output=True)
+    out = subprocess.run(
+        [*cli, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60
+    )
+    assert out.returncode == 2 and out.stdout == ""
+    assert "needs a terminal" in out.stderr and "--headless" in out.stderr
+    assert "\x1b" not in out.stderr

@@ -112,7 +112,7 @@ def test_override_opens_a_locked_phase_with_its_reason(team):
 def test_a_sign_off_records_who_signed_and_who_recorded_it(team):
     signed = cockpit(team, "check", "prep", "notes-approved", "--as", "Lee Chen")
     assert signed.returncode == 0, signed.stderr
-    assert "signed by Lee Chen, recorded by ana" in signed.stdout
+    assert ": signed by Lee Chen, recorded by ana" in signed.stdout
     status = json.loads(cockpit(team, "status", "--json").stdout)
     item = next(i for p in status["phases"] for i in p["items"] if i["id"] == "notes-approved")
     assert (item["by"], item["signed_by"], item["role"]) == ("ana", "Lee Chen", "Product Owner")

@@ -129,7 +129,7 @@ def test_report_of_a_run(session):
     assert gates["ticked"][0]["by"] == "ana" and gates["ticked"][0]["note"] == "CI #1"
     text = markdown(doc)
     assert "| production-deploy | Database Migration | done | 1 | 20m | 15m | 5m |" in text
-    assert "**fix-forward**, incident commander maria: small bug, fix is ready" in text
+    assert "**fix-forward**, decided by maria: small bug, fix is ready" in text
     assert "opened early by ana" in text
 
 
