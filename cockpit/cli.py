@@ -153,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--yes", action="store_true", help="confirm every 'confirm:' step")
     p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        dest="presets",
+        help="headless: the pick for what a step's output offers (offers:), e.g. "
+        "--set rollback_target=https://app-1b9e77.vercel.app",
+    )
+    p.add_argument(
         "--from", dest="start_from", metavar="STEP", help="start at this step (later ones follow)"
     )
     p.add_argument(
@@ -399,6 +408,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         session.close()
 
 
+def _presets(pairs: list[str]) -> dict[str, str]:
+    """``--set NAME=VALUE`` pairs; a malformed one is an error naming it."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise CockpitError(f"--set {pair!r}: write it as NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
+
+
 def cmd_override(args: argparse.Namespace) -> int:
     session = _session(args)
     try:
@@ -420,7 +440,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         if args.headless or args.dry_run:
             return run_headless(
-                session, args.phase, args.yes, args.dry_run, args.start_from, args.out_of_order
+                session,
+                args.phase,
+                args.yes,
+                args.dry_run,
+                args.start_from,
+                args.out_of_order,
+                _presets(args.presets),
             )
     finally:
         session.close()

@@ -11,7 +11,7 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
@@ -105,6 +105,40 @@ class Targets(StrictModel):
     """Post-deployment incidents (rollback criteria met) per release, under this."""
 
 
+def _check_address(address: str) -> str:
+    local, at, domain = address.partition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in address):
+        raise ValueError(f"{address!r} is not an e-mail address like releases@example.com")
+    return address
+
+
+Address = Annotated[str, AfterValidator(_check_address)]
+
+
+def _check_host(host: str) -> str:
+    if not host or any(c.isspace() or c in "/:@" for c in host):
+        raise ValueError(f"{host!r} is not a host name like smtp.example.com")
+    return host
+
+
+class Email(StrictModel):
+    """The SMTP relay the stakeholder update is sent through."""
+
+    host: Annotated[str, AfterValidator(_check_host)]
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    """``starttls`` (port 587), ``tls`` (implicit TLS, port 465), or ``none`` (a relay on
+    a trusted network only)."""
+    sender: Address = Field(alias="from")
+    to: list[Address] = Field(min_length=1)
+    user: str | None = None
+    password_env: Annotated[str, AfterValidator(lambda n: _check_env_name(n))] | None = None
+    """The environment variable holding the password (a secret: masked everywhere)."""
+    timeout: Seconds = 30.0
+    ca_file: str | None = None
+    """A CA bundle to trust for the relay's certificate (default: the system's)."""
+
+
 class Notify(StrictModel):
     """Where release notifications go."""
 
@@ -112,6 +146,36 @@ class Notify(StrictModel):
     """A Slack-compatible incoming webhook; the message is POSTed as ``{"text": ...}``."""
     release_notes_url: str | None = None
     """The link the messages give for the full release notes."""
+    email: Email | None = None
+    """Where the stakeholder update is sent (``E`` on the release screen)."""
+
+
+REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def _check_repo(repo: str) -> str:
+    if not REPO.match(repo) or any(p in (".", "..") for p in repo.split("/")):
+        raise ValueError(f"{repo!r} is not a repository like owner/name")
+    return repo
+
+
+def _check_env_name(name: str) -> str:
+    if not NAME.match(name):
+        raise ValueError(f"{name!r} is not an environment variable name (like GH_TOKEN)")
+    return name
+
+
+class GitHubSettings(StrictModel):
+    """The GitHub REST API the runbook's ``workflow:`` commands use."""
+
+    api_url: Annotated[str, AfterValidator(_check_base_url)] = "https://api.github.com"
+    """GitHub Enterprise Server: ``https://HOST/api/v3``."""
+    repo: Annotated[str, AfterValidator(_check_repo)]
+    """``owner/name``."""
+    token_env: Annotated[str, AfterValidator(_check_env_name)] = "GH_TOKEN"
+    """The environment variable holding the token (a secret: masked everywhere)."""
+    poll: Seconds = 5.0
+    """Time between two looks at a workflow run being followed."""
 
 
 RELEASE_TYPE_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -203,6 +267,8 @@ class Config(StrictModel):
     """The kinds of release, in the start screen's order; default: the shipped four."""
     versioning: VersioningSettings = Field(default_factory=VersioningSettings)
     targets: Targets = Field(default_factory=Targets)
+    github: GitHubSettings | None = None
+    """The GitHub REST API (``workflow:`` commands); None: not configured."""
 
     def ready_url(self, env: str) -> str:
         """The ready endpoint of a configured environment: its URL and health path."""
@@ -260,8 +326,12 @@ class Config(StrictModel):
     def secret_values(self) -> list[str]:
         """The current values of the named secrets (empty ones left out), longest first."""
         values = {os.environ.get(name, "") for name in self.secrets}
+        if self.github is not None:  # the GitHub token
+            values.add(os.environ.get(self.github.token_env, ""))
         if self.notify.slack_webhook:  # a webhook URL is a credential
             values.add(self.notify.slack_webhook)
+        if self.notify.email is not None and self.notify.email.password_env:
+            values.add(os.environ.get(self.notify.email.password_env, ""))
         for env in self.environments.values():  # a password inside an environment URL
             values.update(url_credentials(env.url))
         return sorted((v for v in values if len(v) >= 3), key=len, reverse=True)

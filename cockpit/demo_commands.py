@@ -136,9 +136,10 @@ def vercel(args: list[str]) -> int:
         say(f"> Promoting {args[1]} to production ...", 0.8)
         say("> Success! Production now serves the previous deployment")
         return 0
-    say("Age  Deployment                          Status")
-    say("12m  dirt-free-crm-8f3a2c.vercel.app     ● Ready (current)")
-    say("14d  dirt-free-crm-1b9e77.vercel.app     ● Ready")
+    say("Age  Deployment                                        Status   Environment")
+    say("12m  https://dirt-free-crm-8f3a2c-dirtfree.vercel.app    ● Ready  Production (current)")
+    say("14d  https://dirt-free-crm-1b9e77-dirtfree.vercel.app    ● Ready  Production")
+    say("28d  https://dirt-free-crm-4c0d51-dirtfree.vercel.app    ● Ready  Production")
     return 0
 
 

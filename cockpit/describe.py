@@ -39,6 +39,7 @@ from cockpit.events import (
     TagCreated,
     TagPushed,
     TagPushFailed,
+    ValueChosen,
     VerificationFailed,
     WindowEnded,
     WindowStarted,
@@ -209,12 +210,14 @@ def _(e: MessagesSaved, runbook: Runbook) -> str:
 
 @_words.register
 def _(e: NotificationSent, runbook: Runbook) -> str:
+    if e.to:
+        return f"{e.by} sent the {e.channel} to {', '.join(e.to)}"
     return f"{e.by} posted the release message to {e.channel}"
 
 
 @_words.register
 def _(e: NotificationFailed, runbook: Runbook) -> str:
-    return f"posting to {e.channel} failed: {e.error}"
+    return f"the {e.channel} message could not be sent: {e.error}"
 
 
 @_words.register
@@ -230,6 +233,12 @@ def _(e: BranchCreated, runbook: Runbook) -> str:
 @_words.register
 def _(e: RollbackTargetSet, runbook: Runbook) -> str:
     return f"{e.by} set the rollback target to {e.target}"
+
+
+@_words.register
+def _(e: ValueChosen, runbook: Runbook) -> str:
+    where = f" (offered by {_step_title(runbook, e.phase, e.step)})" if e.step and e.phase else ""
+    return f"{e.by} picked {e.name} = {e.value}{where}"
 
 
 @_words.register

@@ -39,6 +39,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "health.baseline": ("env",),
     "decision.recorded": ("choice",),
     "rollback.target_set": ("target",),
+    "value.chosen": ("name", "value"),
     "git.branch_created": ("branch",),
     "tag.created": ("tag",),
     "tag.pushed": ("tag",),

@@ -191,6 +191,7 @@ class StepStarted(Event):
 @dataclass(kw_only=True)
 class CommandStarted(Event):
     TYPE = "command.started"
+    OPTIONAL = ("url", "workflow_run")
     phase: str = ""
     step: str = ""
     index: int = 0
@@ -198,6 +199,10 @@ class CommandStarted(Event):
     pid: int | None = None
     create_time: float | None = None
     token: str | None = None
+    url: str | None = None
+    """A ``workflow:`` command: the GitHub Actions run it dispatched and follows (its page)."""
+    workflow_run: int | None = None
+    """… and that run's id (``GET /repos/{repo}/actions/runs/{id}``)."""
 
 
 @dataclass(kw_only=True)
@@ -291,6 +296,20 @@ class RollbackTargetSet(Event):
 
 
 @dataclass(kw_only=True)
+class ValueChosen(Event):
+    """The operator picked a value a command's output offered (``offers:``): the value of
+    ``{name}`` in the commands from then on."""
+
+    TYPE = "value.chosen"
+    OPTIONAL = ("phase", "step")
+    name: str = ""
+    value: str = ""
+    phase: str | None = None
+    step: str | None = None
+    """The step whose output offered it."""
+
+
+@dataclass(kw_only=True)
 class BranchCreated(Event):
     TYPE = "git.branch_created"
     branch: str = ""
@@ -338,7 +357,10 @@ class MessagesSaved(Event):
 @dataclass(kw_only=True)
 class NotificationSent(Event):
     TYPE = "notification.sent"
+    OPTIONAL = ("to",)
     channel: str = ""
+    to: list[str] | None = None
+    """An e-mail's recipients."""
 
 
 @dataclass(kw_only=True)
@@ -386,6 +408,7 @@ REGISTRY: dict[str, type[Event]] = {
         BaselineTaken,
         DecisionRecorded,
         RollbackTargetSet,
+        ValueChosen,
         BranchCreated,
         ChangelogWritten,
         TagCreated,

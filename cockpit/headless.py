@@ -19,7 +19,7 @@ import contextlib
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -30,11 +30,12 @@ from cockpit.errors import CockpitError
 from cockpit.events import FINISHED, StepStatus
 from cockpit.logsearch import LogFollower, file_size, tail_offset
 from cockpit.monitor import HealthMonitor
+from cockpit.offers import waiting
 from cockpit.progress import step_seconds
 from cockpit.runbook import Step
-from cockpit.runner import shown_commands
+from cockpit.runner import shown_commands, step_commands
 from cockpit.session import RunSession
-from cockpit.termtext import clean_chunk
+from cockpit.termtext import SIMPLE_SEQUENCE, clean_chunk, drop_line_end_cr, replace_all
 
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
 PREFIX = len("2026-01-01T00:00:00.000Z O ")
@@ -42,6 +43,8 @@ PREFIX = len("2026-01-01T00:00:00.000Z O ")
 _SHOWN = {b"O": b"  ", b"E": b"! ", b"#": b"# "}
 _IN_PROGRESS = (b"o", b"e")
 """Tags of a line still being written (a ``\r`` progress bar): not printed headless."""
+MARKERS = tuple(_SHOWN.values())
+"""What a printed line starts with: kept in front of a progress line's last state."""
 
 WindowHook = Callable[[RunDriver, str, Step], Awaitable[None]]
 
@@ -50,11 +53,23 @@ def printable(data: bytes) -> bytes:
     """Whole step-log lines (``TS O|E|# text``) as headless prints them: ``  text``, ``! err``.
 
     The supervisor writes each chunk of output as a run of lines sharing one prefix
-    (timestamp and tag), so a run is rewritten with one ``bytes.replace``: a million
-    lines cost a few hundred C-level passes, not a million Python steps.
+    (timestamp and tag), so a run is rewritten with one replace (``replace_all``): a
+    million lines cost a few hundred C-level passes, not a million Python steps.
     """
-    out = []
+    return b"".join(_printed(data, None))
+
+
+def shown_text(data: bytes, colour: bool) -> bytes:
+    """``printable`` made safe to print: the bytes of ``clean_chunk(printable(data), colour,
+    MARKERS)``, run by run. A run is cleaned while it is in the CPU cache, and the first
+    ``\\r`` rewrite of its progress lines is dropped in the replace of their prefix."""
+    return b"".join(_printed(data, colour))
+
+
+def _printed(data: bytes, colour: bool | None) -> Iterator[bytes]:
+    """``printable`` in pieces of whole lines, cleaned unless ``colour`` is None."""
     pos, size = 0, len(data)
+    others = bytearray()  # lines that are not log lines, as they are
     while pos < size:
         prefix = data[pos : pos + PREFIX]
         shown = _SHOWN.get(prefix[PREFIX - 2 : PREFIX - 1])
@@ -63,20 +78,77 @@ def printable(data: bytes) -> bytes:
             continue  # final state is printed when it ends
         if shown is None or len(prefix) < PREFIX or prefix[-1:] != b" " or b"\n" in prefix:
             end = data.find(b"\n", pos) + 1 or size  # not a log line: as it is
-            out.append(data[pos:end])
+            others += data[pos:end]
             pos = end
             continue
+        if others:
+            yield _cleaned(bytes(others), colour)
+            others.clear()
+        cut = colour  # None: not cleaned
         end = _run_end(data, pos, prefix, size)
-        out.append(shown + data[pos + PREFIX : end].replace(b"\n" + prefix, b"\n" + shown))
+        body, replaced = _rewrite_run(data[pos + PREFIX : end], prefix, shown, cut)
+        # checked: every line after the first had the prefix; a prefix that recurs after
+        # another run falls back to a scan
+        if replaced != data.count(b"\n", pos, end) - 1:
+            other = re.compile(b"\n(?!" + re.escape(prefix) + b")").search(data, pos)
+            end = other.start() + 1 if other else size
+            body, _ = _rewrite_run(data[pos + PREFIX : end], prefix, shown, cut)
+        yield _cleaned(shown + body, colour)
         pos = end
-    return b"".join(out)
+    if others:
+        yield _cleaned(bytes(others), colour)
+
+
+def _cleaned(piece: bytes, colour: bool | None) -> bytes:
+    return piece if colour is None else clean_chunk(piece, colour, MARKERS)
+
+
+def _rewrite_run(body: bytes, prefix: bytes, shown: bytes, cut: bool | None) -> tuple[bytes, int]:
+    """A run's lines after its first prefix, each later line's ``prefix`` replaced by
+    ``shown``, and how many were (the caller's check that the run is whole).
+
+    ``cut``: the text is cleaned next, for a terminal (True) or a pipe (False); None: it
+    is not. Then the lines' trailing ``\\r`` are dropped (a CRLF's half), and the text up
+    to the first ``\\r`` of the run's first progress line is dropped from every line it
+    starts, in the same replace as their prefix, when the next line repeats it (a progress
+    bar): ``clean_chunk`` keeps only what follows a line's last ``\\r`` anyway."""
+    new = b"\n" + shown
+    replaced = 0
+    cr = body.find(b"\r") if cut is not None and b"\r" not in prefix else -1
+    if cr >= 0 and not _LINE_END_CR.match(body, cr):
+        start = body.rfind(b"\n", 0, cr)
+        # for a pipe, the escape sequences right after that \r go too: the plain text
+        # drops them wherever they are (``\r\x1b[2K`` clearing the line, a colour)
+        lead = _LEADING_SEQUENCES.match(body, cr + 1) if cut is False else None
+        upto = lead.end() if lead else cr + 1
+        if start == -1:  # the run's first line (its prefix is already off)
+            rewrite = b"\n" + prefix + body[:upto]
+        elif body.startswith(prefix, start + 1):
+            rewrite = body[start:upto]
+        else:  # not a line of the run (the caller finds where the run ends)
+            rewrite = b""
+        # the line ends' \r dropped first (none is before this \r: nothing up to it moves)
+        body = drop_line_end_cr(body) if rewrite else body
+        following = body.find(b"\n", cr)
+        if rewrite and following >= 0 and body.startswith(rewrite, following):
+            # the next line repeats it (a progress bar): worth a replace
+            if start == -1:
+                body = body[upto:]
+            before = len(body)
+            body = replace_all(body, rewrite, new)
+            replaced = (before - len(body)) // (len(rewrite) - len(new))
+    before = len(body)
+    body = replace_all(body, b"\n" + prefix, new)
+    return body, replaced + (before - len(body)) // (1 + PREFIX - len(new))
+
+
+_LEADING_SEQUENCES = re.compile(rb"(?:" + SIMPLE_SEQUENCE.pattern + rb")+")
+_LINE_END_CR = re.compile(rb"\r+(?:\n|\Z)")
 
 
 def _run_end(data: bytes, pos: int, prefix: bytes, size: int) -> int:
-    """Where the run of lines starting at ``pos`` that share ``prefix`` ends.
-
-    Galloping, then a binary search over line starts (a run is contiguous), checked by
-    counting; a prefix that recurs after another run falls back to a scan.
+    """Where the run of lines starting at ``pos`` that share ``prefix`` ends, if a run is
+    contiguous (``printable`` checks): galloping, then a binary search over line starts.
     """
     lo, hi, step = pos, size, 4096
     while lo + step < size:
@@ -97,11 +169,7 @@ def _run_end(data: bytes, pos: int, prefix: bytes, size: int) -> int:
             lo = start
         else:
             hi = start
-    lines = data.count(b"\n", pos, hi)
-    if data.count(b"\n" + prefix, pos, hi) == lines - 1:
-        return hi
-    other = re.compile(b"\n(?!" + re.escape(prefix) + b")").search(data, pos)
-    return other.start() + 1 if other else size
+    return hi
 
 
 class LogPrinter:
@@ -117,7 +185,7 @@ class LogPrinter:
         """Print everything the log gained (called off the event loop): colours kept for a
         terminal, plain text for a pipe or a file, no other control sequence ever."""
         while data := self.follower.read_all():
-            text = clean_chunk(printable(data), self.colour, tuple(_SHOWN.values()))
+            text = shown_text(data, self.colour)
             buffer = getattr(self.out, "buffer", None)
             if buffer is not None:
                 self.out.flush()
@@ -143,8 +211,11 @@ class Headless:
         on_window: WindowHook | None = None,
         poll_health: bool = True,
         driver: RunDriver | None = None,
+        presets: dict[str, str] | None = None,
     ):
         self.session = session
+        self.presets = presets or {}
+        """``--set NAME=VALUE``: the picks for what a step's output offers."""
         self.phase_id = phase_id
         self.yes = yes
         self.out = out or sys.stdout
@@ -293,6 +364,9 @@ class Headless:
                 if code is not None:
                     return code
                 continue
+            code = await self._picks_before(step)
+            if code is not None:
+                return code
             if step.confirm and not self._confirm(step.confirm, step.title):
                 self._say("not confirmed: stopping here")
                 return EXIT_ABORTED
@@ -358,9 +432,44 @@ class Headless:
         await asyncio.to_thread(printer.drain)
         if st.state == StepStatus.ABORTED or self.interrupted:
             return EXIT_ABORTED
+        if st.state == StepStatus.SKIPPED:  # its `when:` guard said so
+            self._say(f"step skipped: {st.reason}")
+            return None
         if st.state != StepStatus.DONE:  # failed, or anything unknown: never a success
             self._say(f"step failed: {st.reason}")
             return EXIT_FAILED
+        return await self._pick(step)
+
+    async def _picks_before(self, step: Step) -> int | None:
+        """Before a step starts: every done step before it whose output offered a value
+        that was not chosen yet gets its pick (``--set``), else the run stops here."""
+        for earlier in self.session.runbook.phase(self.phase_id).steps:
+            if earlier.id == step.id:
+                return None
+            code = await self._pick(earlier)
+            if code is not None:
+                return code
+        return None
+
+    async def _pick(self, step: Step) -> int | None:
+        """The value the operator gave with ``--set`` for what the step offers (journaled);
+        without one, the offers are listed and the run stops (exit 2): a command that
+        needs the pick never runs with the old value."""
+        for offer in waiting(self.session, self.phase_id, step):
+            listed = ", ".join(offer.values) or "nothing (no line matched)"
+            value = self.presets.get(offer.var)
+            if value is None:
+                self._say(f"# {step.title} offers {offer.var}: {listed}")
+                self._say(
+                    f"# pick one and go on: cockpit run {self.phase_id} --headless "
+                    f"--set {offer.var}=VALUE"
+                )
+                return EXIT_USAGE
+            await self.driver.send(
+                lambda o=offer, v=value: self.session.plan_choice(o.var, v, self.phase_id, step.id)
+            )
+            note = "" if value in offer.values else f" (not among those offered: {listed})"
+            self._say(f"# {offer.var} = {value} (--set){note}")
         return None
 
     async def _window(self, step: Step) -> int | None:
@@ -468,6 +577,7 @@ def run_headless(
     dry_run: bool,
     start_from: str | None = None,
     out_of_order: str | None = None,
+    presets: dict[str, str] | None = None,
 ) -> int:
     """The ``cockpit run --headless`` entry point (takes the driver lock)."""
     phase = session.runbook.phase(phase_id)  # an unknown one: the phases, in words
@@ -475,12 +585,28 @@ def run_headless(
         raise CockpitError(f"phase {phase_id!r} has no steps to run")
     if not dry_run:
         session.require_unlocked(phase_id)  # before anything is printed
-    driver = Headless(session, phase_id, yes, start_from=start_from, out_of_order=out_of_order)
+    for name, value in (presets or {}).items():
+        session.plan_choice(name, value)  # a name that cannot be chosen: refused up front
+    driver = Headless(
+        session,
+        phase_id,
+        yes,
+        start_from=start_from,
+        out_of_order=out_of_order,
+        presets=presets,
+    )
     if dry_run:
         return driver.dry_run()
     session.take_lock()
     if session.lock.replaced:
         driver._say(f"# {session.lock.replaced}: replaced (journaled)")
+    offered_here = {
+        c.offers.var for s in phase.steps for c in step_commands(s) if c.offers is not None
+    }
+    for name, value in (presets or {}).items():
+        if name not in offered_here:  # nothing here offers it: it holds from now on
+            session.write(session.plan_choice(name, value))
+            driver._say(f"# {name} = {value} (--set)")
     try:
         return asyncio.run(driver.run())
     finally:

@@ -9,6 +9,7 @@ words (and journaled by the caller), never raised.
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ import httpx
 
 from cockpit.changelog import Draft
 from cockpit.clock import parse_iso
+from cockpit.config import Email
+from cockpit.errors import error_words
 from cockpit.probe import describe_error
 from cockpit.safefiles import private_dir, replace_file
 from cockpit.versions import DEFAULT
@@ -160,3 +163,65 @@ async def post_slack(url: str, text: str, timeout: float = 10.0) -> str | None:
     if not 200 <= response.status_code < 300:
         return f"HTTP {response.status_code}: {response.text[:200]}"
     return None
+
+
+def email_parts(text: str) -> tuple[str, str]:
+    """(subject, body) of a filled e-mail template (its first line is ``Subject: …``)."""
+    first, _, rest = text.partition("\n")
+    if first.lower().startswith("subject:"):
+        return first.split(":", 1)[1].strip(), rest.lstrip("\n")
+    return "Release update", text
+
+
+def send_email(settings: Email, text: str, password: str | None) -> str | None:
+    """Send the message through the configured SMTP relay (STARTTLS, TLS or plain); None
+    when the relay accepted it for every recipient, else the reason in words. Blocking:
+    call it in a thread."""
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
+    subject, body = email_parts(text)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = settings.sender
+    message["To"] = ", ".join(settings.to)
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=settings.sender.partition("@")[2])
+    message.set_content(body)
+    where = f"{settings.host}:{settings.port}"
+    context = ssl.create_default_context(cafile=settings.ca_file)
+    try:
+        if settings.security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with smtp:
+            if settings.security == "starttls":
+                smtp.starttls(context=context)
+            if settings.user:
+                smtp.login(settings.user, password or "")
+            refused = smtp.send_message(message)
+    except smtplib.SMTPAuthenticationError as exc:
+        return f"{where} refused the login of {settings.user!r}: {_smtp_words(exc)}"
+    except smtplib.SMTPRecipientsRefused as exc:
+        return f"{where} refused every recipient: {', '.join(exc.recipients)}"
+    except smtplib.SMTPNotSupportedError as exc:
+        return f"{where} does not offer {'STARTTLS' if 'STARTTLS' in str(exc) else 'that'}: {exc}"
+    except smtplib.SMTPResponseException as exc:
+        return f"{where} answered {_smtp_words(exc)}"
+    except ssl.SSLError as exc:
+        return f"{where}: TLS failed ({exc.reason or exc})"
+    except (smtplib.SMTPException, OSError) as exc:
+        return f"{where}: {error_words(exc)}"
+    if refused:
+        return f"{where} accepted the message but refused: {', '.join(refused)}"
+    return None
+
+
+def _smtp_words(exc: smtplib.SMTPResponseException) -> str:
+    text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else ""
+    return f"{exc.smtp_code} {text}".strip()

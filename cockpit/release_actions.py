@@ -27,7 +27,14 @@ from cockpit.events import (
     TagPushFailed,
 )
 from cockpit.git_changes import create_tag, push_command, release_tag
-from cockpit.notify import email_message, facts_for, post_slack, slack_message, write_messages
+from cockpit.notify import (
+    email_message,
+    facts_for,
+    post_slack,
+    send_email,
+    slack_message,
+    write_messages,
+)
 from cockpit.report import build
 from cockpit.session import RunSession
 
@@ -112,6 +119,23 @@ async def do_push(session: RunSession, name: str, timeout: float = 60.0) -> Even
 def do_save_messages(session: RunSession, view: ReleaseView) -> Event:
     paths = write_messages(session.dir, view.slack, view.email, session.ws.state_dir)
     return MessagesSaved(files=[str(p) for p in paths])
+
+
+async def do_send_email(session: RunSession, text: str) -> Event:
+    """Send the stakeholder update through ``notify.email``; journaled either way."""
+    import asyncio
+    import os
+
+    settings = session.ws.config.notify.email
+    if settings is None:
+        raise CockpitError("no notify.email in cockpit.yaml")
+    password = os.environ.get(settings.password_env) if settings.password_env else None
+    if settings.user and settings.password_env and not password:
+        raise CockpitError(f"${settings.password_env} is not set: the relay's password")
+    error = await asyncio.to_thread(send_email, settings, text, password)
+    if error:
+        return NotificationFailed(channel="email", error=session.redactor.text(error))
+    return NotificationSent(channel="email", to=list(settings.to))
 
 
 async def do_post_slack(session: RunSession, text: str) -> Event:

@@ -48,6 +48,8 @@ RECORDS_KIND: dict[str, str] = {
 }
 """The phase kind each ``records:`` belongs in."""
 ID_LIMIT = 48
+CHOOSABLE = ("rollback_target",)
+"""Run facts an ``offers:`` may set besides the config's vars."""
 
 
 def slug(text: str, limit: int = ID_LIMIT) -> str:
@@ -150,11 +152,66 @@ class Section(StrictModel):
     items: list[ItemField] = Field(min_length=1)
 
 
+WORKFLOW_FILE = re.compile(r"^(?:[A-Za-z0-9_.-]+\.ya?ml|[0-9]+)$")
+INPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def _workflow_file(value: str) -> str:
+    if not WORKFLOW_FILE.match(value):
+        raise ValueError(
+            f"{value!r} is not a workflow file name like deploy-production.yml "
+            "(the file in .github/workflows/, or the workflow's numeric id)"
+        )
+    return value
+
+
+def _input_names(value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if not INPUT_NAME.match(name):
+            raise ValueError(f"{name!r} is not a workflow input name (like confirm_production)")
+    return value
+
+
+class Workflow(StrictModel):
+    """A GitHub Actions workflow to dispatch and follow to its conclusion (config ``github:``)."""
+
+    file: Annotated[str, AfterValidator(_workflow_file)]
+    ref: str = Field(min_length=1)
+    """The branch or tag it runs on; placeholders filled as plain text."""
+    inputs: Annotated[dict[str, str], AfterValidator(_input_names)] = Field(default_factory=dict)
+    """The workflow's ``workflow_dispatch`` inputs (text; placeholders filled as plain text)."""
+
+
+def _regex(pattern: str) -> str:
+    if len(pattern) > 500:
+        raise ValueError("a pattern longer than 500 characters")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+    return pattern
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
+class Offers(StrictModel):
+    """What the operator picks from a command's output once its step is done: every match
+    of ``pattern`` (its first group when it has one), in the order printed, lines matching
+    ``skip`` left out; the choice is the value of ``{var}`` from then on (journaled)."""
+
+    var: str
+    pattern: Regex
+    skip: Regex | None = None
+
+
 class Command(StrictModel):
-    """One command of a step: a shell command (``run``) or a built-in health probe."""
+    """One command of a step: a shell command (``run``), a built-in health probe, or a
+    GitHub Actions workflow followed to its conclusion (``workflow``)."""
 
     run: str | None = None
     health: str | None = None
+    workflow: Workflow | None = None
     timeout: PositiveSeconds | None = None
     allow_failure: bool = False
     tty: bool | None = None
@@ -163,11 +220,20 @@ class Command(StrictModel):
     """Where it runs, relative to the workspace; default: the step's ``cwd``."""
     env: EnvVars = Field(default_factory=dict)
     """Environment variables for this command, over the step's ``env``."""
+    offers: Offers | None = None
+    """Values to pick from its output (``vercel list`` offers the deployment URLs)."""
 
     @model_validator(mode="after")
     def _one(self) -> Command:
-        if (self.health is None) == (self.run is None):
-            raise ValueError("a command needs exactly one of 'run' or 'health'")
+        kinds = [self.run, self.health, self.workflow]
+        if sum(k is not None for k in kinds) != 1:
+            raise ValueError("a command needs exactly one of 'run', 'health' or 'workflow'")
+        if self.offers is not None and self.run is None:
+            raise ValueError("'offers' picks from a 'run' command's output")
+        if self.workflow is not None and (self.tty is not None or self.cwd or self.env):
+            raise ValueError(
+                "a 'workflow' command runs on GitHub: 'tty', 'cwd' and 'env' do not apply"
+            )
         return self
 
 
@@ -184,6 +250,9 @@ class Step(StrictModel):
     checks: list[ItemField] = Field(default_factory=list)
     tty: bool = False
     """Run the step's commands under a pseudo-terminal, as a person's terminal would."""
+    when: str | None = None
+    """A guard: a shell command run first; exit 0 runs the step, exit 1 skips it (its
+    output the reason), anything else fails it."""
     cwd: str | None = None
     """Where its commands run, relative to the workspace (default: the workspace)."""
     env: EnvVars = Field(default_factory=dict)
@@ -516,10 +585,30 @@ def _semantic_errors(
     for loc, item in locs:
         if item.auto and item.auto.health:
             check_env(item.auto.health, (*loc, "auto", "health"))
+    choosable = {*config.vars, *CHOOSABLE}
     for si, step in enumerate(phase.steps):
         for ci, command in enumerate(step.commands):
             if command.health is not None:
                 check_env(command.health, ("steps", si, "commands", ci, "health"))
+            if command.offers is not None and command.offers.var not in choosable:
+                errors.append(
+                    SourceError(
+                        name,
+                        line_of(data, ("steps", si, "commands", ci, "offers", "var")),
+                        f"'offers' names {command.offers.var!r}, which cannot be chosen "
+                        f"(a config var or {', '.join(CHOOSABLE)}: "
+                        f"{', '.join(sorted(choosable))})",
+                    )
+                )
+            if command.workflow is not None and config.github is None:
+                errors.append(
+                    SourceError(
+                        name,
+                        line_of(data, ("steps", si, "commands", ci)),
+                        "a 'workflow:' command needs GitHub configured: add "
+                        "'github: {repo: owner/name, token_env: GH_TOKEN}' to cockpit.yaml",
+                    )
+                )
     return errors
 
 
@@ -583,7 +672,7 @@ def _placeholder_errors(data: Any, name: str, config: Config | None) -> list[Sou
         if isinstance(node, LMap):
             for k, value in node.items():
                 line = node.key_lines.get(k, getattr(node, "line", 0))
-                if k == "run" and isinstance(value, str):
+                if k in ("run", "when") and isinstance(value, str):
                     errors.extend(
                         SourceError(name, line, m) for m in _command_problems(value, names)
                     )
@@ -593,6 +682,14 @@ def _placeholder_errors(data: Any, name: str, config: Config | None) -> list[Sou
                     for var, val in value.items():
                         if isinstance(val, str):
                             text(val, value.key_lines.get(var, line))
+                elif k == "workflow" and isinstance(value, LMap):
+                    ref, inputs = value.get("ref"), value.get("inputs")
+                    if isinstance(ref, str):  # ref and inputs: filled as plain text
+                        text(ref, value.key_lines.get("ref", line))
+                    if isinstance(inputs, LMap):
+                        for var, val in inputs.items():
+                            if isinstance(val, str):
+                                text(val, inputs.key_lines.get(var, line))
                 else:
                     walk(value, k)
         elif isinstance(node, LList):

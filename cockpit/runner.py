@@ -48,13 +48,30 @@ def probe_url(session: RunSession, step: Step, env: str) -> str:
     return config.ready_url(env)
 
 
+def step_commands(step: Step) -> list[Command]:
+    """What the step's supervisor runs, in order: its ``when:`` guard first, if it has one,
+    then its commands (the indices the journal and the status file use)."""
+    guard = [Command(run=step.when)] if step.when else []
+    return [*guard, *step.commands]
+
+
 def render_commands(session: RunSession, step: Step) -> list[str]:
-    """Each command of ``step`` as it will run (placeholders substituted) or the probe it is."""
+    """Each command of ``step`` as it will run (placeholders substituted) or the probe it is
+    — the ``when:`` guard first."""
     values = session.placeholder_values()
     out = []
-    for command in step.commands:
+    for command in step_commands(step):
         if command.health is not None:
             out.append(f"probe {command.health} {probe_url(session, step, command.health)}")
+            continue
+        if command.workflow is not None:
+            call = workflow_call(session, step, command)
+            inputs = ", ".join(f"{k}={v}" for k, v in call["inputs"].items())
+            out.append(
+                f"workflow {call['file']} @ {call['ref']}"
+                + (f" ({inputs})" if inputs else "")
+                + f" on {call['repo']}"
+            )
             continue
         assert command.run is not None
         try:
@@ -64,6 +81,26 @@ def render_commands(session: RunSession, step: Step) -> list[str]:
         except PlaceholderError as exc:
             raise CockpitError(f"step {step.id!r}: {exc}") from None
     return out
+
+
+def workflow_call(session: RunSession, step: Step, command: Command) -> dict[str, Any]:
+    """What a ``workflow:`` command's supervisor dispatches and follows: the workflow, its
+    ref and inputs (placeholders filled as plain text), the API and repository, and the
+    NAME of the variable holding the token (the supervisor reads it from its environment)."""
+    github = session.ws.config.github
+    if github is None:
+        raise CockpitError(f"step {step.id!r}: a 'workflow:' command needs 'github:' in the config")
+    assert command.workflow is not None
+    values = session.placeholder_values()
+    return {
+        "api_url": github.api_url,
+        "repo": github.repo,
+        "token_env": github.token_env,
+        "poll": github.poll,
+        "file": command.workflow.file,
+        "ref": fill_text(command.workflow.ref, values),
+        "inputs": {k: fill_text(v, values) for k, v in command.workflow.inputs.items()},
+    }
 
 
 def command_place(session: RunSession, step: Step, command: Command) -> tuple[str, dict[str, str]]:
@@ -94,7 +131,12 @@ def shown_commands(session: RunSession, step: Step) -> list[str]:
     """``render_commands`` as shown to people: secrets and URL credentials masked, and
     where a command runs with which variables (``  # in api, NODE_ENV=production``)."""
     out = []
-    for command, text in zip(step.commands, render_commands(session, step), strict=True):
+    for n, (command, text) in enumerate(
+        zip(step_commands(step), render_commands(session, step), strict=True)
+    ):
+        if n == 0 and step.when:
+            out.append(f"when {session.redactor.text(text)}  # exit 0 runs the step, 1 skips it")
+            continue
         place = place_words(session, step, command) if command.run is not None else ""
         out.append(session.redactor.text(text) + (f"  # {place}" if place else ""))
     return out
@@ -111,7 +153,7 @@ def build_spec(
     """What the supervisor of this attempt runs, and where it writes (``columns``: the
     width a ``tty: true`` command's terminal gets, the log view's)."""
     commands = []
-    for command, shown in zip(step.commands, rendered, strict=True):
+    for n, (command, shown) in enumerate(zip(step_commands(step), rendered, strict=True)):
         if command.health is not None:
             commands.append(
                 CommandSpec(
@@ -120,6 +162,16 @@ def build_spec(
                     env=command.health,
                     url=probe_url(session, step, command.health),
                     probe_timeout=session.ws.config.health.timeout,
+                )
+            )
+        elif command.workflow is not None:
+            commands.append(
+                CommandSpec(
+                    shown=shown,
+                    run=False,
+                    timeout=command.timeout,
+                    allow_failure=command.allow_failure,
+                    workflow=workflow_call(session, step, command),
                 )
             )
         else:
@@ -134,6 +186,7 @@ def build_spec(
                     allow_failure=command.allow_failure,
                     tty=step.tty if command.tty is None else command.tty,
                     columns=max(20, columns),
+                    guard=n == 0 and bool(step.when),
                 )
             )
     log = session.log_path(phase_id, step.id)

@@ -39,6 +39,7 @@ from cockpit.events import (
     StepSkipped,
     StepStarted,
     StepStatus,
+    ValueChosen,
     VerificationFailed,
     WindowEnded,
     WindowStarted,
@@ -48,7 +49,7 @@ from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
 from cockpit.placeholders import fill_text
 from cockpit.progress import PhaseProgress, criteria_met, progress, status_document
-from cockpit.runbook import Entry, Phase, Runbook, Step
+from cockpit.runbook import CHOOSABLE, Entry, Phase, Runbook, Step
 from cockpit.safefiles import check_folder, private_dir, remove_empty
 from cockpit.secrets import Redactor, mask_userinfo
 from cockpit.state import RunState
@@ -262,6 +263,10 @@ class RunSession:
             previous_version=previous,
             workspace=str(self.ws.root),
             rollback_target=self.state.rollback_target or (tag_for(previous) if previous else ""),
+        )
+        chosen = self.state.chosen.items()  # the rollback target: above, whoever set it last
+        values.update({name: e.value for name, e in chosen if name != "rollback_target"})
+        values.update(
             rollback_version=previous,
             deployment_range=f"{tag_for(previous)}..{tag_for(run.version)}" if previous else "",
         )
@@ -489,6 +494,18 @@ class RunSession:
         if not target.strip() or any(c.isspace() for c in target.strip()):
             raise CockpitError("the rollback target is one word: a deployment URL or a tag")
         return RollbackTargetSet(target=target.strip())
+
+    def plan_choice(
+        self, name: str, value: str, phase_id: str | None = None, step_id: str | None = None
+    ) -> Event:
+        """The operator's pick of a value a command offered (or ``--set NAME=VALUE``)."""
+        value = value.strip()
+        if not value or "\n" in value:
+            raise CockpitError(f"{name}: a value is one line of text")
+        if name not in {*self.ws.config.vars, *CHOOSABLE}:
+            known = ", ".join(sorted({*self.ws.config.vars, *CHOOSABLE}))
+            raise CockpitError(f"{name!r} cannot be chosen (known: {known})")
+        return ValueChosen(name=name, value=value, phase=phase_id, step=step_id)
 
     def plan_branch_created(self, branch: str, tag: str, commit: str) -> Event:
         return BranchCreated(branch=branch, from_tag=tag, commit=commit)

@@ -35,6 +35,7 @@ from cockpit.events import (
     StepSkipped,
     StepStarted,
     StepStatus,
+    ValueChosen,
     VerificationFailed,
     WindowEnded,
     WindowStarted,
@@ -132,6 +133,8 @@ class RunState:
     decisions: list[DecisionRecorded] = field(default_factory=list)
     """Rollback decisions (choice, rationale, commander), oldest first."""
     rollback_target: str | None = None
+    chosen: dict[str, ValueChosen] = field(default_factory=dict)
+    """Values picked from a command's output (``offers:``), by placeholder name."""
     branches: list[BranchCreated] = field(default_factory=list)
     driver: dict[str, Any] | None = None
     """Who drives the run now (the last lock.acquired not followed by lock.released)."""
@@ -349,6 +352,16 @@ def _decision(e: DecisionRecorded, state: RunState) -> None:
 @fold.register
 def _rollback_target(e: RollbackTargetSet, state: RunState) -> None:
     state.rollback_target = e.target
+    state.chosen["rollback_target"] = ValueChosen(
+        ts=e.ts, by=e.by, name="rollback_target", value=e.target
+    )
+
+
+@fold.register
+def _chosen(e: ValueChosen, state: RunState) -> None:
+    state.chosen[e.name] = e
+    if e.name == "rollback_target":
+        state.rollback_target = e.value
 
 
 @fold.register

@@ -44,7 +44,7 @@ from cockpit.journal import Journal
 from cockpit.proctree import TOKEN_VAR, stop_tree
 from cockpit.safefiles import append_whole, open_file, private_dir, read_bytes, replace_file
 from cockpit.secrets import Redactor, mask_userinfo_bytes
-from cockpit.termtext import has_controls, plain
+from cockpit.termtext import clean_chunk, has_controls, plain
 
 CHUNK = 256 * 1024
 LONGEST_LINE = 64 * 1024
@@ -100,6 +100,11 @@ class CommandSpec:
     """Environment variables over the cockpit's own."""
     place: str = ""
     """``in api, NODE_ENV=production``: said after the command in its log banner."""
+    guard: bool = False
+    """The step's ``when:``: exit 0 runs the rest, exit 1 skips the step, else it fails."""
+    workflow: dict[str, Any] | None = None
+    """A GitHub Actions workflow to dispatch and follow (``runner.workflow_call``): the
+    token's variable NAME only; the supervisor reads the token from its environment."""
 
 
 @dataclass
@@ -222,6 +227,11 @@ class StepLog:
                 data = data.replace(secret, b"***")
         data = mask_userinfo_bytes(data)  # http://user:***@host, configured or not
         if self._secrets and has_controls(data):
+            # the chunk's plain text by C-level passes first (``clean_chunk``, the same as
+            # ``plain`` line by line): no secret in it, no line below would change
+            shown = clean_chunk(data, colour=False)
+            if not any(secret in shown for secret in self._secrets):
+                return data
             lines = data.split(b"\n")
             for n, line in enumerate(lines):
                 if has_controls(line):
@@ -321,6 +331,17 @@ class Supervisor:
                 if self.log.error:
                     state, reason = StepStatus.FAILED, self.log.error
                     break
+                if command.guard and code == 1:
+                    said = self._last_output()
+                    state, reason = (
+                        StepStatus.SKIPPED,
+                        "its guard said skip"
+                        + (f": {said}" if said else f" (`{command.shown}` exited 1)"),
+                    )
+                    break
+                if command.guard and code != 0 and not self._abort.is_set():
+                    state, reason = StepStatus.FAILED, f"its guard `{command.shown}` {words}"
+                    break
                 if self._abort.is_set() and words.startswith("aborted"):
                     state, reason = StepStatus.ABORTED, self.abort_reason
                     break
@@ -364,6 +385,24 @@ class Supervisor:
         self.journal.close()
         return state
 
+    def _last_output(self, limit: int = 300) -> str:
+        """The last line the last command printed (the log read back; "" when none)."""
+        self.log.sync()
+        try:
+            with open(self.spec.log, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 65536))
+                tail = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return ""
+        for line in reversed(tail):
+            parts = line.split(" ", 2)
+            if len(parts) == 3 and parts[1] == "#" and parts[2].startswith("$ "):
+                return ""  # the command's banner: it printed nothing
+            if len(parts) == 3 and parts[1] in ("O", "E") and parts[2].strip():
+                return self.redactor.text(plain(parts[2]).strip())[:limit]
+        return ""
+
     async def _run_one(self, index: int, command: CommandSpec) -> tuple[int | None, str]:
         entry: dict[str, Any] = {
             "index": index,
@@ -382,6 +421,8 @@ class Supervisor:
         try:
             if command.run:
                 code, words = await self._spawn(index, command, entry)
+            elif command.workflow is not None:
+                code, words = await self._workflow(index, command, entry)
             else:
                 code, words = await self._probe(index, command)
         except Exception as exc:  # fail closed: recorded as this command's failure, in words
@@ -430,6 +471,36 @@ class Supervisor:
         if sample.state == READY:
             return 0, "READY"
         return 1, f"{sample.state}: {sample.reason}"
+
+    async def _workflow(
+        self, index: int, command: CommandSpec, entry: dict[str, Any]
+    ) -> tuple[int | None, str]:
+        """Dispatch a GitHub Actions workflow and follow its run to its conclusion
+        (``cockpit.workflows``); the run's id and page go into the status and the journal."""
+        from cockpit.workflows import follow  # only steps with a workflow pay for httpx
+
+        assert command.workflow is not None
+
+        def say(line: str) -> None:
+            self.log.write("O", [self.log.mask(line.encode())], stamp())
+
+        def found(run_id: int, url: str) -> None:
+            entry.update(workflow_run=run_id, url=self.redactor.text(url))
+            self._save()
+            self._journal(
+                CommandStarted,
+                index=index,
+                command=self.redactor.text(command.shown),
+                pid=None,
+                create_time=None,
+                token=self.spec.token,
+                url=self.redactor.text(url),
+                workflow_run=run_id,
+            )
+
+        return await follow(
+            command.workflow, say, found, self._abort, lambda: self.abort_reason, command.timeout
+        )
 
     async def _spawn(
         self, index: int, command: CommandSpec, entry: dict[str, Any]

@@ -15,12 +15,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList
 
 from cockpit.events import FINISHED, StepStatus
+from cockpit.offers import waiting
 from cockpit.runbook import Phase, Step
 from screens import asks
-from screens.dialogs import TextPrompt
+from screens.dialogs import PickPrompt, TextPrompt
 from screens.header import RollbackBanner, RunHeader
 from screens.keyrules import Rule, driving, lookup, when
 from screens.messages import JournalAdvanced, RunScreen
@@ -78,6 +80,8 @@ class DeployScreen(RunScreen):
     def __init__(self, phase_id: str):
         super().__init__()
         self.phase_id = phase_id
+        self._asked: set[tuple[str, int]] = set()
+        """Steps (and attempts) whose offers were put to the operator once."""
         self.shown: tuple[str, int] | None = None
         """The step (and attempt) whose log is shown: a new attempt reloads it, for the
         driver and a watcher alike."""
@@ -133,6 +137,43 @@ class DeployScreen(RunScreen):
 
     def on_journal_advanced(self, _: JournalAdvanced) -> None:
         self.update_state()
+        self._ask_picks()
+
+    def _ask_picks(self) -> None:
+        """A step whose output offered values (``offers:``) ended done: the driving operator
+        picks one, once per attempt (Escape: later, with ``T`` for the rollback target)."""
+        if self.cockpit.driver is None or isinstance(self.app.screen, ModalScreen):
+            return
+        plan = self.session.plan_choice
+        send = self.cockpit.intents.send_later
+        for step in self.steps:
+            st = self.session.state.step(self.phase_id, step.id)
+            key = (step.id, st.attempts)
+            if st.state != StepStatus.DONE or key in self._asked:
+                continue
+            for offer in waiting(self.session, self.phase_id, step):
+                self._asked.add(key)
+                if not offer.values:
+                    self.notify(
+                        f"{step.title} offered no {offer.var}: no line of its output matched",
+                        severity="warning",
+                    )
+                    continue
+
+                def picked(value: str | None, var: str = offer.var, at: str = step.id) -> None:
+                    if value:
+                        send(lambda: plan(var, value, self.phase_id, at))
+
+                self.app.push_screen(
+                    PickPrompt(
+                        f"Pick {offer.var}",
+                        f"{step.title} printed these (newest first as printed). Enter "
+                        f"picks; Escape picks later.",
+                        offer.values,
+                    ),
+                    picked,
+                )
+                return
 
     # -- showing the run ----------------------------------------------------------------
 

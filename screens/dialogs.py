@@ -1,17 +1,20 @@
-"""Modal dialogs: a text prompt (notes, reasons) and a yes/no confirmation.
+"""Modal dialogs: a text prompt (notes, reasons), a yes/no confirmation, and a pick among
+values a command's output offered.
 
-Owns the two modals every screen uses to ask the operator something before an
-intent is sent. A prompt can require text (an override's reason) and says so.
+Owns the modals every screen uses to ask the operator something before an intent is
+sent. A prompt can require text (an override's reason) and says so.
 """
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 
 class TextPrompt(ModalScreen[str | None]):
@@ -98,3 +101,32 @@ class Confirm(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class PickPrompt(ModalScreen[str | None]):
+    """Pick one of the offered values (Enter), or Escape to pick later; dismisses with the
+    value or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Later", id="pick.cancel")]
+
+    def __init__(self, title: str, detail: str, values: list[str]):
+        super().__init__()
+        self.pick_title = title
+        self.detail = detail
+        self.values = values
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.pick_title, id="dialog-title", markup=False)
+            yield Static(self.detail, id="dialog-detail", markup=False)
+            yield OptionList(*(Option(Text(v), id=f"v{n}") for n, v in enumerate(self.values)))
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.values[event.option_index])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -39,6 +39,7 @@ class ReleaseScreen(Screen):
         Binding("p", "push", "Push tag", id="release.push"),
         Binding("m", "save_messages", "Save messages", id="release.save"),
         Binding("s", "post_slack", "Post to Slack", id="release.post"),
+        Binding("E", "send_email", "Send e-mail", id="release.email"),
         Binding("y", "copy", "Copy Slack text", id="release.copy"),
         Binding("e", "edit", "Edit changelog", id="release.edit"),
         Binding("escape", "back", "Dashboard", id="release.back"),
@@ -113,6 +114,8 @@ class ReleaseScreen(Screen):
             return False
         if action == "post_slack":
             return True if self.cockpit.ws.config.notify.slack_webhook else None
+        if action == "send_email":
+            return True if self.cockpit.ws.config.notify.email else None
         return True
 
     async def _act(self, title: str, detail: str, act) -> None:
@@ -190,6 +193,19 @@ class ReleaseScreen(Screen):
             "Post the Slack message?",
             "To the webhook in cockpit.yaml (notify.slack_webhook).",
             lambda: release.do_post_slack(session, view.slack),
+        )
+
+    @work(group="release-act", exit_on_error=False)
+    async def action_send_email(self) -> None:
+        session, view = self.cockpit.session, self.view
+        settings = session.ws.config.notify.email
+        if view is None or settings is None:
+            return
+        await self._act(
+            "Send the stakeholder e-mail?",
+            f"To {', '.join(settings.to)} through {settings.host}:{settings.port} "
+            f"({settings.security}).",
+            lambda: release.do_send_email(session, view.email),
         )
 
     def action_copy(self) -> None:
