@@ -28,6 +28,21 @@ def cockpit_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "cockpit.cli", *args]
 
 
+def run_cli(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``cockpit --workspace ROOT ARGS`` as a real process, no terminal, stdin empty: its
+    exit code, stdout and stderr (bounded: a hang fails the test)."""
+    return subprocess.run(
+        cockpit_cmd("--workspace", str(root), *args),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)

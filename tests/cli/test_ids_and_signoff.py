@@ -6,11 +6,11 @@ signed and who recorded it, and long ids derived from texts never collide."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
-from tests.helpers import cockpit_cmd, phase_workspace
+from tests.helpers import phase_workspace
+from tests.helpers import run_cli as cockpit
 
 PREP = """\
 id: prep
@@ -35,16 +35,6 @@ steps:
     commands:
       - run: "echo rolled > rolled.txt"
 """
-
-
-def cockpit(root, *args):
-    return subprocess.run(
-        cockpit_cmd("--workspace", str(root), *args),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.deploy import DeployScreen
 from screens.dialogs import PickPrompt
-from tests.helpers import cockpit_cmd, phase_workspace, until
+from tests.helpers import phase_workspace, until
+from tests.helpers import run_cli as cockpit
 
 LISTING = (
     "printf 'Age  Deployment\\n"
@@ -38,16 +39,6 @@ steps:
     commands:
       - run: "echo promoting {{rollback_target}} > promoted.txt"
 """
-
-
-def cockpit(root, *args):
-    return subprocess.run(
-        cockpit_cmd("--workspace", str(root), *args),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def started(tmp_path):

@@ -4,9 +4,8 @@ folder fails the step in words, and credentials in a value stay masked."""
 
 from __future__ import annotations
 
-import subprocess
-
-from tests.helpers import cockpit_cmd, phase_workspace
+from tests.helpers import phase_workspace
+from tests.helpers import run_cli as cockpit
 
 PHASE = """\
 id: build
@@ -27,16 +26,6 @@ steps:
     commands:
       - run: "echo never"
 """
-
-
-def cockpit(root, *args):
-    return subprocess.run(
-        cockpit_cmd("--workspace", str(root), *args),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def workspace(tmp_path, phase=PHASE):

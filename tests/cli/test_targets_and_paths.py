@@ -5,13 +5,13 @@ each environment at its own endpoint, and a mistake in either is FILE:LINE."""
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.helpers import cockpit_cmd, phase_workspace
+from tests.helpers import phase_workspace
+from tests.helpers import run_cli as cockpit
 
 PHASE = """\
 id: ship
@@ -54,16 +54,6 @@ def server():
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
-
-
-def cockpit(root, *args):
-    return subprocess.run(
-        cockpit_cmd("--workspace", str(root), *args),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_each_environment_is_probed_at_its_own_path(tmp_path, server):

@@ -5,11 +5,11 @@ runbook's "Database Rollback (if needed)" is guarded so."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 from cockpit.config import shipped_dir
 from cockpit.runbook import load_runbook
-from tests.helpers import cockpit_cmd, phase_workspace
+from tests.helpers import phase_workspace
+from tests.helpers import run_cli as cockpit
 
 PHASE = """\
 id: revert
@@ -30,16 +30,6 @@ steps:
     commands:
       - run: "echo promoted >> app.txt"
 """
-
-
-def cockpit(root, *args):
-    return subprocess.run(
-        cockpit_cmd("--workspace", str(root), *args),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_a_guard_skips_runs_or_fails_the_step(tmp_path):

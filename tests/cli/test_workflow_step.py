@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from cockpit.simgithub import SimGitHub
-from tests.helpers import cockpit_cmd, phase_workspace, subprocess_env, wait_for
+from tests.helpers import cockpit_cmd, phase_workspace, run_cli, subprocess_env, wait_for
 
 TOKEN = "ghp-sim-Secret-Token-4711"
 PHASE = """\
@@ -49,14 +49,7 @@ def workspace(tmp_path, sim, phase=PHASE, **github):
 
 
 def cockpit(root, *args, token=TOKEN):
-    return subprocess.run(
-        cockpit_cmd("--workspace", str(root), *args),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        env=subprocess_env(GH_TOKEN=token),
-    )
+    return run_cli(root, *args, env=subprocess_env(GH_TOKEN=token))
 
 
 def started(root):
