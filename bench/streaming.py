@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -105,6 +106,7 @@ def headless(phase: str = "bench", repeats: int = 3) -> tuple[float, float, floa
         started = time.perf_counter()
         subprocess.run(f"{FLOOD} | tee {target} > /dev/null", shell=True, check=True)
         floor.append(time.perf_counter() - started)
+        shutil.rmtree(root, ignore_errors=True)  # a million-line log each: ~130 MB
     return (
         statistics.median(flood),
         statistics.median(noop),
@@ -157,6 +159,7 @@ async def in_app(phase: str = "bench") -> tuple[float, float, int, int, str, flo
     with open(session.log_path(phase, "flood"), "rb") as fh:
         in_file = sum(1 for raw in fh if b" O " in raw[:30])
     session.close()
+    shutil.rmtree(root, ignore_errors=True)
     grew = (rss_after - rss_before) / 2**20
     return lag.worst * 1000, grew, shown, in_file, state, reads / took
 

@@ -375,23 +375,20 @@ def cmd_check(args: argparse.Namespace) -> int:
             session.uncheck(args.phase, args.item, args.note)
             print(f"unticked {args.phase}/{args.item}")
             return EXIT_OK
-        from cockpit.verify import health_target, verify_item
+        from cockpit.verify import auto_of, verify_item
 
-        if health_target(session, args.phase, args.item) and not args.no_verify:
+        if auto_of(session, args.phase, args.item) and not args.no_verify:
             import asyncio
 
             result = asyncio.run(verify_item(session, args.phase, args.item, args.note))
             session.write(result.intent)
             if not result.ok:
                 print(
-                    f"not verified: {result.reason} ({result.sample.url}); the item stays unticked",
+                    f"not verified: {result.reason} ({result.where}); the item stays unticked",
                     file=sys.stderr,
                 )
                 return EXIT_FAILED
-            print(
-                f"verified and ticked {args.phase}/{args.item}: {result.reason} "
-                f"in {result.sample.latency_ms:.0f}ms"
-            )
+            print(f"verified and ticked {args.phase}/{args.item}: {result.said}")
             return EXIT_OK
         if args.no_verify and not (args.note or "").strip():
             raise CockpitError("--no-verify needs --note saying why the item is ticked by hand")
@@ -551,18 +548,22 @@ def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cockpit.demo_sandbox import make_sandbox
+    from cockpit.demo_sandbox import abort_left_running, demo_github, make_sandbox
     from cockpit.session import RunSession
     from cockpit.simservice import SimService
     from cockpit.workspace import Workspace
 
     if not args.headless:
         _need_terminal()  # before a sandbox is made for nothing
-    with SimService() as service:
-        root = make_sandbox(service=service)
+    with SimService() as service, demo_github() as github:
+        root = make_sandbox(service=service, github=github)
         ws = Workspace.open(root)
         session = RunSession.start(ws, "standard")
         print(f"demo workspace: {root}")
+        print(
+            f"simulated GitHub: {github.api_url} (dirt-free/crm; the deploy workflow "
+            f"runs {github.duration:g}s)"
+        )
         if args.headless:
             from cockpit.demo_headless import run_demo_headless
 
@@ -575,6 +576,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             from screens.app import run_app
 
             code = run_app(ws, ws.active_run_id(), demo=service)
+            for words in abort_left_running(Workspace.open(root), ws.active_run_id()):
+                print(f"the demo's simulated systems stop with it: {words}")
     print(f"the demo's workspace stays at {root} (try: cockpit --workspace {root} status)")
     return code
 

@@ -1,15 +1,19 @@
 """Stand-ins for the runbook's commands in the demo: ``python -m cockpit.demo_commands TOOL ...``.
 
-Owns what the demo's ``migrate``, deploy trigger, post-deploy check, smoke tests,
+Owns what the demo's ``migrate``, ``gh``, post-deploy check, smoke tests,
 monitoring and rollback commands print and how they exit, so that a newcomer sees
 real subprocesses stream real lines. The post-deploy check and smoke tests really
-call the simulated service's ``/api/ready``. A file ``.cockpit-demo/fail-next`` in
-the workspace makes the next tool fail once (the demo's "make the next step fail").
+call the simulated service's ``/api/ready``; ``gh workflow run`` really dispatches to
+the demo's simulated GitHub and, as the real one, returns once the dispatch is accepted
+(it follows nothing: the runbook's deploy is a ``workflow:`` command). A file
+``.cockpit-demo/fail-next`` in the workspace makes the next tool (or the next workflow
+run on the simulated GitHub) fail once (the demo's "make the next step fail").
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import time
@@ -18,6 +22,8 @@ import urllib.request
 from pathlib import Path
 
 FAIL_FLAG = Path(".cockpit-demo") / "fail-next"
+GITHUB_API_VAR = "COCKPIT_DEMO_GITHUB_API"
+"""The simulated GitHub's ``…/repos/OWNER/NAME`` the demo's ``gh`` dispatches to."""
 MIGRATIONS = [
     "20261101_add_survey_table",
     "20261108_index_jobs_by_customer",
@@ -82,13 +88,39 @@ def migrate(args: list[str]) -> int:
     return 0
 
 
+def _option(args: list[str], *names: str) -> list[str]:
+    return [args[n + 1] for n, a in enumerate(args[:-1]) if a in names]
+
+
 def gh(args: list[str]) -> int:
+    """``gh workflow run FILE --ref REF -f NAME=VALUE``: dispatch and return, as gh does."""
     maybe_fail("gh")
-    ref = args[args.index("--ref") + 1] if "--ref" in args else "main"
-    say(f"✓ Created workflow_dispatch event for deploy-production.yml at {ref}")
-    for stage in ("queued", "build", "upload artifacts", "promote to production", "warm caches"):
-        say(f"  deploy-production: {stage} ...", 0.6)
-    say("  deploy-production: completed (success)")
+    if args[:2] != ["workflow", "run"] or len(args) < 3:
+        print(f"gh {' '.join(args)}: not simulated in the demo", file=sys.stderr, flush=True)
+        return 1
+    api, token = os.environ.get(GITHUB_API_VAR), os.environ.get("GH_TOKEN")
+    if not api or not token:
+        print("To get started with GitHub CLI, please run:  gh auth login", file=sys.stderr)
+        return 4
+    file, ref = args[2], (_option(args, "--ref", "-r") or ["main"])[-1]
+    fields = dict(f.partition("=")[::2] for f in _option(args, "--field", "-f", "--raw-field"))
+    request = urllib.request.Request(
+        f"{api}/actions/workflows/{file}/dispatches",
+        data=json.dumps({"ref": ref, "inputs": fields}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+    except urllib.error.HTTPError as exc:
+        print(f"could not create workflow dispatch event: HTTP {exc.code}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"error connecting to the simulated GitHub: {exc}", file=sys.stderr)
+        return 1
+    say(f"✓ Created workflow_dispatch event for {file} at {ref}", 0)
+    say(f"\nTo see runs for this workflow, try: gh run list --workflow={file}", 0)
     return 0
 
 

@@ -23,7 +23,7 @@ from cockpit.progress import step_seconds, tasks
 from cockpit.report import build
 from cockpit.runbook import Phase, Runbook, Step
 from cockpit.session import RunSession
-from cockpit.verify import health_target
+from cockpit.verify import auto_of
 
 
 def around_deploy(runbook: Runbook) -> tuple[list[str], Phase, list[str]]:
@@ -52,7 +52,7 @@ async def tick_phase(driver: RunDriver, phase_id: str, out) -> None:
         item = entry.item
         if session.state.item(phase_id, item.id).checked:
             continue
-        if health_target(session, phase_id, item.id):
+        if auto_of(session, phase_id, item.id):  # a probe, or CI on the simulated GitHub
             result = await driver.verify_item(phase_id, item.id)
             out.write(f"  [{'x' if result.ok else ' '}] {item.text} — verified: {result.reason}\n")
             continue

@@ -30,6 +30,8 @@ from cockpit.events import (
     NotificationFailed,
     NotificationSent,
     PhaseUnlocked,
+    ReleaseCreated,
+    ReleaseFailed,
     RollbackTargetSet,
     RunClosed,
     RunStarted,
@@ -196,6 +198,16 @@ def _(e: TagPushed, runbook: Runbook) -> str:
 @_words.register
 def _(e: TagPushFailed, runbook: Runbook) -> str:
     return f"pushing {e.tag} failed (exit {e.exit_code}): {e.output[-120:]}"
+
+
+@_words.register
+def _(e: ReleaseCreated, runbook: Runbook) -> str:
+    return f"{e.by} created the GitHub release {e.tag}: {e.url}"
+
+
+@_words.register
+def _(e: ReleaseFailed, runbook: Runbook) -> str:
+    return f"creating the GitHub release {e.tag} failed: {e.error[-200:]}"
 
 
 @_words.register

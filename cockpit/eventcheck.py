@@ -44,6 +44,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "tag.created": ("tag",),
     "tag.pushed": ("tag",),
     "tag.push_failed": ("tag",),
+    "release.created": ("tag",),
+    "release.failed": ("tag",),
 }
 """Fields an event of each type is meaningless without (text ones must not be empty)."""
 

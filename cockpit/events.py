@@ -371,6 +371,23 @@ class NotificationFailed(Event):
 
 
 @dataclass(kw_only=True)
+class ReleaseCreated(Event):
+    """The GitHub release of a tag, published with the changelog section as its notes."""
+
+    TYPE = "release.created"
+    tag: str = ""
+    url: str = ""
+    commit: str = ""
+
+
+@dataclass(kw_only=True)
+class ReleaseFailed(Event):
+    TYPE = "release.failed"
+    tag: str = ""
+    error: str = ""
+
+
+@dataclass(kw_only=True)
 class Unknown(Event):
     """An event type this version does not know (a newer cockpit wrote it)."""
 
@@ -417,6 +434,8 @@ REGISTRY: dict[str, type[Event]] = {
         MessagesSaved,
         NotificationSent,
         NotificationFailed,
+        ReleaseCreated,
+        ReleaseFailed,
     )
 }
 

@@ -4,17 +4,20 @@ Owns the requests (``Authorization: Bearer``, ``Accept: application/vnd.github+j
 ``X-GitHub-Api-Version: 2022-11-28``) for dispatching a workflow (asking for the run's
 details; an older server answers 204 without them), listing a workflow's dispatched runs
 and finding the one a dispatch started, getting a run and its jobs with their steps, and
-cancelling a run; and what an answer means. A transient failure (a 5xx, 429, a rate
-limit, a timeout, a connection error) is retried with back-off (``first_backoff``
-doubling to 30 s, or what ``Retry-After`` says) for as long as it lasts — except a
-dispatch that may have reached GitHub, which is never sent twice (``Unanswered``: find
-its run instead). Anything else (401, 403, 404, 422 …) is a ``GitHubError`` in words
-naming the request and GitHub's reason; the token never appears in any of them.
+cancelling a run; a commit's check runs, statuses and workflow runs (items that verify
+themselves from CI) and creating a release; and what an answer means. A transient
+failure (a 5xx, 429, a rate limit, a timeout, a connection error) is retried with
+back-off (``first_backoff`` doubling to 30 s, or what ``Retry-After`` says) for as long
+as it lasts — except a dispatch or a release that may have reached GitHub, which is
+never sent twice (``Unanswered``: find its run instead). Anything else (401, 403, 404,
+422 …) is a ``GitHubError`` in words naming the request and GitHub's reason; the token
+never appears in any of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from typing import Any
 import httpx
 
 from cockpit.durations import format_duration
+from cockpit.errors import CockpitError
 from cockpit.probe import describe_error
 
 API_VERSION = "2022-11-28"
@@ -231,6 +235,52 @@ class GitHub:
     async def cancel(self, run_id: int) -> None:
         """Ask GitHub to cancel the run (202: accepted; it ends as ``cancelled`` soon)."""
         await self.request("POST", f"/actions/runs/{run_id}/cancel")
+
+    async def check_runs(self, sha: str, name: str) -> list[dict[str, Any]]:
+        """The check runs named ``name`` on the commit ``sha`` (newest attempt of each)."""
+        params = {"check_name": name, "per_page": 100}
+        data = await self._json("GET", f"/commits/{sha}/check-runs", params=params)
+        runs = data.get("check_runs")
+        found = [r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else []
+        return [r for r in found if r.get("name") == name]
+
+    async def statuses(self, sha: str) -> list[dict[str, Any]]:
+        """The commit's statuses, the latest of each context (its combined status)."""
+        data = await self._json("GET", f"/commits/{sha}/status", params={"per_page": 100})
+        listed = data.get("statuses")
+        return [s for s in listed if isinstance(s, dict)] if isinstance(listed, list) else []
+
+    async def runs_for_commit(self, file: str, sha: str) -> list[dict[str, Any]]:
+        """The runs of workflow ``file`` for the commit ``sha``, any event."""
+        params = {"head_sha": sha, "per_page": 30}
+        data = await self._json("GET", f"/actions/workflows/{file}/runs", params=params)
+        runs = data.get("workflow_runs")
+        found = [r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else []
+        return [r for r in found if r.get("head_sha") in (None, sha)]
+
+    async def create_release(self, tag: str, name: str, notes: str, commit: str) -> dict[str, Any]:
+        """Publish the release of ``tag`` (created at ``commit`` if GitHub lacks the tag)."""
+        body = {
+            "tag_name": tag,
+            "target_commitish": commit,
+            "name": name,
+            "body": notes,
+            "draft": False,
+            "prerelease": False,
+        }
+        return await self._json("POST", "/releases", body=body, once=True)
+
+
+def connect(settings: Any, **kw: Any) -> GitHub:
+    """A client for config ``github:`` (``GitHubSettings``); CockpitError in words when the
+    variable holding the token is not set."""
+    token = os.environ.get(settings.token_env, "")
+    if not token:
+        raise CockpitError(
+            f"${settings.token_env} is not set: the GitHub token "
+            "(config github.token_env names the variable)"
+        )
+    return GitHub(settings.api_url, settings.repo, token, **kw)
 
 
 def refusal(what: str, answer: httpx.Response) -> str:

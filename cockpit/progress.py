@@ -170,6 +170,19 @@ def status_document(runbook: Runbook, state: RunState) -> dict[str, Any]:
                     "attempts": st.attempts,
                     "budget_s": step.budget.high if step.budget else None,
                     "out_of_order": st.out_of_order,
+                    "commands": [
+                        {
+                            "index": c.index,
+                            "command": c.command,
+                            "started_at": c.started_at,
+                            "finished_at": c.finished_at,
+                            "exit_code": c.exit_code,
+                            "outcome": c.outcome,
+                            "url": c.url,
+                            "workflow_run": c.workflow_run,
+                        }
+                        for c in st.commands
+                    ],
                 }
             )
         phases.append(

@@ -4,7 +4,8 @@ Owns putting together what the release screen (and the CLI) shows and does: the
 version and the production tag it follows, the changelog draft, the filled Slack
 and e-mail messages, and the journaled actions — writing CHANGELOG.md, creating a
 tag, pushing it (a separate ``git push`` command, never implicit), saving and posting
-the messages. Every action is journaled; a failure is journaled and shown, never fatal.
+the messages, creating the GitHub release with the changelog section as its notes.
+Every action is journaled; a failure is journaled and shown, never fatal.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from cockpit.events import (
     MessagesSaved,
     NotificationFailed,
     NotificationSent,
+    ReleaseCreated,
+    ReleaseFailed,
     TagCreated,
     TagPushed,
     TagPushFailed,
@@ -146,3 +149,40 @@ async def do_post_slack(session: RunSession, text: str) -> Event:
     if error:
         return NotificationFailed(channel="slack", error=session.redactor.text(error))
     return NotificationSent(channel="slack")
+
+
+def release_name(session: RunSession) -> str:
+    """The production tag the GitHub release is for (``production-v1.3.0``)."""
+    return session.ws.versioning.tag_for(session.state.run.version)
+
+
+async def do_create_release(session: RunSession, notes: str) -> Event:
+    """The GitHub release of the run's production tag (``gh release create``), the
+    changelog section as its notes, at the release commit (the tag's when the workspace
+    has it, else HEAD; GitHub creates the tag there when it lacks it). Journaled either way:
+    ``release.created`` with its URL, or ``release.failed`` in words."""
+    from cockpit.github import GitHubError, connect
+    from cockpit.verify import release_commit
+
+    settings = session.ws.config.github
+    if settings is None:
+        raise CockpitError("no github: in cockpit.yaml (repo and token_env)")
+    if not notes.strip():
+        raise CockpitError("the changelog draft is empty: the release needs its notes")
+    tag = release_name(session)
+    commit, _ = await asyncio.to_thread(release_commit, session)
+    gh = connect(settings)
+    try:
+        title = f"Release v{session.state.run.version}"  # the runbook's --title
+        release = await asyncio.wait_for(gh.create_release(tag, title, notes, commit), 60.0)
+    except GitHubError as exc:
+        return ReleaseFailed(tag=tag, error=session.redactor.text(str(exc)))
+    except TimeoutError:
+        return ReleaseFailed(tag=tag, error="GitHub did not answer within 60 s")
+    except Exception as exc:  # fail closed: said, journaled, never a traceback
+        words = f"could not ask GitHub: {exc} ({type(exc).__name__})"
+        return ReleaseFailed(tag=tag, error=session.redactor.text(words))
+    finally:
+        await gh.aclose()
+    url = str(release.get("html_url") or "")
+    return ReleaseCreated(tag=tag, url=session.redactor.text(url), commit=commit)

@@ -126,6 +126,11 @@ def _steps(runbook: Runbook, state: RunState) -> list[dict[str, Any]]:
                     if took is not None and budget and took > budget
                     else None,
                     "reason": st.reason,
+                    "workflow_runs": [
+                        {"id": c.workflow_run, "url": c.url}
+                        for c in st.commands
+                        if c.workflow_run is not None
+                    ],
                 }
             )
     return out
@@ -294,6 +299,11 @@ def markdown(doc: dict[str, Any]) -> str:
             f"| {s['phase']} | {s['title']} | {result} | {s['attempts']} | {_d(s['duration_s'])} | "
             f"{budget} | {over} |"
         )
+    runs = [(s, r) for s in doc["steps"] for r in s.get("workflow_runs") or []]
+    if runs:
+        out.append("")
+        for s, r in runs:
+            out.append(f"{s['title']}: workflow run {r['id']}: {r['url']}  ")
     if doc["out_of_order"]:
         out += ["", "## Run out of order", ""]
         for o in doc["out_of_order"]:

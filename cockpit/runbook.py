@@ -109,17 +109,74 @@ ReleaseType = Annotated[str, BeforeValidator(_release_type_name)]
 Types = list[ReleaseType] | None
 
 
+AUTO_KINDS = ("health", "run", "github_check", "workflow")
+CONCLUSIONS = (
+    "success",
+    "failure",
+    "neutral",
+    "cancelled",
+    "skipped",
+    "timed_out",
+    "action_required",
+    "stale",
+)
+"""What a GitHub check run or workflow run can conclude."""
+
+
 class Auto(StrictModel):
-    """How an item verifies itself: a health probe of an environment, or a command's exit code."""
+    """How an item verifies itself: a health probe of an environment (``health``), a command's
+    exit code (``run``), a CI check on the release commit (``github_check``: a check run or
+    commit status of that name) or the latest run of a workflow for it (``workflow``: its
+    file); ``conclusion``: what the check or run must have concluded (default ``success``)."""
 
     health: str | None = None
     run: str | None = None
+    github_check: str | None = None
+    workflow: str | None = None
+    conclusion: str | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Auto:
-        if (self.health is None) == (self.run is None):
-            raise ValueError("auto needs exactly one of 'health' or 'run'")
+        given = [k for k in AUTO_KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "auto needs exactly one of 'health', 'run', 'github_check' or 'workflow'"
+            )
+        if self.conclusion is not None and self.kind not in ("github_check", "workflow"):
+            raise ValueError("'conclusion' goes with 'github_check' or 'workflow'")
+        if self.conclusion is not None and self.conclusion not in CONCLUSIONS:
+            raise ValueError(
+                f"unknown conclusion {self.conclusion!r} (one of {', '.join(CONCLUSIONS)})"
+            )
+        name = self.github_check if self.kind == "github_check" else self.workflow
+        if self.kind in ("github_check", "workflow") and not (name or "").strip():
+            raise ValueError(f"'{self.kind}' needs a name")
+        if self.workflow is not None and "/" in self.workflow:
+            raise ValueError("'workflow' is the workflow's file name (deploy-staging.yml), no path")
         return self
+
+    @property
+    def kind(self) -> str:
+        """Which of ``health``, ``run``, ``github_check``, ``workflow`` this is."""
+        return next(k for k in AUTO_KINDS if getattr(self, k) is not None)
+
+    @property
+    def wanted(self) -> str:
+        """The conclusion a check or workflow run must have."""
+        return self.conclusion or "success"
+
+    @property
+    def label(self) -> str:
+        """What it verifies, in words: ``staging``, ``check 'ESLint'``, ``workflow deploy.yml``."""
+        if self.github_check is not None:
+            return f"check {self.github_check!r}"
+        if self.workflow is not None:
+            return f"workflow {self.workflow}"
+        return str(self.health or self.run)
+
+    @property
+    def from_github(self) -> bool:
+        return self.kind in ("github_check", "workflow")
 
 
 class Item(StrictModel):
@@ -585,6 +642,15 @@ def _semantic_errors(
     for loc, item in locs:
         if item.auto and item.auto.health:
             check_env(item.auto.health, (*loc, "auto", "health"))
+        if item.auto and item.auto.from_github and config.github is None:
+            errors.append(
+                SourceError(
+                    name,
+                    line_of(data, (*loc, "auto", item.auto.kind)),
+                    f"'auto: {{{item.auto.kind}: …}}' needs GitHub configured: add "
+                    "'github: {repo: owner/name, token_env: GH_TOKEN}' to cockpit.yaml",
+                )
+            )
     choosable = {*config.vars, *CHOOSABLE}
     for si, step in enumerate(phase.steps):
         for ci, command in enumerate(step.commands):

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -152,6 +153,11 @@ class SimGitHub:
     checks: dict[str, dict[str, str]] = field(default_factory=dict)
     statuses: dict[str, dict[str, str]] = field(default_factory=dict)
     releases: list[dict[str, Any]] = field(default_factory=list)
+    commit_runs: list[dict[str, Any]] = field(default_factory=list)
+    """Workflow runs for a commit (``set_workflow_run``), listed by ``?head_sha=``."""
+    fail_flag: Path | None = None
+    """A file whose presence makes the next dispatched run conclude ``failure`` (it is
+    removed): the demo's "fail next" (``cockpit.demo_commands.FAIL_FLAG``)."""
     _fail: list[tuple[str, int]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -180,6 +186,28 @@ class SimGitHub:
     def set_status(self, ref: str, context: str, state: str) -> None:
         """A commit status: ``success``, ``failure``, ``error`` or ``pending``."""
         self.statuses.setdefault(ref, {})[context] = state
+
+    def set_workflow_run(self, file: str, sha: str, conclusion: str | None) -> None:
+        """A run of ``file`` for the commit ``sha`` (newer than those set before); None:
+        still in progress."""
+        with self._lock:
+            if file not in self.workflows:
+                self.workflows = (*self.workflows, file)
+            n = 5000 + len(self.commit_runs) + 1
+            state = {"status": "completed" if conclusion else "in_progress"}
+            self.commit_runs.append(
+                {
+                    "id": n,
+                    "name": file.rsplit(".", 1)[0],
+                    "path": f".github/workflows/{file}",
+                    "head_sha": sha,
+                    "event": "push",
+                    "html_url": f"{self.html_base}/{self.repo}/actions/runs/{n}",
+                    "created_at": _iso(time.time()),
+                    "conclusion": conclusion,
+                    **state,
+                }
+            )
 
     def start(self) -> SimGitHub:
         self._thread.start()
@@ -235,6 +263,9 @@ class SimGitHub:
             run_id = 1000 + len(self.runs) + 1
             ref = body["ref"].removeprefix("refs/heads/").removeprefix("refs/tags/")
             how = (self.duration, self.conclusion, self.failing_job, self.jobs)
+            if self.fail_flag is not None and self.fail_flag.exists():
+                self.fail_flag.unlink(missing_ok=True)
+                how = (self.duration, "failure", self.failing_job, self.jobs)
             inputs = dict(body.get("inputs") or {})
             self.runs[run_id] = SimRun(run_id, file, ref, inputs, time.time(), *how)
         if self.details != "return" or not body.get("return_run_details"):
@@ -249,6 +280,11 @@ class SimGitHub:
     def _list(self, file: str, query: dict, body: Any) -> tuple[int, Any]:
         if file not in self.workflows:
             return NOT_FOUND
+        if "head_sha" in query:  # a commit's runs, newest first
+            path = f".github/workflows/{file}"
+            mine = [r for r in self.commit_runs if r["path"] == path]
+            found = [r for r in reversed(mine) if r["head_sha"] == query["head_sha"]]
+            return 200, {"total_count": len(found), "workflow_runs": found}
         found = [
             r.snapshot(self.html_base, self.repo)[0]
             for r in sorted(self.runs.values(), key=lambda r: -r.id)

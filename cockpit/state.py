@@ -86,6 +86,10 @@ class CommandState:
     exit_code: int | None = None
     outcome: str | None = None
     """Words for how it ended: "exit 0", "exit 2", "killed by SIGKILL", "timed out after 10m"."""
+    url: str | None = None
+    """A ``workflow:`` command: the page of the GitHub Actions run it follows."""
+    workflow_run: int | None = None
+    """… and that run's id."""
 
 
 @dataclass
@@ -309,7 +313,9 @@ def _command_started(e: CommandStarted, state: RunState) -> None:
     cmd = _command(state, e)
     if cmd is not None:
         cmd.pid, cmd.create_time, cmd.token = e.pid, e.create_time, e.token
-        cmd.started_at = e.ts
+        cmd.started_at = cmd.started_at or e.ts
+        if e.workflow_run is not None:  # a workflow's run, said once it is found
+            cmd.url, cmd.workflow_run = e.url, e.workflow_run
 
 
 @fold.register

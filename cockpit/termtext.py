@@ -258,10 +258,9 @@ def _drop_rewrites(
     """``last_rewrite`` on every line of a block, its marker kept in front.
 
     A marked line's first rewrite is removed by ``bytes.replace`` wherever it starts a line
-    when the next line repeats it (a progress bar), while that takes many lines at once;
-    otherwise,
-    and for the lines without a marker, one pattern pass per kind of line removes every
-    line's text up to its last ``\\r``, one match a line."""
+    when the next line repeats it (a progress bar), while that takes many lines at once.
+    Otherwise, and for the lines without a marker, one pattern pass per kind of line
+    removes every line's text up to its last ``\\r``, one match a line."""
     width, unmarked, marked = plan
     block = drop_line_end_cr(block)
     by_replace = _REWRITES
@@ -312,9 +311,10 @@ def _drop_sequences(block: bytes, colour: bool) -> bytes | None:
     next is looked for, until no ESC is left; each holds one ESC, so as many occurrences
     were removed as the block has ESC bytes. Each is also counted in the block itself: when
     those counts add up to the same, every ESC of the block starts one of them, none
-    overlaps another, and removing them could not join bytes into a new one."""
+    overlaps another, and removing them could not join bytes into a new one. (One found
+    twice was joined so: the block goes line by line.)"""
     probe, removed, covered, escapes = block, [], 0, 0
-    kept = False
+    kept: list[bytes] = []
     for n in range(_DISTINCT_SEQUENCES):
         at = probe.find(b"\x1b")
         if at < 0:
@@ -323,13 +323,15 @@ def _drop_sequences(block: bytes, colour: bool) -> bytes | None:
         if match is None:
             return None
         sequence = match.group()
+        if sequence in removed or sequence in kept:
+            return None
         size = len(probe)
         probe = probe.replace(sequence, b"")
         escapes += (size - len(probe)) // len(sequence)
         # the first is counted by its removal: the probe was still the block
         covered = escapes if n == 0 else covered + block.count(sequence)
         if colour and _SGR_BYTES.fullmatch(sequence):
-            kept = True
+            kept.append(sequence)
         else:
             removed.append(sequence)
     else:

@@ -17,6 +17,7 @@ from cockpit.errors import CockpitError
 from cockpit.events import FINISHED, StepStatus
 from cockpit.progress import criteria_met
 from cockpit.runbook import Entry, Phase, Step
+from cockpit.verify import auto_of
 from screens.decision import DecisionDialog
 from screens.dialogs import TextPrompt
 from screens.header import RollbackBanner, RunHeader
@@ -124,7 +125,7 @@ class ChecklistScreen(RunScreen):
 
     def can_verify(self) -> bool | None:
         entry = self._highlighted_entry()
-        auto = entry is not None and entry.item.auto is not None and entry.item.auto.health
+        auto = entry is not None and auto_of(self.session, self.phase_id, entry.item.id)
         return True if auto and not self.locked else None
 
     async def action_toggle(self) -> None:
@@ -133,7 +134,7 @@ class ChecklistScreen(RunScreen):
         if entry is None:
             return
         st = session.state.item(self.phase_id, entry.item.id)
-        if not st.checked and entry.item.auto is not None and entry.item.auto.health:
+        if not st.checked and auto_of(session, self.phase_id, entry.item.id):
             self.action_verify()
             return
         need_note = entry.item.note_required and not st.note
@@ -200,17 +201,24 @@ class ChecklistScreen(RunScreen):
 
     @work(exclusive=True, group="verify", exit_on_error=False)
     async def action_verify(self) -> None:
-        """Probe the item's environment; tick with evidence, or say why not."""
+        """Verify the item (a probe, or CI on GitHub); tick with evidence, or say why not."""
         entry = self._highlighted_entry()
         session = self.session
         if entry is None or self.cockpit.read_only:
             return
-        self.notify(f"probing {entry.item.auto.health if entry.item.auto else '?'}…", timeout=2)
+        auto = auto_of(session, self.phase_id, entry.item.id)
+        if auto is None:
+            return
+        asking = f"probing {auto.health}" if auto.health else f"asking GitHub: {auto.label}"
+        self.notify(f"{asking}…", timeout=2)
         result = await self.cockpit.intents.verify(self.phase_id, entry.item.id)
         if result is None:
             return
         if result.ok:
-            self.notify(f"{result.reason} in {result.sample.latency_ms:.0f}ms", title="Verified")
+            self.notify(result.said, title="Verified")
+            return
+        if result.pending:
+            self.notify(result.reason, title="Not yet", severity="warning")
             return
 
         def by_hand(reason: str | None) -> None:

@@ -143,8 +143,7 @@ class ChecklistView(OptionList):
         if entry.role:
             text.append(f"  — {entry.role}", style="italic dim")
         if entry.item.auto:
-            probe = entry.item.auto.health or entry.item.auto.run
-            text.append(f"  (verifies: {probe})", style="dim")
+            text.append(f"  (verifies: {entry.item.auto.label})", style="dim")
         if entry.item.note_required and not st.note:
             text.append("  note required", style=style(self.app, "warning"))
         if not applicable and entry.types:

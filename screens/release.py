@@ -2,8 +2,9 @@
 
 Owns showing the version, the changelog draft (editable), the filled Slack and
 e-mail messages, and the keys that act on them — write CHANGELOG.md, tag rc or
-production, push a tag, save or post the messages, copy one — each confirmed and
-journaled through the core; and the release report rendered as Markdown.
+production, push a tag, save or post the messages, copy one, create the GitHub release
+with the changelog draft as its notes (its URL shown) — each confirmed and journaled
+through the core; and the release report rendered as Markdown.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from textual.widgets import Footer, Label, Markdown, Static, TextArea
 
 from cockpit import release_actions as release
 from cockpit.errors import CockpitError
-from cockpit.events import TagCreated
+from cockpit.events import ReleaseCreated, ReleaseFailed, TagCreated
 from cockpit.report import build, markdown
 from screens.dialogs import Confirm
 from screens.header import RollbackBanner, RunHeader
@@ -40,12 +41,15 @@ class ReleaseScreen(Screen):
         Binding("m", "save_messages", "Save messages", id="release.save"),
         Binding("s", "post_slack", "Post to Slack", id="release.post"),
         Binding("E", "send_email", "Send e-mail", id="release.email"),
+        Binding("G", "github_release", "GitHub release", id="release.github"),
         Binding("y", "copy", "Copy Slack text", id="release.copy"),
         Binding("e", "edit", "Edit changelog", id="release.edit"),
         Binding("escape", "back", "Dashboard", id="release.back"),
     ]
 
     view: release.ReleaseView | None = None
+    release_url: str | None = None
+    """The GitHub release created from this run (shown in the heading)."""
 
     @property
     def cockpit(self) -> CockpitApp:
@@ -98,6 +102,8 @@ class ReleaseScreen(Screen):
             heading += f"; {view.draft.commits} commits since {view.draft.since_tag or 'the start'}"
         if view.problem:
             heading += f" — {view.problem}"
+        if self.release_url:
+            heading += f" — GitHub release: {self.release_url}"
         self.query_one("#release-heading", Static).update(heading)
         area = self.query_one(TextArea)
         if not area.text and view.draft is not None:
@@ -116,6 +122,8 @@ class ReleaseScreen(Screen):
             return True if self.cockpit.ws.config.notify.slack_webhook else None
         if action == "send_email":
             return True if self.cockpit.ws.config.notify.email else None
+        if action == "github_release":
+            return True if self.cockpit.ws.config.github else None
         return True
 
     async def _act(self, title: str, detail: str, act) -> None:
@@ -207,6 +215,33 @@ class ReleaseScreen(Screen):
             f"({settings.security}).",
             lambda: release.do_send_email(session, view.email),
         )
+
+    @work(group="release-act", exit_on_error=False)
+    async def action_github_release(self) -> None:
+        session = self.cockpit.session
+        settings = session.ws.config.github
+        notes = self.query_one(TextArea).text
+        if settings is None:
+            return
+        name = release.release_name(session)
+        done: list[ReleaseCreated | ReleaseFailed] = []
+
+        async def create() -> ReleaseCreated | ReleaseFailed:
+            done.append(await release.do_create_release(session, notes))
+            return done[-1]
+
+        await self._act(
+            f"Create the GitHub release {name} with the changelog section as notes?",
+            f"In {settings.repo}, at the tag's commit (HEAD if the tag is not here yet); "
+            "the notes are the changelog draft as shown.",
+            create,
+        )
+        if done and isinstance(done[-1], ReleaseCreated):
+            self.release_url = done[-1].url
+            self.app.notify(done[-1].url, title=f"GitHub release {name}", timeout=15)
+            self.load()
+        elif done:
+            self.app.notify(done[-1].error, title="GitHub release not created", severity="error")
 
     def action_copy(self) -> None:
         if self.view is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -126,7 +127,8 @@ class StepList(OptionList):
 
 
 class StepDetail(Static):
-    """The selected step's commands, fully substituted, and how it ended (with who)."""
+    """The selected step's commands, fully substituted (a workflow's run and its page under
+    it), and how it ended (with who)."""
 
     def show(self, phase: Phase, step: Step, session: RunSession) -> None:
         try:
@@ -134,10 +136,18 @@ class StepDetail(Static):
         except CockpitError as exc:
             rendered = [f"(cannot substitute: {exc})"]
         text = Text()
-        for command in rendered or ["(no commands: a timed window; r starts it, e ends it)"]:
+        st = session.state.step(phase.id, step.id)
+        runs = {c.index: c for c in st.commands if c.workflow_run is not None}
+        for n, command in enumerate(
+            rendered or ["(no commands: a timed window; r starts it, e ends it)"]
+        ):
             text.append("$ " if rendered else "", style="dim")
             text.append(command + "\n")
-        st = session.state.step(phase.id, step.id)
+            if n in runs:  # a workflow command: the run it follows, its page a link
+                run = runs[n]
+                text.append(f"  workflow run {run.workflow_run}: ", style="dim")
+                text.append(run.url or "(no page)", style=Style(link=run.url, underline=True))
+                text.append("\n")
         if st.reason:
             colour = "error" if st.state not in ("skipped", "done") else "warning"
             text.append(f"{st.state}: {st.reason}", style=style(self.app, colour))

@@ -130,7 +130,7 @@ def test_unknown_phase_is_named(workspace):
 
 
 def test_demo_headless_drives_a_whole_release(tmp_path):
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env = {**os.environ, "TMPDIR": str(tmp_path), "COCKPIT_DEMO_WORKFLOW_SECONDS": "3"}
     result = subprocess.run(
         cockpit_cmd("demo", "--headless"), capture_output=True, text=True, timeout=300, env=env
     )
@@ -148,3 +148,9 @@ def test_demo_headless_drives_a_whole_release(tmp_path):
     assert "Post-Deployment Activities               complete" in out
     assert "3 migrations applied" in out
     assert "post-deploy check passed" in out
+    # the deploy is the simulated GitHub's workflow, followed to its conclusion
+    assert "dispatched deploy-production.yml @ main on dirt-free/crm" in out
+    for line in ("job build: success", "job deploy › Deploy to Vercel: success", "job smoke"):
+        assert line in out
+    assert "concluded success (https://github.com/dirt-free/crm/actions/runs/" in out
+    assert "demo-token" not in out + result.stderr

@@ -110,8 +110,36 @@ USUAL = [
 ]
 
 tricky = st.lists(st.sampled_from(TRICKY), max_size=60).map(b"".join)
+# single bytes that removing one sequence could join into another (``\x1b`` + ``\x1b0`` + ``0``)
+joins = st.lists(
+    st.sampled_from(
+        [
+            b"\x1b",
+            b" ",
+            b"0",
+            b"1",
+            b"[",
+            b"m",
+            b";",
+            b"(",
+            b"B",
+            b"\r",
+            b"\n",
+            b"  ",
+            b"\x1b0",
+            b"\x1b 0",
+            b"\x1b(B",
+            b"\x1b[0m",
+            b"\x1b[1m",
+            b"[0m",
+            b"0m",
+            b"(B",
+        ]
+    ),
+    max_size=30,
+).map(b"".join)
 usual = st.lists(st.sampled_from(USUAL), max_size=80).map(b"".join)
-anything = st.one_of(tricky, usual, st.binary(max_size=200))
+anything = st.one_of(tricky, usual, joins, st.binary(max_size=200))
 markers = st.sampled_from([(), HEADLESS, (b"! ",), (b"#",), (b"!", b"! ")])
 
 COLOURED = b"\x1b[32mINFO\x1b[0m upload 10%\r\x1b[1mupload 100%\x1b[0m ok"
@@ -128,6 +156,7 @@ def small_blocks(monkeypatch):
 @example(data=b"  " + COLOURED + b"\n", colour=False, marks=HEADLESS)
 @example(data=b"\x1b\x1b[0m[1m\x1b[0m\n", colour=False, marks=())
 @example(data=b"X\r  Y\rZ\nA\r  B\n", colour=False, marks=HEADLESS)
+@example(data=b"\x1b0\x1b 0\x1b\x1b 00\n", colour=False, marks=HEADLESS)  # joined anew
 @example(data=b"\xe2\x1b[0m\x82\xac\n", colour=True, marks=())
 @example(data=b"  a\r\r\n! \r\r\n\r", colour=False, marks=HEADLESS)
 def test_clean_chunk_is_the_careful_way_byte_for_byte(data, colour, marks):
@@ -152,6 +181,12 @@ def test_a_block_the_fast_passes_take_is_cleaned_exactly(data, colour, marks):
     fast = _clean_block(block, colour, plan)
     if fast is not None:
         assert fast == clean_lines(block, colour, marks)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(data=joins, colour=st.booleans(), marks=markers)
+def test_sequences_joined_by_a_removal_are_never_taken_for_real_ones(data, colour, marks):
+    assert clean_chunk(data, colour, marks) == clean_lines(data, colour, marks)
 
 
 @pytest.mark.parametrize(

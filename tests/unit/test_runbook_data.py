@@ -57,7 +57,9 @@ def test_production_deploy_steps_and_budgets(runbook):
         "{migrate} --env PROD --status",
     ]
     assert steps[1].confirm == "production" and steps[2].confirm == "production"
-    assert "--field confirm_production=true" in steps[2].commands[0].run
+    deploy = steps[2].commands[0].workflow
+    assert (deploy.file, deploy.ref) == ("deploy-production.yml", "{git_ref}")
+    assert deploy.inputs == {"confirm_production": "true", "git_ref": "{git_ref}"}
 
 
 def test_hotfix_rollback_and_decision_budgets(runbook):
