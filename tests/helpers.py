@@ -158,3 +158,21 @@ class Recorder(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         return
+
+
+def own_holders(token: str) -> list:
+    """Live processes of this test's own tree (the test process is a subreaper, so a
+    step's orphans stay in it) whose environment carries the step's ``token`` — never a
+    look at anyone else's processes."""
+    import psutil
+
+    from cockpit.proctree import TOKEN_VAR
+
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if proc.environ().get(TOKEN_VAR) == token and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found

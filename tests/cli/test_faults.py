@@ -20,11 +20,10 @@ from hypothesis import strategies as st
 
 from cockpit.config import check_config
 from cockpit.journal import read_journal
-from cockpit.proctree import holders
 from cockpit.runbook import check_runbook
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
-from tests.helpers import cockpit_cmd, phase_workspace
+from tests.helpers import cockpit_cmd, own_holders, phase_workspace
 
 pytestmark = pytest.mark.fault
 
@@ -130,7 +129,7 @@ steps:
         "cannot write the step log" in finished["reason"] and "File too large" in finished["reason"]
     )
     token = next(e["token"] for e in events if e["type"] == "command.started")
-    assert holders(token) == []  # the command was stopped: nothing may run unlogged
+    assert own_holders(token) == []  # the command was stopped: nothing may run unlogged
 
 
 async def test_every_misbehaving_server_while_a_step_floods_the_app_stays_responsive(tmp_path):

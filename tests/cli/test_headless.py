@@ -9,8 +9,7 @@ import subprocess
 import pytest
 
 from cockpit.journal import read_journal
-from cockpit.proctree import holders
-from tests.helpers import cockpit_cmd, phase_workspace, set_var, wait_for
+from tests.helpers import cockpit_cmd, own_holders, phase_workspace, set_var, wait_for
 
 PHASE = """\
 id: ship
@@ -116,7 +115,7 @@ def test_ctrl_c_aborts_exit_3_and_leaves_nothing(workspace):
     assert "aborted" in out
     events = read_journal(journal).events
     token = next(e["token"] for e in events if e["type"] == "command.started")
-    assert holders(token) == []  # the step's whole tree is gone (its own token, nothing else)
+    assert own_holders(token) == []  # the step's whole tree is gone (its own token, nothing else)
     finished = [e for e in events if e["type"] == "step.finished"]
     assert finished[-1]["state"] == "aborted"
     assert events[-1]["type"] == "lock.released"  # the driver left cleanly

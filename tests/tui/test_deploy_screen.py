@@ -8,13 +8,12 @@ import psutil
 import pytest
 from textual.widgets import RichLog
 
-from cockpit.proctree import holders
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.deploy import DeployScreen
 from screens.dialogs import Confirm, TextPrompt
-from tests.helpers import phase_workspace, set_var, settle, until
+from tests.helpers import own_holders, phase_workspace, set_var, settle, until
 
 PHASE = """\
 id: ship
@@ -127,12 +126,12 @@ async def test_abort_asks_then_stops_everything(ship):
             "running under its supervisor",
         )
         token = ship.state.step("ship", "apply").running_command.token
-        assert holders(token)  # the command's tree is alive
+        assert own_holders(token)  # the command's tree is alive
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, Confirm), "abort confirmation")
         await pilot.press("y")
         await until(pilot, lambda: state(ship, "apply") == "aborted", "aborted", attempts=600)
-        assert holders(token) == []
+        assert own_holders(token) == []
 
 
 async def test_orphan_from_a_killed_cockpit_can_be_killed(ship):

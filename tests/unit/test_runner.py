@@ -14,11 +14,11 @@ import pytest
 
 from cockpit.driver import ORPHAN_ENDED, RunDriver
 from cockpit.journal import read_journal
-from cockpit.proctree import holders, stop_tree
+from cockpit.proctree import stop_tree
 from cockpit.runner import attempt_status
 from cockpit.session import RunSession
 from cockpit.workspace import Workspace
-from tests.helpers import cockpit_cmd, phase_workspace
+from tests.helpers import cockpit_cmd, own_holders, phase_workspace
 
 PHASE = """\
 id: ops
@@ -147,7 +147,7 @@ async def test_abort_leaves_no_process_behind_even_one_that_left_the_session(ops
     assert outcome.state == "aborted"
     assert outcome.reason == "aborted by the operator"
     # every process of the step carries its token: none is left, the setsid one included
-    assert holders(status["token"]) == []
+    assert own_holders(status["token"]) == []
     for command in status["commands"]:
         assert not psutil.pid_exists(command["pid"]) or (
             psutil.Process(command["pid"]).status() == psutil.STATUS_ZOMBIE
@@ -223,7 +223,7 @@ async def test_a_killed_cockpit_leaves_the_step_to_its_supervisor_then_abort_sto
     assert await driver.abort_step("hang", "tree") == []
     st = again.state.step("hang", "tree")
     assert (st.state, st.reason) == ("aborted", "aborted by the operator")
-    assert holders(status["token"]) == []
+    assert own_holders(status["token"]) == []
     again.close()
 
 
@@ -250,7 +250,7 @@ async def test_a_vanished_supervisor_leaves_an_orphan_that_can_be_killed(ops):
     assert st.state == "aborted" and "orphaned command killed" in st.reason
     finished = [e for e in read_journal(again.journal_path).events if e["type"] == "step.finished"]
     assert finished[-1]["duration_s"] > 0  # the time since it started: all that is known
-    assert holders(status["token"]) == []
+    assert own_holders(status["token"]) == []
     # the status file and the log's last line say what the journal says
     after = attempt_status(again, "hang", "tree")
     assert (after["state"], after["reason"]) == ("aborted", st.reason)
