@@ -455,7 +455,8 @@ class Headless:
         """The value the operator gave with ``--set`` for what the step offers (journaled);
         without one, the offers are listed and the run stops (exit 2): a command that
         needs the pick never runs with the old value."""
-        for offer in waiting(self.session, self.phase_id, step):
+        offers = await asyncio.to_thread(waiting, self.session, self.phase_id, step)
+        for offer in offers:
             listed = ", ".join(offer.values) or "nothing (no line matched)"
             value = self.presets.get(offer.var)
             if value is None:

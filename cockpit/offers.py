@@ -85,14 +85,25 @@ def offered(session: RunSession, phase_id: str, step: Step) -> list[Offer]:
     ]
 
 
-def waiting(session: RunSession, phase_id: str, step: Step) -> list[Offer]:
-    """The offers of a done step whose value was not chosen since it ended."""
+def unchosen(session: RunSession, phase_id: str, step: Step) -> set[str]:
+    """The vars a done step offers that were not chosen since it ended (from the state
+    alone: no file is read)."""
     st = session.state.step(phase_id, step.id)
     if st.state != StepStatus.DONE or not st.finished_at:
-        return []
-    out = []
-    for offer in offered(session, phase_id, step):
-        chosen = session.state.chosen.get(offer.var)
-        if chosen is None or chosen.ts < st.finished_at:
-            out.append(offer)
+        return set()
+    out = set()
+    for command in step_commands(step):
+        if command.offers is not None:
+            chosen = session.state.chosen.get(command.offers.var)
+            if chosen is None or chosen.ts < st.finished_at:
+                out.add(command.offers.var)
     return out
+
+
+def waiting(session: RunSession, phase_id: str, step: Step) -> list[Offer]:
+    """The offers of a done step whose value was not chosen since it ended; reads the
+    step's log only when there is one (blocking: call it in a thread)."""
+    open_vars = unchosen(session, phase_id, step)
+    if not open_vars:
+        return []
+    return [o for o in offered(session, phase_id, step) if o.var in open_vars]

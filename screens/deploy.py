@@ -11,7 +11,7 @@ Every key sends an intent to the app's driver; which keys apply is one table.
 
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList
 
 from cockpit.events import FINISHED, StepStatus
-from cockpit.offers import waiting
+from cockpit.offers import unchosen, waiting
 from cockpit.runbook import Phase, Step
 from screens import asks
 from screens.dialogs import PickPrompt, TextPrompt
@@ -141,39 +141,41 @@ class DeployScreen(RunScreen):
 
     def _ask_picks(self) -> None:
         """A step whose output offered values (``offers:``) ended done: the driving operator
-        picks one, once per attempt (Escape: later, with ``T`` for the rollback target)."""
+        picks one, once per attempt (Escape: later, with ``T`` for the rollback target).
+        Which steps wait is known from the state; their logs are read in a worker."""
         if self.cockpit.driver is None or isinstance(self.app.screen, ModalScreen):
             return
+        for step in self.steps:
+            key = (step.id, self.session.state.step(self.phase_id, step.id).attempts)
+            if key not in self._asked and unchosen(self.session, self.phase_id, step):
+                self._asked.add(key)
+                self._offer(step)
+                return
+
+    @work(group="offers", exit_on_error=False)
+    async def _offer(self, step: Step) -> None:
+        import asyncio
+
+        offers = await asyncio.to_thread(waiting, self.session, self.phase_id, step)
         plan = self.session.plan_choice
         send = self.cockpit.intents.send_later
-        for step in self.steps:
-            st = self.session.state.step(self.phase_id, step.id)
-            key = (step.id, st.attempts)
-            if st.state != StepStatus.DONE or key in self._asked:
-                continue
-            for offer in waiting(self.session, self.phase_id, step):
-                self._asked.add(key)
-                if not offer.values:
-                    self.notify(
-                        f"{step.title} offered no {offer.var}: no line of its output matched",
-                        severity="warning",
-                    )
-                    continue
-
-                def picked(value: str | None, var: str = offer.var, at: str = step.id) -> None:
-                    if value:
-                        send(lambda: plan(var, value, self.phase_id, at))
-
-                self.app.push_screen(
-                    PickPrompt(
-                        f"Pick {offer.var}",
-                        f"{step.title} printed these (newest first as printed). Enter "
-                        f"picks; Escape picks later.",
-                        offer.values,
-                    ),
-                    picked,
+        for offer in offers:
+            if not offer.values:
+                self.notify(
+                    f"{step.title} offered no {offer.var}: no line of its output matched",
+                    severity="warning",
                 )
-                return
+                continue
+            value = await self.app.push_screen_wait(
+                PickPrompt(
+                    f"Pick {offer.var}",
+                    f"{step.title} printed these (newest first as printed). Enter picks; "
+                    "Escape picks later.",
+                    offer.values,
+                )
+            )
+            if value:
+                send(lambda var=offer.var, v=value: plan(var, v, self.phase_id, step.id))
 
     # -- showing the run ----------------------------------------------------------------
 

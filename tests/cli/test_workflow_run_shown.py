@@ -25,8 +25,15 @@ from cockpit.demo_sandbox import (
 from cockpit.errors import CockpitError
 from cockpit.simgithub import SimGitHub
 from cockpit.workspace import Workspace
-from tests.cli.test_workflow_step import TOKEN, cockpit, files, started, workspace
-from tests.helpers import cockpit_cmd, subprocess_env, wait_for
+from tests.cli.test_workflow_step import (
+    TOKEN,
+    cockpit,
+    deploying,
+    started,
+    wait_followed,
+    workspace,
+)
+from tests.helpers import subprocess_env
 
 
 @pytest.fixture
@@ -120,21 +127,8 @@ def test_the_demo_github_duration_comes_from_the_environment(monkeypatch):
 def test_a_workflow_left_running_as_the_demo_ends_is_aborted_and_cancelled(tmp_path, sim):
     sim.duration = 60.0
     root = started(workspace(tmp_path, sim))
-    proc = subprocess.Popen(
-        cockpit_cmd("--workspace", str(root), "run", "deploy", "--headless", "--yes"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=subprocess_env(GH_TOKEN=TOKEN),
-    )
-    wait_for(
-        lambda: (
-            list(root.glob(".cockpit/runs/*/logs/deploy/ship.status"))
-            and "job deploy: queued" in files(root)[0]
-        ),
-        "the run is followed",
-    )
+    proc = deploying(root)
+    wait_followed(root)
     os.kill(proc.pid, signal.SIGTERM)  # the cockpit goes; the step runs on
     proc.communicate(timeout=60)
     ws = Workspace.open(root)

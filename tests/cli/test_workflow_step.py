@@ -122,9 +122,9 @@ def test_a_failed_workflow_fails_the_step_naming_the_failed_job(tmp_path, sim):
     assert status["state"] == "failed" and "failed job: deploy" in status["reason"]
 
 
-def test_a_502_mid_follow_is_retried_and_the_step_still_done(tmp_path, sim):
-    root = started(workspace(tmp_path, sim))
-    proc = subprocess.Popen(
+def deploying(root) -> subprocess.Popen:
+    """``cockpit run deploy --headless --yes`` running in the background, with the token."""
+    return subprocess.Popen(
         cockpit_cmd("--workspace", str(root), "run", "deploy", "--headless", "--yes"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -132,6 +132,22 @@ def test_a_502_mid_follow_is_retried_and_the_step_still_done(tmp_path, sim):
         text=True,
         env=subprocess_env(GH_TOKEN=TOKEN),
     )
+
+
+def wait_followed(root) -> None:
+    """Until the step's supervisor follows the dispatched run (its jobs are in the log)."""
+    wait_for(
+        lambda: (
+            list(root.glob(".cockpit/runs/*/logs/deploy/ship.status"))
+            and "job deploy: queued" in files(root)[0]
+        ),
+        "the run is followed",
+    )
+
+
+def test_a_502_mid_follow_is_retried_and_the_step_still_done(tmp_path, sim):
+    root = started(workspace(tmp_path, sim))
+    proc = deploying(root)
     wait_for(lambda: sim.runs, "the workflow is dispatched")
     sim.fail_next(2, "/actions/runs/")
     out, _ = proc.communicate(timeout=60)
@@ -164,21 +180,8 @@ def test_a_server_refusing_the_run_details_key_is_asked_again_without_it(tmp_pat
 def test_an_abort_cancels_the_workflow_run(tmp_path, sim):
     sim.duration = 60.0
     root = started(workspace(tmp_path, sim))
-    proc = subprocess.Popen(
-        cockpit_cmd("--workspace", str(root), "run", "deploy", "--headless", "--yes"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=subprocess_env(GH_TOKEN=TOKEN),
-    )
-    wait_for(
-        lambda: (
-            list(root.glob(".cockpit/runs/*/logs/deploy/ship.status"))
-            and "job deploy: queued" in files(root)[0]
-        ),
-        "the run is followed",
-    )
+    proc = deploying(root)
+    wait_followed(root)
     os.kill(proc.pid, signal.SIGINT)  # Ctrl-C aborts the running step
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 3, out
