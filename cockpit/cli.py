@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cockpit import __version__
 from cockpit.errors import CockpitError, InputErrors, error_words
+from cockpit.termtext import inert
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
 TYPE_HELP = (
@@ -253,7 +254,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     name = display_path(against)
     missing = drift(against, runbooks)
     for line, text in missing:
-        print(f"{name}:{line}: not in the runbook: {text}", file=sys.stderr)
+        print(f"{name}:{line}: not in the runbook: {inert(text)}", file=sys.stderr)
     if missing:
         print(f"{len(missing)} checklist line(s) of {name} not in the runbook", file=sys.stderr)
         return EXIT_FAILED
@@ -274,7 +275,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if summary.unplaced:
         print(f"not placed as items or steps ({len(summary.unplaced)}):")
         for line in summary.lines():
-            print(f"  {line}")
+            print(f"  {inert(line)}")
     print(f"next: cockpit validate --runbook {folder}")
     return EXIT_OK
 
@@ -384,11 +385,12 @@ def cmd_check(args: argparse.Namespace) -> int:
             session.write(result.intent)
             if not result.ok:
                 print(
-                    f"not verified: {result.reason} ({result.where}); the item stays unticked",
+                    f"not verified: {inert(result.reason)} ({inert(result.where)}); "
+                    "the item stays unticked",
                     file=sys.stderr,
                 )
                 return EXIT_FAILED
-            print(f"verified and ticked {args.phase}/{args.item}: {result.said}")
+            print(f"verified and ticked {args.phase}/{args.item}: {inert(result.said)}")
             return EXIT_OK
         if args.no_verify and not (args.note or "").strip():
             raise CockpitError("--no-verify needs --note saying why the item is ticked by hand")

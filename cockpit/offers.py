@@ -41,7 +41,7 @@ def outputs(log: Path, count: int) -> list[list[str]]:
         return [[] for _ in range(count)]
     out: list[list[str]] = [[] for _ in range(count)]
     index = -1
-    for line in text.splitlines():
+    for line in text.split("\n"):  # only \n ends a log line: \r is part of its text
         parts = line.split(" ", 2)
         if len(parts) < 2:
             continue

@@ -24,6 +24,7 @@ from cockpit.shellscan import HereLine, Site
 
 RUN_PLACEHOLDERS = (
     "version",
+    "release_tag",
     "run_id",
     "release_type",
     "previous_version",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from cockpit.changelog import Draft, draft, write_changelog
-from cockpit.errors import CockpitError
+from cockpit.errors import CockpitError, error_words
 from cockpit.events import (
     ChangelogWritten,
     Event,
@@ -180,7 +180,7 @@ async def do_create_release(session: RunSession, notes: str) -> Event:
     except TimeoutError:
         return ReleaseFailed(tag=tag, error="GitHub did not answer within 60 s")
     except Exception as exc:  # fail closed: said, journaled, never a traceback
-        words = f"could not ask GitHub: {exc} ({type(exc).__name__})"
+        words = f"could not ask GitHub: {error_words(exc)}"
         return ReleaseFailed(tag=tag, error=session.redactor.text(words))
     finally:
         await gh.aclose()

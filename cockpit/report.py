@@ -163,7 +163,10 @@ def _metrics(
         "rolled_back": any(s["phase"] == rollback and s["state"] == StepStatus.DONE for s in steps),
         "rollback_decided": any(d.choice == "rollback" for d in state.decisions),
         "rollback_criteria_met": [e.item.text for _, e in criteria_met(runbook, state)],
-        "deployment_succeeded": bool(deploy) and all(s["state"] == StepStatus.DONE for s in deploy),
+        # done or skipped with a journaled reason (a `when:` guard, the operator): finished
+        "deployment_succeeded": bool(deploy)
+        and any(s["state"] == StepStatus.DONE for s in deploy)
+        and all(s["state"] in FINISHED for s in deploy),
     }
 
 

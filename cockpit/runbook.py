@@ -24,7 +24,6 @@ from cockpit.placeholders import known_names, names_in, problems_in, text_names
 from cockpit.strict import StrictModel, validate
 from cockpit.yamlsource import LList, LMap, line_of, load_yaml
 
-RELEASE_TYPES: tuple[str, ...] = ("standard", "major", "patch", "hotfix")
 """The shipped release types; a team's are config ``release_types`` (``Config.release_types``)."""
 KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

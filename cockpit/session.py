@@ -268,6 +268,7 @@ class RunSession:
         values.update({name: e.value for name, e in chosen if name != "rollback_target"})
         values.update(
             rollback_version=previous,
+            release_tag=tag_for(run.version),
             deployment_range=f"{tag_for(previous)}..{tag_for(run.version)}" if previous else "",
         )
         return values

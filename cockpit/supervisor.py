@@ -331,6 +331,9 @@ class Supervisor:
                 if self.log.error:
                     state, reason = StepStatus.FAILED, self.log.error
                     break
+                if self._abort.is_set() and words.startswith("aborted"):
+                    state, reason = StepStatus.ABORTED, self.abort_reason
+                    break
                 if command.guard and code == 1:
                     said = self._last_output()
                     state, reason = (
@@ -392,7 +395,7 @@ class Supervisor:
             with open(self.spec.log, "rb") as f:
                 f.seek(0, os.SEEK_END)
                 f.seek(max(0, f.tell() - 65536))
-                tail = f.read().decode("utf-8", "replace").splitlines()
+                tail = f.read().decode("utf-8", "replace").split("\n")  # \r is text here
         except OSError:
             return ""
         for line in reversed(tail):

@@ -22,7 +22,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit.errors import CockpitError
+from cockpit.errors import CockpitError, error_words
 from cockpit.events import Event
 from cockpit.github import GitHub, GitHubError, connect
 from cockpit.probe import READY, Sample, failed_sample, probe_once
@@ -64,12 +64,6 @@ def auto_of(session: RunSession, phase_id: str, item_id: str) -> Auto | None:
     entry = session.runbook.phase(phase_id).item(item_id)
     auto = entry.item.auto if entry else None
     return auto if auto is not None and auto.kind in VERIFIABLE else None
-
-
-def health_target(session: RunSession, phase_id: str, item_id: str) -> str | None:
-    """The environment an item verifies with a probe, or None."""
-    auto = auto_of(session, phase_id, item_id)
-    return auto.health if auto else None
 
 
 async def verify_item(
@@ -156,7 +150,7 @@ async def _verify_ci(
             "reason": f"GitHub did not answer within {ASK_WITHIN:g} s{last}",
         }
     except Exception as exc:  # fail closed: whatever went wrong, the item is not verified
-        found = {"status": "error", "reason": f"could not ask GitHub: {exc} ({type(exc).__name__})"}
+        found = {"status": "error", "reason": f"could not ask GitHub: {error_words(exc)}"}
     finally:
         await gh.aclose()
     evidence |= found

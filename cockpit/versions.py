@@ -146,7 +146,6 @@ class Version:
         return out
 
 
-SemVer = Version
 
 
 @functools.total_ordering
@@ -390,16 +389,6 @@ class Versioning:
 
 
 DEFAULT = Versioning()
-
-
-def tag_for(version: AnyVersion | str, versioning: Versioning | None = None) -> str:
-    """The production tag of ``version`` under ``versioning`` (default: the shipped rules)."""
-    return (versioning or DEFAULT).tag_for(version)
-
-
-def version_of(tag: str, versioning: Versioning | None = None) -> AnyVersion | None:
-    """The version a production tag names (None: not a production tag)."""
-    return (versioning or DEFAULT).version_of(tag)
 
 
 def production_versions(

@@ -49,7 +49,6 @@ class Follow:
         self.call, self.say, self.abort = call, say, abort
         self.poll = float(call.get("poll") or 5.0)
         self.deadline = time.monotonic() + timeout if timeout else None
-        self.timeout = timeout
         self.run: RunRef | None = None
         self.seen: dict[Any, tuple[Any, Any]] = {}
         self.known: set[int] = set()

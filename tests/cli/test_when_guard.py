@@ -77,3 +77,18 @@ def test_the_shipped_database_rollback_is_guarded():
     step = next(s for s in runbook.phase("rollback").steps if s.id == "database-rollback")
     assert step.when and "{assess_database_changes}" in step.when
     assert "{assess_database_changes}" not in " ".join(c.run or "" for c in step.commands)
+
+
+def test_a_deploy_with_a_guard_skipped_step_succeeded(tmp_path):
+    deploy = PHASE.replace("title: Revert\n", "title: Revert\nkind: deploy\nenvironment: prod\n")
+    root = phase_workspace(
+        tmp_path / "ws",
+        {"revert.yaml": deploy},
+        vars={"previous": "v1.2"},
+        environments={"prod": {"url": "http://127.0.0.1:9"}},
+    )
+    cockpit(root, "start", "--type", "standard", "--version", "1.3.0")
+    assert cockpit(root, "run", "revert", "--headless", "--yes").returncode == 0
+    doc = json.loads(cockpit(root, "report", "--format", "json").stdout)
+    assert doc["metrics"]["deployment_succeeded"] is True
+    assert "| deployment succeeded | yes |" in cockpit(root, "report").stdout
