@@ -146,8 +146,6 @@ class Version:
         return out
 
 
-
-
 @functools.total_ordering
 class Pep440Version:
     """A PEP 440 version (``10.0``, ``10.0-beta3`` = ``10.0b3``, ``10.1rc1``), ordered by
