@@ -271,16 +271,21 @@ class GitHub:
         return await self._json("POST", "/releases", body=body, once=True)
 
 
-def connect(settings: Any, **kw: Any) -> GitHub:
-    """A client for config ``github:`` (``GitHubSettings``); CockpitError in words when the
-    variable holding the token is not set."""
-    token = os.environ.get(settings.token_env, "")
+def connect(api_url: str, repo: str, token_env: str, **kw: Any) -> GitHub:
+    """A client for config ``github:`` (its ``api_url``, ``repo``, ``token_env``), the
+    token read from the environment; CockpitError in words when it is not set."""
+    token = os.environ.get(token_env, "")
     if not token:
         raise CockpitError(
-            f"${settings.token_env} is not set: the GitHub token "
-            "(config github.token_env names the variable)"
+            f"${token_env} is not set: the GitHub token (config github.token_env names the "
+            "variable)"
         )
-    return GitHub(settings.api_url, settings.repo, token, **kw)
+    return GitHub(api_url, repo, token, **kw)
+
+
+def connect_to(settings: Any, **kw: Any) -> GitHub:
+    """``connect`` for a ``GitHubSettings``."""
+    return connect(settings.api_url, settings.repo, settings.token_env, **kw)
 
 
 def refusal(what: str, answer: httpx.Response) -> str:

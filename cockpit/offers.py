@@ -16,6 +16,7 @@ from pathlib import Path
 from cockpit.events import StepStatus
 from cockpit.runbook import Offers, Step
 from cockpit.runner import step_commands
+from cockpit.safefiles import read_bytes
 from cockpit.session import RunSession
 from cockpit.termtext import plain
 
@@ -33,10 +34,11 @@ class Offer:
     """The command that printed them, as written in the runbook."""
 
 
-def outputs(log: Path, count: int) -> list[list[str]]:
-    """The plain output lines of each of the ``count`` commands of the log's last attempt."""
+def outputs(log: Path, count: int, anchor: Path | None = None) -> list[list[str]]:
+    """The plain output lines of each of the ``count`` commands of the log's last attempt
+    (read as every state file is, never through a link: ``anchor`` is the state folder)."""
     try:
-        text = log.read_bytes().decode("utf-8", "replace")
+        text = (read_bytes(log, anchor) or b"").decode("utf-8", "replace")
     except OSError:
         return [[] for _ in range(count)]
     out: list[list[str]] = [[] for _ in range(count)]
@@ -77,7 +79,7 @@ def offered(session: RunSession, phase_id: str, step: Step) -> list[Offer]:
     commands = step_commands(step)
     if not any(c.offers for c in commands):
         return []
-    lines = outputs(session.log_path(phase_id, step.id), len(commands))
+    lines = outputs(session.log_path(phase_id, step.id), len(commands), session.ws.state_dir)
     return [
         Offer(c.offers.var, matches(lines[i], c.offers), c.run or "")
         for i, c in enumerate(commands)

@@ -161,7 +161,7 @@ async def do_create_release(session: RunSession, notes: str) -> Event:
     changelog section as its notes, at the release commit (the tag's when the workspace
     has it, else HEAD; GitHub creates the tag there when it lacks it). Journaled either way:
     ``release.created`` with its URL, or ``release.failed`` in words."""
-    from cockpit.github import GitHubError, connect
+    from cockpit.github import GitHubError, connect_to
     from cockpit.verify import release_commit
 
     settings = session.ws.config.github
@@ -171,7 +171,7 @@ async def do_create_release(session: RunSession, notes: str) -> Event:
         raise CockpitError("the changelog draft is empty: the release needs its notes")
     tag = release_name(session)
     commit, _ = await asyncio.to_thread(release_commit, session)
-    gh = connect(settings)
+    gh = connect_to(settings)
     try:
         title = f"Release v{session.state.run.version}"  # the runbook's --title
         release = await asyncio.wait_for(gh.create_release(tag, title, notes, commit), 60.0)

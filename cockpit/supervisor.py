@@ -41,6 +41,7 @@ from cockpit.durations import format_duration
 from cockpit.errors import error_words
 from cockpit.events import CommandFinished, CommandStarted, Event, StepFinished, StepStatus
 from cockpit.journal import Journal
+from cockpit.logsearch import tail_lines
 from cockpit.proctree import TOKEN_VAR, stop_tree
 from cockpit.safefiles import append_whole, open_file, private_dir, read_bytes, replace_file
 from cockpit.secrets import Redactor, mask_userinfo_bytes
@@ -392,10 +393,7 @@ class Supervisor:
         """The last line the last command printed (the log read back; "" when none)."""
         self.log.sync()
         try:
-            with open(self.spec.log, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - 65536))
-                tail = f.read().decode("utf-8", "replace").split("\n")  # \r is text here
+            tail = tail_lines(Path(self.spec.log), 100)
         except OSError:
             return ""
         for line in reversed(tail):

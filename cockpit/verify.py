@@ -24,7 +24,7 @@ from typing import Any
 
 from cockpit.errors import CockpitError, error_words
 from cockpit.events import Event
-from cockpit.github import GitHub, GitHubError, connect
+from cockpit.github import GitHub, GitHubError, connect_to
 from cockpit.probe import READY, Sample, failed_sample, probe_once
 from cockpit.runbook import Auto
 from cockpit.session import RunSession
@@ -137,7 +137,7 @@ async def _verify_ci(
     sha, ref = await asyncio.to_thread(release_commit, session)
     name = auto.github_check or auto.workflow or ""
     retries: list[str] = []
-    gh = connect(settings, on_retry=retries.append)
+    gh = connect_to(settings, on_retry=retries.append)
     evidence: dict[str, Any] = {"kind": auto.kind, "name": name, "sha": sha, "ref": ref}
     try:
         found = await asyncio.wait_for(_look(gh, auto, sha), ASK_WITHIN)

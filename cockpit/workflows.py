@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from cockpit.durations import format_duration
-from cockpit.github import GitHub, GitHubError, RunRef, Unanswered, parse_time
+from cockpit.errors import CockpitError
+from cockpit.github import GitHub, GitHubError, RunRef, Unanswered, connect, parse_time
 
 FIND_WITHIN = 120.0
 """How long after the dispatch its run may take to be listed before the command fails."""
@@ -219,20 +219,17 @@ async def follow(
 ) -> tuple[int | None, str]:
     """Run one ``workflow:`` command (``runner.workflow_call``); (exit code, words) as a
     shell command's. Words starting ``aborted`` when the supervisor's abort stopped it."""
-    token = os.environ.get(call["token_env"], "")
-    if not token:
-        return None, (
-            f"no GitHub token: the environment variable {call['token_env']} is not set "
-            "(config github.token_env names it)"
-        )
     job = Follow(call, say, abort, timeout)
-    gh = GitHub(
-        call["api_url"],
-        call["repo"],
-        token,
-        first_backoff=min(1.0, job.poll),
-        on_retry=job._retrying,
-    )
+    try:
+        gh = connect(
+            call["api_url"],
+            call["repo"],
+            call["token_env"],
+            first_backoff=min(1.0, job.poll),
+            on_retry=job._retrying,
+        )
+    except CockpitError as exc:
+        return None, f"no GitHub token: {exc}"
     try:
         try:
             job.run = await job.start(gh)

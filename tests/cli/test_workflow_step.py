@@ -208,7 +208,7 @@ def test_a_wrong_token_fails_in_words_and_is_never_shown(tmp_path, sim):
     assert wrong not in everything and TOKEN not in everything
     unset = cockpit(root, "run", "deploy", "--headless", "--yes", token="")
     assert unset.returncode == 1
-    assert "the environment variable GH_TOKEN is not set" in files(root)[1]["reason"]
+    assert "no GitHub token: $GH_TOKEN is not set" in files(root)[1]["reason"]
 
 
 BAD = """\
