@@ -73,7 +73,8 @@ class Found:
     step: str
     what: str
     """"running" (its supervisor runs it), "recorded" (it ended while nobody watched),
-    "vanished" (recorded as failed), "orphan" (its command runs, its supervisor is gone)."""
+    "vanished" (recorded as failed), "orphan" (its command runs, its supervisor is gone),
+    "not started" (recorded as failed: its supervisor never got the step, nothing ran)."""
     words: str
 
 
@@ -426,9 +427,14 @@ class RunDriver:
                 "orphan",
                 ORPHAN_WORDS,
             )
-        if status is None and not any(c.started_at for c in st.commands):
+        nothing_ran = not any(c.started_at for c in st.commands) and (
+            status is None or (status.get("state") == "starting" and not status.get("commands"))
+        )
+        if nothing_ran:  # the supervisor never got the step: safe to start it again
             reason = "the cockpit stopped before the step's supervisor started: nothing ran"
-        elif status is None:
+            await self._record_end(phase_id, step_id, "failed", reason)
+            return Found(phase_id, step_id, "not started", reason)
+        if status is None:
             reason = "interrupted: the cockpit stopped while this step ran; exit status unknown (see its log)"
         else:
             pid = (status.get("supervisor") or {}).get("pid")

@@ -392,6 +392,8 @@ class Headless:
         """A step a previous cockpit left: say what it is; follow it if it runs in this phase."""
         title = self.session.step_spec(found.phase, found.step).title
         self._say(f"# {title}: {found.words}")
+        if found.what == "not started":
+            return None  # nothing ran: it is started again below, like any failed step
         if found.what == "recorded" or found.what == "vanished":
             return self._ended_unwatched(found)
         if found.phase != self.phase_id:

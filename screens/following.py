@@ -76,6 +76,8 @@ class Following:
                 self.app.notify(f"{title}: {f.words}", title="Still running from before")
             elif f.what == "recorded":
                 self.app.notify(f"{title}: {f.words}", title="Recorded from its supervisor")
+            elif f.what == "not started":
+                self.app.notify(f"{title}: {f.words}; r starts it", title="Not started")
             elif f.what == "vanished":
                 self.app.notify(
                     f"{title}: {f.words}", title="Step lost", severity="error", timeout=30

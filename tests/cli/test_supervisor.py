@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -291,3 +292,46 @@ steps:
     assert "it failed while no cockpit watched" in second.stdout
     assert (root / "attempts.txt").read_text() == "attempt\n"  # not run again
     assert step_of(status_json(root), "deploy")["state"] == "pending"
+
+
+def test_a_step_whose_supervisor_never_got_it_is_started_again(tmp_path):
+    """The driver died after writing the step's "starting" status and before handing the
+    step to its supervisor (which then exited): nothing ran, so the next headless run
+    records that and starts the step again instead of stopping on a "lost" step."""
+    from cockpit.runner import build_spec, render_commands
+    from cockpit.supervisor import new_status, write_status
+
+    phase = """\
+id: ship
+title: Ship
+steps:
+  - id: migrate
+    title: Migrate
+    commands:
+      - run: "echo attempt >> attempts.txt"
+"""
+    root = phase_workspace(tmp_path / "ws", {"ship.yaml": phase})
+    cli = cockpit_cmd("--workspace", str(root))
+    subprocess.run([*cli, "start", "--type", "standard"], check=True, capture_output=True)
+    ws = Workspace.open(root)
+    session = RunSession(ws, ws.active_run_id(), operator="ana")
+    step = session.step_spec("ship", "migrate")
+    rendered = render_commands(session, step)
+    session.write(session.plan_step_start("ship", "migrate", rendered))
+    gone = subprocess.Popen(["true"])  # a supervisor that exited without its step
+    gone.wait()
+    spec = build_spec(session, "ship", step, rendered, 1)
+    session.log_path("ship", "migrate").parent.mkdir(parents=True, exist_ok=True)
+    write_status(Path(spec.status), new_status(spec, gone.pid, None, "starting"))
+    session.close()
+    again = subprocess.run(
+        [*cli, "run", "ship", "--headless", "--yes"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "nothing ran" in again.stdout
+    assert (root / "attempts.txt").read_text() == "attempt\n"  # run once, now
+    assert step_of(status_json(root), "migrate")["state"] == "done"
