@@ -16,6 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from cockpit import __version__
 from cockpit.errors import CockpitError, InputErrors, error_words
@@ -76,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="drive a whole standard release end to end without a terminal UI",
     )
+    p.add_argument(
+        "--clean",
+        action="store_true",
+        help="remove the folders the demo made in the temp folder ($TMPDIR), or the demo "
+        "workspace --workspace names; one in use is left, saying why",
+    )
     p = add("validate", "check runbook and config files; exit 2 listing every error")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.add_argument(
@@ -131,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", metavar="TEXT")
     p.add_argument("--undo", action="store_true", help="untick instead")
     p.add_argument(
+        "--answer",
+        choices=("yes", "no", "unknown"),
+        help="a question's answer (an `answer: yes-no` item); give the why with --note",
+    )
+    p.add_argument(
         "--as",
         dest="signer",
         metavar="NAME",
@@ -178,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("md", "json"), default="md")
     p = add("watch", "read-only live view of a run driven elsewhere")
     p.add_argument("--run", metavar="ID")
+    p.add_argument(
+        "--no-follow",
+        action="store_true",
+        help="do not follow the driver's screen (following is on by default; F turns it on)",
+    )
     p = add("version", "release versions from the production tags")
     vsub = p.add_subparsers(dest="version_command", metavar="next", required=True)
     vn = vsub.add_parser("next", parents=[common], help="the next version of a release type")
@@ -350,7 +367,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         met = [texts.get(c, c) for c in doc["rollback_criteria_met"]]
         print("ROLLBACK CRITERIA MET: " + "; ".join(met))
     for d in session.state.decisions[-1:]:
-        print(f"DECISION: {d.choice} by {d.commander} at {d.ts[11:16]} UTC: {d.rationale}")
+        print(f"DECISION: {d.choice} by {d.commander} at {d.ts[11:19]} UTC: {d.rationale}")
+    for line in _status_facts(doc):
+        print(line)
     for phase in doc["phases"]:
         mark = "done" if phase["complete"] else ("LOCKED" if phase["locked"] else "open")
         extra = f"  waiting on {', '.join(phase['waiting_on'])}" if phase["locked"] else ""
@@ -365,6 +384,29 @@ def cmd_status(args: argparse.Namespace) -> int:
                     why = " — its supervisor is gone: the next cockpit that drives records how it ended"
                 print(f"      step {step['id']:<28} {step['state']}{why}")
     return EXIT_OK
+
+
+def _status_facts(doc: dict[str, Any]) -> list[str]:
+    """``status``'s lines for the driver, the deployment time and health, in words."""
+    lines = []
+    driver = doc.get("driver")
+    if driver:
+        who = f"{driver['operator']} (pid {driver['pid']} on {driver['host']})"
+        if driver["alive"]:
+            lines.append(f"driven by {who} since {(driver['since'] or '')[11:16]} UTC")
+        else:
+            lines.append(f"not driven: {who} stopped driving ({driver['why']})")
+    deployment = doc.get("deployment")
+    if deployment and deployment["wall_clock_s"] is not None:
+        lines.append(deployment["words"] + (" · RUNNING" if deployment["running"] else ""))
+    health = [
+        f"{env} {h['state']}" + (f" (p95 {h['p95_ms']:.0f}ms)" if h["p95_ms"] is not None else "")
+        for env, h in (doc.get("health") or {}).items()
+        if h["state"]
+    ]
+    if health:
+        lines.append("health (last journaled): " + " · ".join(health))
+    return lines
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -394,9 +436,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             return EXIT_OK
         if args.no_verify and not (args.note or "").strip():
             raise CockpitError("--no-verify needs --note saying why the item is ticked by hand")
-        session.check(args.phase, args.item, args.note, signer=args.signer)
+        session.check(args.phase, args.item, args.note, signer=args.signer, answer=args.answer)
         signed = session.state.item(args.phase, args.item).signed_by
-        if signed:
+        if args.answer:
+            print(f"answered {args.phase}/{args.item}: {args.answer.upper()} as {session.operator}")
+        elif signed:
             print(
                 f"ticked {args.phase}/{args.item}: signed by {signed}, recorded by {session.operator}"
             )
@@ -528,6 +572,11 @@ def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
     from cockpit.lock import LockHeld
 
     ws = _workspace(args)
+    if not read_only:  # a demo's workspace without its simulated systems: all would be DOWN
+        from cockpit.demo_workspace import stopped_demo
+
+        if stopped := stopped_demo(ws.root):
+            raise CockpitError(stopped)
     run_id = getattr(args, "run", None) or ws.active_run_id()
     if getattr(args, "run", None):
         from cockpit.session import RunSession
@@ -537,7 +586,8 @@ def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
     from screens.app import run_app  # Textual only now
 
     try:
-        return run_app(ws, run_id, read_only=read_only)
+        follow = not getattr(args, "no_follow", False)
+        return run_app(ws, run_id, read_only=read_only, follow_driver=follow)
     except LockHeld as exc:
         print(f"cockpit: {exc}.", file=sys.stderr)
         if not sys.stdin.isatty():
@@ -550,22 +600,36 @@ def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from cockpit.demo_sandbox import abort_left_running, demo_github, make_sandbox
+    from cockpit.demo_sandbox import MAIL_DIR, abort_left_running, demo_github
+    from cockpit.demo_workspace import check_target, open_demo, reopen_command
     from cockpit.session import RunSession
+    from cockpit.simmail import SimMail
     from cockpit.simservice import SimService
     from cockpit.workspace import Workspace
 
+    target = getattr(args, "workspace", None)
+    if args.clean:
+        return _demo_clean(target, args.headless)
     if not args.headless:
         _need_terminal()  # before a sandbox is made for nothing
-    with SimService() as service, demo_github() as github:
-        root = make_sandbox(service=service, github=github)
+    if target is not None:
+        check_target(target)  # a folder not the demo's is refused before anything starts
+    mail = SimMail()  # its folder is set in the sandbox
+    with SimService() as service, demo_github() as github, mail:
+        root, reopened = open_demo(target, service, github, mail)
         ws = Workspace.open(root)
-        session = RunSession.start(ws, "standard")
-        print(f"demo workspace: {root}")
+        run_id = ws.active_run_id() if reopened else None
+        session = RunSession(ws, run_id) if run_id else RunSession.start(ws, "standard")
+        if reopened:
+            kept = f"run {run_id} continues" if run_id else "a new run started"
+            print(f"demo workspace: {root} (reopened with fresh simulated systems; {kept})")
+        else:
+            print(f"demo workspace: {root}")
         print(
             f"simulated GitHub: {github.api_url} (dirt-free/crm; the deploy workflow "
             f"runs {github.duration:g}s)"
         )
+        print(f"simulated mail relay: {mail.host}:{mail.port} (keeps mail in {root / MAIL_DIR})")
         if args.headless:
             from cockpit.demo_headless import run_demo_headless
 
@@ -580,8 +644,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
             code = run_app(ws, ws.active_run_id(), demo=service)
             for words in abort_left_running(Workspace.open(root), ws.active_run_id()):
                 print(f"the demo's simulated systems stop with it: {words}")
-    print(f"the demo's workspace stays at {root} (try: cockpit --workspace {root} status)")
+    print(
+        f"the demo's workspace stays at {root}: `{reopen_command(root)}` reopens it with its "
+        "simulated systems, `cockpit demo --clean` removes the demo's folders"
+    )
     return code
+
+
+def _demo_clean(target: Path | None, headless: bool) -> int:
+    """``cockpit demo --clean``: the demo's folders in the temp folder (or ``target``) gone."""
+    from cockpit.demo_workspace import clean, remove, temp_folder
+
+    if headless:
+        raise CockpitError("--clean removes the demo's folders; it does not go with --headless")
+    if target is not None:
+        why = remove(Path(os.path.abspath(target)))
+        if why is not None:
+            raise CockpitError(f"{target} is left as it is: {why}")
+        print(f"removed {target}")
+        return EXIT_OK
+    parent = temp_folder()
+    removed, left = clean(parent)
+    for folder in removed:
+        print(f"removed {folder}")
+    for folder, why in left:
+        print(f"left {folder}: {why}")
+    print(f"{_plural(len(removed), 'demo folder')} removed from {parent}")
+    return EXIT_FAILED if any(why.startswith("could not") for _, why in left) else EXIT_OK
 
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {

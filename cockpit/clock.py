@@ -47,3 +47,11 @@ def local_hm(text: str | None) -> str:
     if not text:
         return ""
     return parse_iso(text).astimezone().strftime("%H:%M")
+
+
+def local_hms(text: str | None) -> str:
+    """``14:02:37`` in local time from a journal timestamp ('' for None): the time of day
+    every screen, the report and the lock's holder show."""
+    if not text:
+        return ""
+    return parse_iso(text).astimezone().strftime("%H:%M:%S")

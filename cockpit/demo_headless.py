@@ -19,7 +19,7 @@ from cockpit.driver import RunDriver
 from cockpit.durations import format_duration
 from cockpit.errors import CockpitError
 from cockpit.headless import EXIT_DONE, Headless
-from cockpit.progress import step_seconds, tasks
+from cockpit.progress import step_seconds, step_state, tasks
 from cockpit.report import build
 from cockpit.runbook import Phase, Runbook, Step
 from cockpit.session import RunSession
@@ -110,12 +110,12 @@ def summary(session: RunSession, out) -> None:
     for step in phase.steps_for(run.type):
         took = step_seconds(phase, step, session.state)
         shown = format_duration(took) if took is not None else ""
-        state = session.state.step(phase.id, step.id).state
+        state = step_state(phase, step, session.state)
         out.write(f"  {step.title:<32} {state:<8} {shown:>6}  budget {step.budget}\n")
-    total = build(session)["metrics"]["deployment_time_s"]
-    if total is not None:
+    clock = build(session)["metrics"]["deployment"]
+    if clock is not None and clock["wall_clock_s"] is not None:
         target = format_duration(session.ws.config.targets.deployment_time)
-        out.write(f"deployment time {format_duration(total)} (runbook target < {target})\n")
+        out.write(f"{clock['words']} (runbook target < {target})\n")
     for p in session.phases():
         progress = session.progress(p.id)
         mark = "complete" if progress.complete else f"{progress.done}/{progress.total}"

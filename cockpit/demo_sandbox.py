@@ -7,7 +7,8 @@ release, and a ``cockpit.yaml`` whose environments and GitHub API live on loopba
 and the demo's GitHub (``demo_github``): a ``SimGitHub`` whose deploy workflow runs
 build, deploy and smoke jobs for ``COCKPIT_DEMO_WORKFLOW_SECONDS`` (default 20), with a
 demo token in the environment the steps' supervisors inherit, CI's checks on the release
-commit passed (``seed_ci``), and the steps still running when the demo ends aborted
+commit passed (``seed_ci``), the stakeholder e-mail sent to a loopback relay that keeps
+it in ``.cockpit-demo/mail/`` (``cockpit.simmail``), and the steps still running when the demo ends aborted
 (``abort_left_running``). Commits carry fixed dates so the same sandbox gives the same
 hashes (snapshot tests). No network, no setup.
 """
@@ -29,6 +30,7 @@ from cockpit.config import shipped_dir
 from cockpit.demo_commands import FAIL_FLAG, GITHUB_API_VAR, vars_for
 from cockpit.errors import CockpitError
 from cockpit.simgithub import SimGitHub
+from cockpit.simmail import SimMail
 from cockpit.simservice import SimService
 from cockpit.workspace import Workspace
 
@@ -48,6 +50,10 @@ HISTORY: list[tuple[str, str | None]] = [
 EPOCH = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 DEMO_TOKEN = "demo-token"
 """The simulated GitHub's token, exported as the config's ``github.token_env``."""
+DEMO_SENDER = "releases@dirt-free-crm.com"
+DEMO_RECIPIENTS = ("stakeholders@dirt-free-crm.com", "support@dirt-free-crm.com")
+MAIL_DIR = Path(".cockpit-demo") / "mail"
+"""Where the demo's relay keeps each message it received (in the sandbox)."""
 WORKFLOW_SECONDS_VAR = "COCKPIT_DEMO_WORKFLOW_SECONDS"
 WORKFLOW_SECONDS = 20.0
 DEMO_JOBS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -108,12 +114,14 @@ def write_config(
     production_url: str,
     demo_tools: bool = True,
     github: SimGitHub | None = None,
+    mail: SimMail | None = None,
 ) -> Path:
     """The demo's cockpit.yaml: the shipped config with loopback environments.
 
     With ``demo_tools``, the runbook's commands are wired to ``cockpit.demo_commands``.
     With ``github``, workflows go to that simulated GitHub; without, to a loopback port
-    where nothing answers (a sandbox never reaches the real GitHub).
+    where nothing answers (a sandbox never reaches the real GitHub). With ``mail``, the
+    stakeholder e-mail goes to that loopback relay (kept in its folder).
     """
     shipped = yaml.safe_load((shipped_dir() / "cockpit.yaml").read_text())
     shipped["environments"] = {
@@ -128,6 +136,14 @@ def write_config(
             shipped["github"].update(
                 api_url=github.api_url, repo=github.repo, poll=f"{round(poll * 1000)}ms"
             )
+    if mail is not None:
+        shipped.setdefault("notify", {})["email"] = {
+            "host": mail.host,
+            "port": mail.port,
+            "security": "none",  # loopback only
+            "from": DEMO_SENDER,
+            "to": list(DEMO_RECIPIENTS),
+        }
     shipped["health"]["interval"] = "1s"  # the demo shows changes within a couple of seconds
     if demo_tools:
         shipped["vars"].update(vars_for(sys.executable))  # stand-ins for the runbook's commands
@@ -182,20 +198,28 @@ def make_sandbox(
     parent: Path | None = None,
     service: SimService | None = None,
     github: SimGitHub | None = None,
+    mail: SimMail | None = None,
+    at: Path | None = None,
 ) -> Path:
-    """A fresh demo workspace (git history, tags, config) in a new temporary folder.
+    """A fresh demo workspace (git history, tags, config) in a new temporary folder (or in
+    ``at``, an empty folder).
 
     With ``service``, the environments point at the simulated application; without,
     at free loopback ports where nothing answers. With ``github``, the workflows go to
-    it, and the demo's "fail next" fails its next workflow run too.
+    it, and the demo's "fail next" fails its next workflow run too. With ``mail``, the
+    e-mail goes to that relay, which keeps it in the sandbox's ``MAIL_DIR``.
     """
-    root = Path(tempfile.mkdtemp(prefix="cockpit-demo-", dir=parent))
+    root = at if at is not None else Path(tempfile.mkdtemp(prefix="cockpit-demo-", dir=parent))
     make_repo(root)
     (root / ".gitignore").write_text(".cockpit/\n.cockpit-demo/\n")
     if github is not None:
         github.fail_flag = root / FAIL_FLAG
+    if mail is not None:
+        mail.folder = root / MAIL_DIR
     if service is not None:
-        write_config(root, service.url("staging"), service.url("production"), github=github)
+        write_config(
+            root, service.url("staging"), service.url("production"), github=github, mail=mail
+        )
     else:
         write_config(root, f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}")
     if github is not None:

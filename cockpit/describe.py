@@ -47,6 +47,7 @@ from cockpit.events import (
     WindowStarted,
     parse,
 )
+from cockpit.evidence import evidence_words
 from cockpit.runbook import Runbook
 
 
@@ -91,7 +92,14 @@ def _(e: RunStarted, runbook: Runbook) -> str:
 @_words.register
 def _(e: ItemChecked, runbook: Runbook) -> str:
     signed = f", signed by {e.signed_by}" if e.signed_by else ""
-    return f"{e.by} ticked {_item_text(runbook, e.phase, e.item)}{signed}{_note(e.note)}"
+    if e.answer:
+        return (
+            f"{e.by} answered {_item_text(runbook, e.phase, e.item)}: {e.answer.upper()}"
+            f"{signed}{_note(e.note)}"
+        )
+    found = evidence_words(e.evidence, brief=True)
+    evidence = f" ({found})" if found else ""
+    return f"{e.by} ticked {_item_text(runbook, e.phase, e.item)}{signed}{_note(e.note)}{evidence}"
 
 
 @_words.register
@@ -143,7 +151,7 @@ def _(e: BaselineTaken, runbook: Runbook) -> str:
 
 @_words.register
 def _(e: VerificationFailed, runbook: Runbook) -> str:
-    words = f"{e.evidence.get('state', '?')} {e.evidence.get('reason') or ''}".rstrip()
+    words = evidence_words(e.evidence, brief=True) or "no evidence"
     return f"verification failed for {_item_text(runbook, e.phase, e.item)}: {words}"
 
 

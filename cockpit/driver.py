@@ -5,8 +5,8 @@ retrying, skipping and aborting steps (each command step under its own superviso
 process, see ``cockpit.supervisor``), the order of a phase's steps (out of order only
 with a journaled reason), timed windows for steps without commands (they end when
 their checks are ticked or the operator ends them), reconciling what a previous
-cockpit left (a step still running, finished while nobody watched, vanished, or an
-orphaned command), production's automatic baseline, the rollback signal and its
+cockpit left (a step still running, finished while nobody watched, vanished, an
+orphaned command, or a GitHub workflow run whose supervisor died: re-attached), production's automatic baseline, the rollback signal and its
 journaled criterion, the incident commander's decision and what it opens, and the
 hotfix branch. Every change goes one way: appended to the journal (fsynced, from a
 thread), then folded back into the state. Front ends render state and call these
@@ -24,7 +24,7 @@ from typing import Any
 
 from cockpit.clock import parse_iso
 from cockpit.errors import CockpitError
-from cockpit.events import ENDED, FINISHED, Event, StepStatus
+from cockpit.events import ENDED, FINISHED, Event, StepStatus, ViewOpened
 from cockpit.git_changes import BranchPlan, create_hotfix_branch, plan_hotfix_branch
 from cockpit.journal import Batch
 from cockpit.monitor import EnvHealth, HealthMonitor, baseline_of, measure_baseline
@@ -38,6 +38,8 @@ from cockpit.runner import (
     build_spec,
     close_attempt,
     launch,
+    reattach_spec,
+    reattachable,
     render_commands,
     supervisor_alive,
 )
@@ -46,6 +48,9 @@ from cockpit.state import StepState
 from cockpit.supervisor import exit_words
 from cockpit.verify import Verification, verify_item
 
+VIEW_EVERY = 1.0
+"""At most one ``view.opened`` a second: a driver flicking through screens writes the
+view it settles on."""
 ABORT_WAIT = 30.0
 """Seconds a supervisor gets to stop its command's tree and record the abort."""
 ORPHAN_WORDS = "its supervisor is gone but its command still runs: kill it or wait for it"
@@ -74,7 +79,9 @@ class Found:
     what: str
     """"running" (its supervisor runs it), "recorded" (it ended while nobody watched),
     "vanished" (recorded as failed), "orphan" (its command runs, its supervisor is gone),
-    "not started" (recorded as failed: its supervisor never got the step, nothing ran)."""
+    "not started" (recorded as failed: its supervisor never got the step, nothing ran),
+    "reattached" (its supervisor died following a GitHub workflow run: a new one follows
+    that run on)."""
     words: str
 
 
@@ -116,6 +123,9 @@ class RunDriver:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ending_windows = False
         self._orphans: set[tuple[str, str]] = set()
+        self._view: tuple[str | None, str | None] | None = None
+        self._view_written: tuple[str | None, str | None] | None = None
+        self._view_task: asyncio.Task[None] | None = None
 
     # -- the one write path ------------------------------------------------------------
 
@@ -154,6 +164,29 @@ class RunDriver:
         task = asyncio.get_running_loop().create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    # -- what the driver has on screen ---------------------------------------------------
+
+    def opened(self, phase_id: str | None, step_id: str | None = None) -> None:
+        """The operator has this phase (and step) on screen, or the dashboard (None):
+        journaled as ``view.opened`` for watchers to follow, at most once a second."""
+        self._view = (phase_id, step_id)
+        if self._view == self._view_written:
+            return
+        if self._view_task is None or self._view_task.done():
+            self._view_task = asyncio.get_running_loop().create_task(self._write_view())
+            self._tasks.add(self._view_task)
+            self._view_task.add_done_callback(self._tasks.discard)
+
+    async def _write_view(self) -> None:
+        while self._view is not None and self._view != self._view_written:
+            view = self._view
+            try:
+                await self.record(ViewOpened(phase=view[0], step=view[1]))
+            except (OSError, CockpitError):
+                return  # a light event: a full disk is said by the next real write
+            self._view_written = view
+            await asyncio.sleep(VIEW_EVERY)
 
     # -- what the run looks like ---------------------------------------------------------
 
@@ -287,8 +320,9 @@ class RunDriver:
                     await self.wait_orphan(phase_id, step_id, poll=max(poll, 0.2), tick=tick)
             await asyncio.sleep(poll)
 
-    async def abort_step(self, phase_id: str, step_id: str) -> list[int]:
-        """Abort a running step: its supervisor stops the whole tree and records it.
+    async def abort_step(self, phase_id: str, step_id: str, cancel_run: bool = True) -> list[int]:
+        """Abort a running step: its supervisor stops the whole tree and records it
+        (``cancel_run=False``: a GitHub workflow run it follows is left running).
 
         Returns the pids still alive afterwards (empty when everything is gone).
         """
@@ -299,7 +333,7 @@ class RunDriver:
             await self.end_window(phase_id, step_id, "ended by the operator")
             return []
         status = await asyncio.to_thread(attempt_status, self.session, phase_id, step_id)
-        if await asyncio.to_thread(ask_abort, status):
+        if await asyncio.to_thread(ask_abort, status, cancel_run):
             loop = asyncio.get_running_loop()
             deadline = loop.time() + ABORT_WAIT
             while loop.time() < deadline:
@@ -349,6 +383,7 @@ class RunDriver:
         if ticked < len(step.checks):
             how = f"{how} with {ticked}/{len(step.checks)} checks ticked"
         await self.send(lambda: self.session.plan_window_end(phase_id, step_id, how))
+        await self._next_stage(phase_id, step_id)
 
     async def _end_ticked_windows(self) -> None:
         """A window whose checks are all ticked has ended (journaled once)."""
@@ -365,15 +400,17 @@ class RunDriver:
                     await self.record(
                         self.session.plan_window_end(phase_id, step_id, "its checks are ticked")
                     )
+                    await self._next_stage(phase_id, step_id)
         finally:
             self._ending_windows = False
 
     async def verify_item(
         self, phase_id: str, item_id: str, note: str | None = None
     ) -> Verification:
-        """Probe a self-verifying item's environment and journal what it found: READY ticks
-        it with the evidence, anything else is a failed verification (it stays unticked)."""
-        result = await verify_item(self.session, phase_id, item_id, note)
+        """Verify a self-verifying item and journal what it found: a health item is judged on
+        the monitor's window as its panel shows it; healthy ticks it with the evidence,
+        anything else is a failed verification (it stays unticked)."""
+        result = await verify_item(self.session, phase_id, item_id, note, self.monitor)
         await self.record(result.intent)
         return result
 
@@ -427,6 +464,10 @@ class RunDriver:
                 "orphan",
                 ORPHAN_WORDS,
             )
+        following = await asyncio.to_thread(reattachable, status)
+        if following is not None:  # the workflow run goes on on GitHub: follow it again
+            assert status is not None
+            return await self._reattach(phase_id, step_id, status, following)
         nothing_ran = not any(c.started_at for c in st.commands) and (
             status is None or (status.get("state") == "starting" and not status.get("commands"))
         )
@@ -444,6 +485,29 @@ class RunDriver:
             )
         await self._record_end(phase_id, step_id, "failed", reason)
         return Found(phase_id, step_id, "vanished", reason)
+
+    async def _reattach(
+        self, phase_id: str, step_id: str, status: dict[str, Any], following: dict[str, Any]
+    ) -> Found:
+        """A new supervisor for the attempt, following the run the dead one followed."""
+        pid = (status.get("supervisor") or {}).get("pid")
+        run, url = following["workflow_run"], following.get("url") or ""
+        step = self.session.step_spec(phase_id, step_id)
+        spec = reattach_spec(self.session, phase_id, step, status, self.columns)
+        try:
+            await asyncio.to_thread(launch, spec)
+        except (OSError, CockpitError) as exc:
+            reason = (
+                f"vanished: its supervisor (pid {pid}) stopped while following workflow run "
+                f"{run} and a new one could not start ({exc}); the run may still go on: {url}"
+            )
+            await self._record_end(phase_id, step_id, "failed", reason)
+            return Found(phase_id, step_id, "vanished", reason)
+        words = (
+            f"re-attached to workflow run {run} ({url}): its supervisor (pid {pid}) "
+            "stopped; a new one follows the run to its conclusion"
+        )
+        return Found(phase_id, step_id, "reattached", words)
 
     @staticmethod
     def _command_alive(st: StepState, status: dict[str, Any] | None) -> bool:
@@ -537,15 +601,21 @@ class RunDriver:
         Returns True when the rollback phase is now open to run.
         """
         session = self.session
+        session.plan_decision(choice, rationale, commander)  # refused before anything moves
+        await self.begin_decision()
         await self.send(lambda: session.plan_decision(choice, rationale, commander))
-        documented = session.runbook.recorded("decision-rationale", session.release_type)
-        if documented and not session.state.item(*documented).checked:
-            phase = session.runbook.phase(documented[0])
-            entry = phase.item(documented[1])
-            signer = commander if entry is not None and entry.role else None
-            await self.send(
-                lambda: session.plan_check(*documented, f"{choice}: {rationale}", signer=signer)
-            )
+        words = "roll back" if choice == "rollback" else "fix forward"
+        for what, note in (
+            ("decision-call", f"{commander}: {words}"),
+            ("decision-rationale", f"{words}: {rationale}"),
+        ):
+            item = session.runbook.recorded(what, session.release_type)
+            if item is None or session.state.item(*item).checked:
+                continue
+            entry = session.runbook.phase(item[0]).item(item[1])
+            signer = commander if entry is not None and entry.role else None  # the IC signs
+            await self.send(lambda i=item, n=note, s=signer: session.plan_check(*i, n, signer=s))
+        await self._end_decision_stage()
         rollback = session.runbook.kind_id("rollback")
         if choice != "rollback" or rollback is None:
             return False
@@ -553,6 +623,60 @@ class RunDriver:
             reason = f"rollback decided by {commander}: {rationale}"
             await self.send(lambda: session.plan_override(rollback, reason))
         return True
+
+    def _decision_stage(self) -> tuple[str, list[Step], int] | None:
+        """The decision phase, its stages, and the index of the one the decision is made in
+        (it holds the item that documents the decision)."""
+        where = self.session.runbook.recorded("decision-rationale", self.session.release_type)
+        if where is None:
+            return None
+        steps = self.steps(where[0])
+        index = next(
+            (n for n, s in enumerate(steps) if any(c.id == where[1] for c in s.checks)), None
+        )
+        return None if index is None else (where[0], steps, index)
+
+    async def begin_decision(self) -> None:
+        """The commander turns to the decision (the dialog opens): the stages before it
+        that still run end ("moved on to the decision"), and the decision's own stage is
+        timed from now unless it already is."""
+        found = self._decision_stage()
+        if found is None or self.session.state.decisions:
+            return
+        phase_id, steps, index = found
+        for step in steps[:index]:
+            if self.session.state.step(phase_id, step.id).state == StepStatus.RUNNING:
+                await self.end_window(phase_id, step.id, "moved on to the decision")
+        decide = steps[index]
+        untimed = self.session.state.step(phase_id, decide.id).state == StepStatus.PENDING
+        if untimed and not decide.commands and self.shown_state(phase_id, decide) == "pending":
+            await self.record(self.session.plan_window_start(phase_id, decide.id))
+
+    async def _end_decision_stage(self) -> None:
+        """The decision ends the stage it is made in (the one holding the item that
+        documents it): its timer stops at the decision, open checks named."""
+        found = self._decision_stage()
+        if found is None:
+            return
+        phase_id, steps, index = found
+        if self.session.state.step(phase_id, steps[index].id).state == StepStatus.RUNNING:
+            await self.end_window(phase_id, steps[index].id, "the decision was recorded")
+
+    async def _next_stage(self, phase_id: str, step_id: str) -> None:
+        """In a ``kind: decision`` phase one stage's end starts the next stage's timer: the
+        stages are timed from the assessment to the decision."""
+        phase = self.session.runbook.phase(phase_id)
+        if phase.kind != "decision" or self.session.state.decisions:
+            return
+        steps = phase.steps_for(self.session.release_type)
+        ids = [s.id for s in steps]
+        if step_id not in ids or ids.index(step_id) + 1 >= len(ids):
+            return
+        following = steps[ids.index(step_id) + 1]
+        if following.commands or self.session.state.step(phase_id, following.id).attempts:
+            return
+        if self.shown_state(phase_id, following) == StepStatus.PENDING:
+            await self.record(self.session.plan_window_start(phase_id, following.id))
 
     async def plan_hotfix_branch(self, incident: str) -> BranchPlan:
         ws = self.session.ws

@@ -48,6 +48,9 @@ class Event:
     """One journal line. ``by`` written only when set (else the journal's operator)."""
 
     TYPE: ClassVar[str] = ""
+    LIGHT: ClassVar[bool] = False
+    """A light event (what the driver has on screen): folded into the state, never shown in
+    the activity, the timeline or the report."""
     OPTIONAL: ClassVar[tuple[str, ...]] = ()
     """Fields left out of the line when empty (as the journal always wrote them)."""
 
@@ -129,7 +132,7 @@ class LockTakenOver(Event):
 @dataclass(kw_only=True)
 class ItemChecked(Event):
     TYPE = "item.checked"
-    OPTIONAL = ("note", "evidence", "auto", "signed_by")
+    OPTIONAL = ("note", "evidence", "auto", "signed_by", "answer")
     phase: str = ""
     item: str = ""
     note: str | None = None
@@ -139,6 +142,8 @@ class ItemChecked(Event):
     signed_by: str | None = None
     """A sign-off (an item with a ``role:``): who signed, when not the operator (``by``)
     who recorded it."""
+    answer: str | None = None
+    """A question's answer (``answer: yes-no`` items): yes, no or unknown."""
 
 
 @dataclass(kw_only=True)
@@ -310,6 +315,18 @@ class ValueChosen(Event):
 
 
 @dataclass(kw_only=True)
+class ViewOpened(Event):
+    """What the driver has on screen: a phase (and the step selected there), or the
+    dashboard (no phase). Journaled at most once a second; a watcher follows it."""
+
+    TYPE = "view.opened"
+    LIGHT = True
+    OPTIONAL = ("phase", "step")
+    phase: str | None = None
+    step: str | None = None
+
+
+@dataclass(kw_only=True)
 class BranchCreated(Event):
     TYPE = "git.branch_created"
     branch: str = ""
@@ -426,6 +443,7 @@ REGISTRY: dict[str, type[Event]] = {
         DecisionRecorded,
         RollbackTargetSet,
         ValueChosen,
+        ViewOpened,
         BranchCreated,
         ChangelogWritten,
         TagCreated,

@@ -31,6 +31,7 @@ from cockpit.events import FINISHED, StepStatus
 from cockpit.logsearch import LogFollower, file_size, tail_offset
 from cockpit.monitor import HealthMonitor
 from cockpit.offers import waiting
+from cockpit.phaseclock import phase_clock
 from cockpit.progress import step_seconds
 from cockpit.runbook import Step
 from cockpit.runner import shown_commands, step_commands
@@ -570,6 +571,10 @@ class Headless:
             self.out.write(
                 f"{step.title[:34]:<34} {state:<14} {shown:>8}  {step.budget or ''}{over}\n"
             )
+        phase = self.session.runbook.phase(self.phase_id)
+        clock = phase_clock(phase, self.session.state, self.session.clock.now())
+        label = "deployment" if phase.kind == "deploy" else "total"
+        self.out.write(clock.words(label) + "\n")  # as status and the report say it
         self.out.flush()
 
 

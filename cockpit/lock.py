@@ -27,7 +27,7 @@ from typing import Any
 
 import psutil
 
-from cockpit.clock import Clock, iso, local_hm
+from cockpit.clock import Clock, iso, local_hms
 from cockpit.errors import CockpitError
 from cockpit.eventcheck import is_time
 from cockpit.safefiles import StateFileError, cannot, open_folder, read_bytes, write_at_start
@@ -48,7 +48,7 @@ class Holder:
     def describe(self) -> str:
         return (
             f"{self.operator} (user {self.user}, pid {self.pid} on {self.host}, "
-            f"since {local_hm(self.started_at)})"
+            f"since {local_hms(self.started_at)})"
         )
 
     def gone_reason(self) -> str:

@@ -91,7 +91,7 @@ def progress(runbook: Runbook, state: RunState, phase_id: str) -> PhaseProgress:
         and not is_complete(runbook, state, dep)
     )
     steps = phase.steps_for(rtype)
-    steps_done = sum(1 for st in steps if state.step(phase_id, st.id).state in FINISHED)
+    steps_done = sum(1 for st in steps if step_state(phase, st, state) in FINISHED)
     return PhaseProgress(
         phase,
         done,
@@ -117,17 +117,38 @@ def is_complete(runbook: Runbook, state: RunState, phase_id: str) -> bool:
     return items_done and steps_done
 
 
-def criteria_met(runbook: Runbook, state: RunState) -> list[tuple[Phase, Entry]]:
-    """Every rollback criterion (of the ``kind: decision`` phase) currently ticked as met."""
+def next_phase(runbook: Runbook, state: RunState, phase_id: str) -> Phase | None:
+    """The phase to go on with once ``phase_id`` is complete: the first later one in runbook
+    order (of the run's release type) that is not complete and not locked. The ``kind:
+    decision`` phase is left out: it is opened when a rollback is considered, not next."""
+    assert state.run is not None
+    phases = runbook.for_type(state.run.type)
+    ids = [p.id for p in phases]
+    if phase_id not in ids:
+        return None
+    for phase in phases[ids.index(phase_id) + 1 :]:
+        if phase.kind == "decision":
+            continue
+        p = progress(runbook, state, phase.id)
+        if not p.complete and not p.locked:
+            return phase
+    return None
+
+
+def criteria(runbook: Runbook, state: RunState) -> list[tuple[Phase, Entry]]:
+    """Every rollback criterion (the ``kind: decision`` phase's criteria items), met or not."""
     assert state.run is not None
     out = []
     for phase in runbook.for_type(state.run.type):
         if phase.kind != "decision":
             continue
-        for entry in phase.items_for(state.run.type):
-            if entry.criterion and state.item(phase.id, entry.item.id).checked:
-                out.append((phase, entry))
+        out += [(phase, e) for e in phase.items_for(state.run.type) if e.criterion]
     return out
+
+
+def criteria_met(runbook: Runbook, state: RunState) -> list[tuple[Phase, Entry]]:
+    """Every rollback criterion (of the ``kind: decision`` phase) currently ticked as met."""
+    return [(p, e) for p, e in criteria(runbook, state) if state.item(p.id, e.item.id).checked]
 
 
 def status_document(runbook: Runbook, state: RunState) -> dict[str, Any]:
@@ -157,14 +178,16 @@ def status_document(runbook: Runbook, state: RunState) -> dict[str, Any]:
         steps = []
         for step in phase.steps_for(run.type):
             st = state.step(phase.id, step.id)
+            started_at, finished_at = step_times(phase, step, state)
             steps.append(
                 {
                     "id": step.id,
                     "title": step.title,
-                    "state": st.state,
+                    # as every screen judges it: a window whose checks are ticked is done
+                    "state": str(step_state(phase, step, state)),
                     "kind": "commands" if step.commands else "window",
-                    "started_at": st.started_at,
-                    "finished_at": st.finished_at,
+                    "started_at": started_at,
+                    "finished_at": finished_at,
                     "exit_code": st.exit_code,
                     "reason": st.reason,
                     "attempts": st.attempts,

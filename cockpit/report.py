@@ -29,17 +29,13 @@ from cockpit.events import (
     WindowStarted,
     parse,
 )
+from cockpit.evidence import evidence_words
 from cockpit.journal import read_journal
-from cockpit.progress import criteria_met, progress, step_seconds, step_state, step_times, tasks
+from cockpit.phaseclock import deployment_clock
+from cockpit.progress import criteria_met, progress, step_seconds, step_state, tasks
 from cockpit.runbook import Runbook
 from cockpit.session import RunSession
 from cockpit.state import RunState, replay
-
-
-def _seconds(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
-        return None
-    return (parse_iso(end) - parse_iso(start)).total_seconds()
 
 
 def _down_time(changes: list[HealthChanged], until: datetime) -> dict[str, float]:
@@ -78,7 +74,9 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
             "last_event_at": events[-1].ts if events else None,
         },
         "journal_warnings": list(read.warnings),
-        "metrics": _metrics(runbook, state, steps, session.ws.config.targets),
+        "metrics": _metrics(
+            runbook, state, steps, session.ws.config.targets, (clock or session.clock).now()
+        ),
         "steps": steps,
         "out_of_order": _out_of_order(events, runbook),
         "phases": _phases(runbook, state),
@@ -95,7 +93,7 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
         "timeline": [
             {"ts": e.ts, "type": e.type, "by": e.by or None, "what": describe(e, runbook)}
             for e in events
-            if not isinstance(e, CommandStarted | CommandFinished)
+            if not isinstance(e, CommandStarted | CommandFinished) and not e.LIGHT
         ],
     }
 
@@ -137,28 +135,29 @@ def _steps(runbook: Runbook, state: RunState) -> list[dict[str, Any]]:
 
 
 def _metrics(
-    runbook: Runbook, state: RunState, steps: list[dict[str, Any]], targets: Targets
+    runbook: Runbook,
+    state: RunState,
+    steps: list[dict[str, Any]],
+    targets: Targets,
+    now: datetime,
 ) -> dict[str, Any]:
     """The runbook's technical success metrics for this release, and the targets (config
-    ``targets:``) they are measured against."""
+    ``targets:``) they are measured against. The deployment time is the deploy phase's
+    wall clock (``cockpit.phaseclock``, as every screen and ``status`` state it)."""
     phase = runbook.of_kind("deploy")
     deploy = [s for s in steps if phase and s["phase"] == phase.id]
-    deploy_time = None
-    if phase and deploy and all(s["state"] in FINISHED for s in deploy):
-        times = [
-            step_times(phase, next(x for x in phase.steps if x.id == s["step"]), state)
-            for s in deploy
-        ]
-        starts = [t[0] for t in times if t[0]]
-        ends = [t[1] for t in times]
-        if starts and all(ends):
-            deploy_time = _seconds(min(starts), max(e for e in ends if e))
+    clock = deployment_clock(runbook, state, now)
+    deploy_time = clock.wall_s if clock else None
     rollback = runbook.kind_id("rollback")
     return {
         "deploy_phase": phase.id if phase else None,
         "deploy_environment": runbook.deploy_environment,
+        "deployment": clock.fields() if clock else None,
         "deployment_time_s": deploy_time,
-        "deployment_time_met": deploy_time is not None and deploy_time < targets.deployment_time,
+        "deployment_paused_s": clock.paused_s if clock and deploy_time is not None else None,
+        "deployment_time_met": bool(clock and clock.finished)
+        and deploy_time is not None
+        and deploy_time < targets.deployment_time,
         "targets": targets.model_dump(),
         "rolled_back": any(s["phase"] == rollback and s["state"] == StepStatus.DONE for s in steps),
         "rollback_decided": any(d.choice == "rollback" for d in state.decisions),
@@ -188,6 +187,7 @@ def _phases(runbook: Runbook, state: RunState) -> list[dict[str, Any]]:
                 "evidence": st.evidence,
                 "role": entry.role,
                 "signed_by": st.signed_by if st.checked else None,
+                "answer": st.answer if st.checked else None,
             }
             (ticked if st.checked else open_items).append(record)
         override = state.overrides.get(phase.id)
@@ -259,8 +259,9 @@ def markdown(doc: dict[str, Any]) -> str:
     """The report as Markdown."""
     run, m = doc["run"], doc["metrics"]
     out = [f"# Release report: {run['type']} release {run['version']}", ""]
+    started = run["started_at"][:19].replace("T", " ")
     out.append(
-        f"Run `{run['id']}`, driven by {run['operator']}, started {run['started_at'][:16]} UTC; "
+        f"Run `{run['id']}`, driven by {run['operator']}, started {started} UTC; "
         f"the last release was {run['previous_version'] or 'untagged'}."
     )
     if doc.get("journal_warnings"):
@@ -277,8 +278,11 @@ def markdown(doc: dict[str, Any]) -> str:
     if m["deploy_phase"] is None:
         out.append("| deployment | — (the runbook has no `kind: deploy` phase) | |")
     else:
-        deploy = _d(m["deployment_time_s"])
+        clock = m.get("deployment") or {}
+        deploy = clock.get("words") or _d(m["deployment_time_s"])
         met = "met" if m["deployment_time_met"] else "not met"
+        if clock.get("running"):
+            met = "still running"
         out.append(f"| deployment time | {deploy} ({met}) | < {_d(t['deployment_time'])} |")
         done = "yes" if m["deployment_succeeded"] else "no"
         out.append(f"| deployment succeeded | {done} | > {t['success_rate']:g}% of releases |")
@@ -318,7 +322,8 @@ def markdown(doc: dict[str, Any]) -> str:
         out += ["", "## Decisions", ""]
         for d in doc["decisions"]:
             out.append(
-                f"- {d['ts'][:16]} — **{d['choice']}**, decided by {d['commander']}: "
+                f"- {d['ts'][:19].replace('T', ' ')} — **{d['choice']}**, decided by "
+                f"{d['commander']}: "
                 f"{d['rationale']}"
             )
     h = doc["health"]
@@ -356,7 +361,10 @@ def markdown(doc: dict[str, Any]) -> str:
             who = item["by"]
             if item.get("signed_by"):
                 who = f"signed by {item['signed_by']} as {item['role']}, recorded by {who}"
-            out.append(f"- [x] {item['text']} ({who}, {(item['at'] or '')[11:16]}){note}")
+            said = f" **{item['answer'].upper()}**" if item.get("answer") else ""
+            out.append(f"- [x] {item['text']}{said} ({who}, {(item['at'] or '')[11:19]}){note}")
+            if item.get("evidence"):
+                out.append(f"  evidence: {evidence_words(item['evidence'])}")
         for item in p["unticked"]:
             note = f" — {item['note']}" if item["note"] else ""
             out.append(f"- [ ] {item['text']}{note}")

@@ -36,10 +36,16 @@ feeds the dashboard's deploy panel; ``decision`` is where ``d`` records the inci
 commander's decision; ``rollback`` is opened by a decision to roll back (``R``); ``hotfix``
 creates the hotfix branch (``b``); ``review`` writes the report (``r``). At most one phase
 of each kind but ``checklist``."""
-Records = Literal["decision-rationale", "hotfix-branch", "signal-down", "signal-latency"]
-"""What the cockpit ticks an item with: the recorded decision's rationale, the created
-hotfix branch, or the deploy environment's health signal (DOWN; p95 over 10x baseline)."""
+Records = Literal[
+    "decision-call", "decision-rationale", "hotfix-branch", "signal-down", "signal-latency"
+]
+"""What the cockpit ticks an item with: the recorded decision (the commander's call, its
+rationale), the created hotfix branch, or the deploy environment's health signal (DOWN;
+p95 over 10x baseline)."""
+ANSWERS = ("yes", "no", "unknown")
+"""The answers to an ``answer: yes-no`` item (a question the runbook asks)."""
 RECORDS_KIND: dict[str, str] = {
+    "decision-call": "decision",
     "decision-rationale": "decision",
     "hotfix-branch": "hotfix",
     "signal-down": "decision",
@@ -189,6 +195,9 @@ class Item(StrictModel):
     note_required: bool = False
     records: Records | None = None
     """The cockpit ticks this item itself when it records that (see ``Records``)."""
+    answer: Literal["yes-no"] | None = None
+    """A question (``Can issue be fixed forward quickly?``): ticked with an answer — yes,
+    no or unknown — and a note, never a bare tick."""
 
 
 ItemField = Annotated[Item, BeforeValidator(_with_default_id)]

@@ -5,7 +5,8 @@ probes with their URL), building the ``StepSpec`` a supervisor runs, launching
 ``python -m cockpit.supervisor`` detached (its own session, no terminal, the spec on
 stdin, its first status written before it reads the spec), and the questions a cockpit
 asks later: the status of a step's latest attempt, whether its supervisor is still
-alive, and asking it to abort. The supervisor, not the cockpit, holds the command's
+alive, asking it to abort, and handing a step whose supervisor died following a GitHub
+workflow run to a new supervisor that re-attaches to that run. The supervisor, not the cockpit, holds the command's
 output pipes, so no cockpit's death stops a command.
 """
 
@@ -31,6 +32,7 @@ from cockpit.safefiles import open_file, private_dir
 from cockpit.session import RunSession
 from cockpit.supervisor import (
     ABORT_SIGNAL,
+    LEAVE_SIGNAL,
     CommandSpec,
     StepLog,
     StepSpec,
@@ -234,6 +236,9 @@ def launch(spec: StepSpec) -> int:
     assert proc.stdin is not None
     try:
         status = new_status(spec, proc.pid, create_time, "starting")
+        if spec.resume:  # what the dead supervisor ran stays on record
+            before = spec.resume["status"]
+            status.update(started_at=before["started_at"], commands=before["commands"])
         write_status(Path(spec.status), status, spec.anchor)
         proc.stdin.write(spec.to_json())
         proc.stdin.close()
@@ -262,13 +267,43 @@ def supervisor_alive(status: dict[str, Any] | None) -> bool:
     return bool(pid) and is_same_process(int(pid), sup.get("create_time"))
 
 
-def ask_abort(status: dict[str, Any] | None) -> bool:
-    """Ask a live supervisor to abort its step; False when there is no live supervisor."""
+def reattachable(status: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The workflow run a dead supervisor was following when it stopped (its status file's
+    last command: dispatched, its run id on record, not finished), or None."""
+    if not status or status.get("state") in ENDED or not status.get("started_at"):
+        return None
+    commands = status.get("commands")
+    if not isinstance(commands, list) or not commands or not isinstance(commands[-1], dict):
+        return None
+    last = commands[-1]
+    run = last.get("workflow_run")
+    if isinstance(run, bool) or not isinstance(run, int) or last.get("finished_at"):
+        return None
+    if last.get("index") != len(commands) - 1 or not last.get("started_at"):
+        return None
+    return last
+
+
+def reattach_spec(
+    session: RunSession, phase_id: str, step: Step, status: dict[str, Any], columns: int = 120
+) -> StepSpec:
+    """The spec of a supervisor that takes over an attempt whose supervisor died following
+    a workflow run (``reattachable``): same attempt, log, token; the run is followed again."""
+    rendered = render_commands(session, step)
+    spec = build_spec(session, phase_id, step, rendered, int(status["attempt"]), columns)
+    spec.token = str(status.get("token") or spec.token)
+    spec.resume = {"status": status}
+    return spec
+
+
+def ask_abort(status: dict[str, Any] | None, cancel_run: bool = True) -> bool:
+    """Ask a live supervisor to abort its step; False when there is no live supervisor.
+    ``cancel_run=False``: a followed GitHub workflow run is left running, not cancelled."""
     if not supervisor_alive(status):
         return False
     assert status is not None
     try:
-        os.kill(int(status["supervisor"]["pid"]), ABORT_SIGNAL)
+        os.kill(int(status["supervisor"]["pid"]), ABORT_SIGNAL if cancel_run else LEAVE_SIGNAL)
     except (ProcessLookupError, PermissionError):
         return False
     return True

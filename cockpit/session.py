@@ -45,11 +45,12 @@ from cockpit.events import (
     WindowStarted,
     parse,
 )
+from cockpit.facts import run_facts
 from cockpit.journal import Batch, Journal, JournalFollower
 from cockpit.lock import Holder, RunLock
 from cockpit.placeholders import fill_text
 from cockpit.progress import PhaseProgress, criteria_met, progress, status_document
-from cockpit.runbook import CHOOSABLE, Entry, Phase, Runbook, Step
+from cockpit.runbook import ANSWERS, CHOOSABLE, Entry, Phase, Runbook, Step
 from cockpit.safefiles import check_folder, private_dir, remove_empty
 from cockpit.secrets import Redactor, mask_userinfo
 from cockpit.state import RunState
@@ -228,7 +229,12 @@ class RunSession:
         return progress(self.runbook, self.state, phase_id)
 
     def status(self) -> dict[str, Any]:
-        return status_document(self.runbook, self.state)
+        """``cockpit status --json``: the phases, and the facts every surface states alike
+        (deployment time, decision, driver, health, rollback criteria; ``cockpit.facts``)."""
+        doc = status_document(self.runbook, self.state)
+        envs = self.ws.config.environments
+        now = self.clock.now()
+        return doc | run_facts(self.runbook, self.state, self.lock, envs, now)
 
     @property
     def runbook(self) -> Runbook:
@@ -347,11 +353,20 @@ class RunSession:
         note: str | None = None,
         evidence: dict[str, Any] | None = None,
         signer: str | None = None,
+        answer: str | None = None,
     ) -> Event:
         """Validate ticking an item (with an optional note and evidence); ``signer``: who
-        signs a sign-off (an item with a role) when not the operator."""
+        signs a sign-off (an item with a role) when not the operator; ``answer``: a
+        question's answer (yes, no, unknown), required for those and only for those."""
         entry = self.tick_allowed(phase_id, item_id)
         note = (note or "").strip() or None
+        answer = (answer or "").strip().lower() or None
+        if entry.item.answer and answer not in ANSWERS:
+            raise CockpitError(
+                f"item {item_id!r} is a question: answer it yes, no or unknown ({entry.item.text})"
+            )
+        if not entry.item.answer and answer is not None:
+            raise CockpitError(f"item {item_id!r} is not a question: it is ticked, not answered")
         if entry.item.note_required and not note and not self.state.item(phase_id, item_id).note:
             raise CockpitError(f"item {item_id!r} needs a note: {entry.item.text}")
         signed = (signer or "").strip() or None
@@ -367,6 +382,7 @@ class RunSession:
             note=note,
             evidence=evidence or None,
             signed_by=signed,
+            answer=answer,
         )
 
     def plan_uncheck(self, phase_id: str, item_id: str, note: str | None = None) -> Event:
@@ -568,8 +584,9 @@ class RunSession:
         note: str | None = None,
         evidence: dict[str, Any] | None = None,
         signer: str | None = None,
+        answer: str | None = None,
     ) -> dict[str, Any]:
-        return self._do(self.plan_check(phase_id, item_id, note, evidence, signer))
+        return self._do(self.plan_check(phase_id, item_id, note, evidence, signer, answer))
 
     def uncheck(self, phase_id: str, item_id: str, note: str | None = None) -> dict[str, Any]:
         return self._do(self.plan_uncheck(phase_id, item_id, note))

@@ -37,6 +37,7 @@ from cockpit.events import (
     StepStatus,
     ValueChosen,
     VerificationFailed,
+    ViewOpened,
     WindowEnded,
     WindowStarted,
     parse,
@@ -70,6 +71,8 @@ class ItemState:
     notes: list[dict[str, str]] = field(default_factory=list)
     signed_by: str | None = None
     """Who signed a sign-off, when not ``by`` (the operator who recorded it)."""
+    answer: str | None = None
+    """A question's answer: yes, no or unknown (None: not answered)."""
 
 
 @dataclass
@@ -108,12 +111,25 @@ class StepState:
     """"commands" (run under a supervisor) or "window" (a timed window without commands)."""
     out_of_order: dict[str, Any] | None = None
     """Started while earlier steps were not done: the reason and those steps."""
+    spans: list[tuple[str, str | None]] = field(default_factory=list)
+    """Every attempt's (start, end) as journaled, oldest first (end None: not ended yet);
+    the wall clock's busy time counts the earlier attempts too (``cockpit.phaseclock``)."""
 
     @property
     def running_command(self) -> CommandState | None:
         if self.state != StepStatus.RUNNING:
             return None
         return next((c for c in reversed(self.commands) if c.finished_at is None and c.pid), None)
+
+    @property
+    def followed_run(self) -> CommandState | None:
+        """The ``workflow:`` command whose GitHub run is being followed now, if any."""
+        if self.state != StepStatus.RUNNING:
+            return None
+        return next(
+            (c for c in reversed(self.commands) if c.finished_at is None and c.workflow_run),
+            None,
+        )
 
 
 @dataclass
@@ -138,6 +154,8 @@ class RunState:
     """Rollback decisions (choice, rationale, commander), oldest first."""
     rollback_target: str | None = None
     chosen: dict[str, ValueChosen] = field(default_factory=dict)
+    driver_view: ViewOpened | None = None
+    """What the driver has on screen (the latest ``view.opened``)."""
     """Values picked from a command's output (``offers:``), by placeholder name."""
     branches: list[BranchCreated] = field(default_factory=list)
     driver: dict[str, Any] | None = None
@@ -164,7 +182,8 @@ class RunState:
         if isinstance(event, dict):
             event = parse(event)
         self.event_count += 1
-        self.recent.append(event)
+        if not event.LIGHT:
+            self.recent.append(event)
         fold(event, self)
 
     def running_steps(self) -> list[tuple[str, str]]:
@@ -209,6 +228,7 @@ def _checked(e: ItemChecked, state: RunState) -> None:
     current.note = e.note or current.note
     current.evidence = e.evidence
     current.signed_by = e.signed_by
+    current.answer = e.answer
     _note(current, e)
 
 
@@ -219,6 +239,7 @@ def _unchecked(e: ItemUnchecked, state: RunState) -> None:
     current.by = e.by
     current.at = e.ts
     current.evidence = None
+    current.answer = None
     if e.note:
         current.note = e.note
     _note(current, e)
@@ -244,6 +265,11 @@ def _lock_acquired(e: LockAcquired, state: RunState) -> None:
 @fold.register
 def _lock_released(e: LockReleased, state: RunState) -> None:
     state.driver = None
+
+
+@fold.register
+def _view(e: ViewOpened, state: RunState) -> None:
+    state.driver_view = e
 
 
 @fold.register
@@ -273,7 +299,14 @@ def _begin(state: RunState, e: StepStarted | WindowStarted, attempt: int) -> Ste
     st.reason = None
     st.by = e.by
     st.out_of_order = e.out_of_order
+    st.spans.append((e.ts, None))
     return st
+
+
+def _end_span(st: StepState, ts: str) -> None:
+    """The running attempt ended at ``ts`` (an attempt ends once: the first end counts)."""
+    if st.spans and st.spans[-1][1] is None:
+        st.spans[-1] = (st.spans[-1][0], ts)
 
 
 @fold.register
@@ -297,6 +330,7 @@ def _window_ended(e: WindowEnded, state: RunState) -> None:
     st.state = StepStatus.DONE
     st.finished_at = e.ts
     st.reason = e.how
+    _end_span(st, e.ts)
 
 
 def _command(state: RunState, e: CommandStarted | CommandFinished) -> CommandState | None:
@@ -331,6 +365,7 @@ def _step_finished(e: StepFinished, state: RunState) -> None:
     st.state = e.state
     st.finished_at = e.ts
     st.exit_code = e.exit_code
+    _end_span(st, e.ts)
     st.reason = e.reason
     for cmd in st.commands:
         if cmd.started_at and cmd.finished_at is None:

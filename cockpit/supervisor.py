@@ -56,6 +56,8 @@ outcome is recorded, until it closes them."""
 STATUS_FORMAT = 1
 ABORT_SIGNAL = signal.SIGUSR1
 """What a cockpit sends the supervisor to abort the step ("aborted by the operator")."""
+LEAVE_SIGNAL = signal.SIGUSR2
+"""An abort that leaves a followed GitHub workflow run running (not cancelled on GitHub)."""
 
 
 def stamp() -> str:
@@ -70,6 +72,21 @@ def exit_words(returncode: int | None) -> str:
     if returncode < 0:
         return f"killed by {signal_name(-returncode)}"
     return f"exit {returncode}"
+
+
+def command_ended(shown: str, words: str) -> str:
+    """How a command ended, as a failed step's reason that reads once after "failed: ":
+    "`migrate` exited 1", "`migrate` was killed by SIGKILL", "`migrate` timed out after
+    5m", "`gh …`: workflow run 42 concluded failure"."""
+    if words.startswith("exit "):
+        words = "exited " + words.removeprefix("exit ")
+    elif words.startswith("killed by "):
+        words = "was " + words
+    elif words == "no exit status":
+        words = "ended with no exit status"
+    elif not words.startswith(("timed out", "could not start")):
+        return f"`{shown}`: {words}"
+    return f"`{shown}` {words}"
 
 
 def signal_name(number: int) -> str:
@@ -129,6 +146,10 @@ class StepSpec:
     grace: float = 2.0
     state_dir: str = ""
     """The state folder the journal, log and status are checked from ("": their own)."""
+    resume: dict[str, Any] | None = None
+    """Re-attach to this attempt after its supervisor died following a workflow run:
+    ``{"status": the attempt's status file}``; its last command (a workflow run, id
+    journaled) is followed, not dispatched again, and the commands after it run."""
 
     @property
     def anchor(self) -> Path | None:
@@ -284,9 +305,22 @@ class Supervisor:
         self.abort_reason: str | None = None
         self._abort = asyncio.Event()
         self._lingering: list[asyncio.Task[None]] = []
+        self.cancel_run = True
+        """An abort cancels a followed workflow run (False: it is left running)."""
         me = psutil.Process()
         self.status = new_status(spec, me.pid, me.create_time(), "running")
         self.status["started_at"] = iso(self.clock.now())
+        self.first = 0
+        """The first command this supervisor runs: past 0 when it re-attached."""
+        self.reattached = bool(spec.resume)
+        """This supervisor took over a step whose supervisor died following a workflow."""
+        self.began = time.monotonic()
+        if spec.resume:
+            before = spec.resume["status"]
+            self.status.update(started_at=before["started_at"], commands=before["commands"])
+            self.first = len(before["commands"]) - 1
+            since = datetime.fromisoformat(before["started_at"].replace("Z", "+00:00"))
+            self.began -= max(0.0, (datetime.now(UTC) - since).total_seconds())
 
     # -- recording ---------------------------------------------------------------------
 
@@ -301,9 +335,10 @@ class Supervisor:
         except OSError as exc:
             self.log.note(f"could not write the journal: {exc.strerror or exc}")
 
-    def request_abort(self, reason: str) -> None:
+    def request_abort(self, reason: str, cancel_run: bool = True) -> None:
         if self.abort_reason is None:
             self.abort_reason = reason
+            self.cancel_run = cancel_run
         self._abort.set()
 
     # -- running -------------------------------------------------------------------------
@@ -311,22 +346,31 @@ class Supervisor:
     async def run(self) -> StepStatus:
         spec = self.spec
         self._save()
-        started = time.monotonic()
-        self.log.note(
-            f"=== {spec.title} (attempt {spec.attempt}) by {spec.operator}, "
-            f"supervisor pid {os.getpid()}"
-        )
+        started = self.began
+        if self.reattached:
+            self.log.note(
+                f"=== re-attached: {spec.title} (attempt {spec.attempt}), its supervisor "
+                f"having stopped; supervisor pid {os.getpid()} follows it on"
+            )
+        else:
+            self.log.note(
+                f"=== {spec.title} (attempt {spec.attempt}) by {spec.operator}, "
+                f"supervisor pid {os.getpid()}"
+            )
         state: StepStatus = StepStatus.DONE
         code: int | None = 0
         reason: str | None = None
         try:
             for index, command in enumerate(spec.commands):
+                if index < self.first:
+                    continue  # ran under the supervisor that died
                 if self._abort.is_set():
                     state, code, reason = StepStatus.ABORTED, None, self.abort_reason
                     break
-                self.log.note(
-                    f"$ {command.shown}" + (f"  # {command.place}" if command.place else "")
-                )
+                if not (self.reattached and index == self.first):
+                    self.log.note(
+                        f"$ {command.shown}" + (f"  # {command.place}" if command.place else "")
+                    )
                 code, words = await self._run_one(index, command)
                 self.log.note(f"→ {words}")
                 if self.log.error:
@@ -344,13 +388,16 @@ class Supervisor:
                     )
                     break
                 if command.guard and code != 0 and not self._abort.is_set():
-                    state, reason = StepStatus.FAILED, f"its guard `{command.shown}` {words}"
+                    state, reason = (
+                        StepStatus.FAILED,
+                        "its guard " + command_ended(command.shown, words),
+                    )
                     break
                 if self._abort.is_set() and words.startswith("aborted"):
                     state, reason = StepStatus.ABORTED, self.abort_reason
                     break
                 if code != 0 and not command.allow_failure:
-                    state, reason = StepStatus.FAILED, f"`{command.shown}` failed: {words}"
+                    state, reason = StepStatus.FAILED, command_ended(command.shown, words)
                     break
                 if code != 0:
                     self.log.note(f"(allowed to fail: {words})")
@@ -405,19 +452,24 @@ class Supervisor:
         return ""
 
     async def _run_one(self, index: int, command: CommandSpec) -> tuple[int | None, str]:
-        entry: dict[str, Any] = {
-            "index": index,
-            "command": self.redactor.text(command.shown),
-            "pid": None,
-            "create_time": None,
-            "started_at": iso(self.clock.now()),
-            "finished_at": None,
-            "exit_code": None,
-            "signal": None,
-            "outcome": None,
-        }
-        self.status["commands"].append(entry)
         started = time.monotonic()
+        if self.reattached and index == self.first:  # the workflow run re-attached to
+            entry: dict[str, Any] = self.status["commands"][index]
+            since = datetime.fromisoformat(str(entry["started_at"]).replace("Z", "+00:00"))
+            started -= max(0.0, (datetime.now(UTC) - since).total_seconds())
+        else:
+            entry = {
+                "index": index,
+                "command": self.redactor.text(command.shown),
+                "pid": None,
+                "create_time": None,
+                "started_at": iso(self.clock.now()),
+                "finished_at": None,
+                "exit_code": None,
+                "signal": None,
+                "outcome": None,
+            }
+            self.status["commands"].append(entry)
         crashed: Exception | None = None
         try:
             if command.run:
@@ -478,6 +530,7 @@ class Supervisor:
     ) -> tuple[int | None, str]:
         """Dispatch a GitHub Actions workflow and follow its run to its conclusion
         (``cockpit.workflows``); the run's id and page go into the status and the journal."""
+        from cockpit.github import RunRef
         from cockpit.workflows import follow  # only steps with a workflow pay for httpx
 
         assert command.workflow is not None
@@ -499,8 +552,18 @@ class Supervisor:
                 workflow_run=run_id,
             )
 
+        attach = None
+        if self.reattached and index == self.first:
+            attach = RunRef(int(entry["workflow_run"]), str(entry.get("url") or ""))
         return await follow(
-            command.workflow, say, found, self._abort, lambda: self.abort_reason, command.timeout
+            command.workflow,
+            say,
+            found,
+            self._abort,
+            lambda: self.abort_reason,
+            command.timeout,
+            attach=attach,
+            cancel_on_abort=lambda: self.cancel_run,
         )
 
     async def _spawn(
@@ -710,6 +773,9 @@ async def _main(spec: StepSpec) -> int:
     for sig in (signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, lambda: None)
     loop.add_signal_handler(ABORT_SIGNAL, supervisor.request_abort, "aborted by the operator")
+    loop.add_signal_handler(
+        LEAVE_SIGNAL, supervisor.request_abort, "aborted by the operator", False
+    )
     loop.add_signal_handler(
         signal.SIGTERM, supervisor.request_abort, "the step's supervisor was sent SIGTERM"
     )

@@ -1,8 +1,11 @@
 """Items that verify themselves: a health probe, or CI on GitHub for the release commit.
 
 Owns turning a verification into intents, one ``verify_item`` for every kind. ``auto:
-{health: ENV}`` probes the environment: READY ticks the item with the probe's evidence
-(state, code, latency, checks, a body excerpt). ``auto: {github_check: NAME}`` reads the
+{health: ENV}`` judges the environment as its health panel does (``cockpit.verdict``: the
+state, p95 against the latency budget, against the baseline once taken), on the driver's
+monitor window, else on a few probes made now: healthy ticks the item with the evidence
+(the words with the figures, the last answer's code, latency, checks, a body excerpt);
+a refusal says why with the figures. ``auto: {github_check: NAME}`` reads the
 check run of that name (else the commit status of that context) on the release commit,
 ``auto: {workflow: FILE}`` the latest run of that workflow for it: the conclusion asked
 for (``conclusion:``, default ``success``) ticks the item with the evidence (name,
@@ -25,15 +28,19 @@ from typing import Any
 from cockpit.errors import CockpitError, error_words
 from cockpit.events import Event
 from cockpit.github import GitHub, GitHubError, connect_to
-from cockpit.probe import READY, Sample, failed_sample, probe_once
+from cockpit.monitor import EnvHealth, HealthMonitor
+from cockpit.probe import READY, Sample, failed_sample, make_client, probe
 from cockpit.runbook import Auto
 from cockpit.session import RunSession
+from cockpit.verdict import judge
 
 VERIFIABLE = ("health", "github_check", "workflow")
 """The ``auto:`` kinds the cockpit verifies itself (``run:`` is not one yet)."""
 ASK_WITHIN = 30.0
 """How long GitHub may take to answer, transient failures retried, before it is a failure."""
 COMPLETED = "completed"
+HEALTH_SAMPLES = 5
+"""Answers a health item's window holds before it is judged (p95 of five: the slowest)."""
 
 
 @dataclass
@@ -47,15 +54,13 @@ class Verification:
     """What was asked: the URL probed, the check's or run's page on GitHub."""
     intent: Event
     sample: Sample | None = None
-    """A health probe's sample (None for CI)."""
+    """A health verification's last answer (None for CI)."""
     pending: bool = False
     """The check or run is still queued or running: ask again when it ends."""
 
     @property
     def said(self) -> str:
-        """The one line a passed verification shows."""
-        if self.sample is not None:
-            return f"{self.reason} in {self.sample.latency_ms:.0f}ms"
+        """The one line a passed verification shows (its words, with the figures)."""
         return self.reason
 
 
@@ -67,42 +72,83 @@ def auto_of(session: RunSession, phase_id: str, item_id: str) -> Auto | None:
 
 
 async def verify_item(
-    session: RunSession, phase_id: str, item_id: str, note: str | None = None
+    session: RunSession,
+    phase_id: str,
+    item_id: str,
+    note: str | None = None,
+    monitor: HealthMonitor | None = None,
 ) -> Verification:
-    """Verify the item once, whatever its kind; plan the tick or the failed verification."""
+    """Verify the item once, whatever its kind; plan the tick or the failed verification.
+
+    ``monitor``: the driver's health monitor, whose window a health item is judged on (as
+    its panel shows it); without one the environment is probed a few times now."""
     auto = auto_of(session, phase_id, item_id)
     if auto is None:
         raise CockpitError(f"item {item_id!r} does not verify itself")
     session.tick_allowed(phase_id, item_id)
     if auto.health is not None:
-        return await _verify_health(session, phase_id, item_id, auto.health, note)
+        return await _verify_health(session, phase_id, item_id, auto.health, note, monitor)
     return await _verify_ci(session, phase_id, item_id, auto, note)
 
 
+async def _window(
+    session: RunSession, env: str, url: str, monitor: HealthMonitor | None
+) -> tuple[EnvHealth, str]:
+    """The window to judge and where it came from: the health panel's own (the driver's
+    monitor) when it holds ``HEALTH_SAMPLES`` answers; else that window (if any) topped up
+    with probes made now, one after another, until it does or the environment is not
+    READY any more."""
+    settings = session.ws.config.health
+    shown = monitor.envs.get(env) if monitor is not None else None
+    if shown is not None and len(shown.samples) >= HEALTH_SAMPLES:
+        return shown, f"the health panel's window ({len(shown.samples)} samples)"
+    health = EnvHealth(env, url, settings.window, settings.p95_budget * 1000)
+    for sample in shown.samples if shown is not None else ():
+        health.add(sample)
+    probed = 0
+    try:
+        async with make_client(settings.timeout) as client:
+            while len(health.samples) < HEALTH_SAMPLES and (
+                not health.samples or health.state == READY
+            ):
+                health.add(await probe(client, env, url, settings.timeout, session.clock))
+                probed += 1
+    except Exception as exc:  # fail closed: whatever went wrong, the item is not verified
+        health.add(failed_sample(env, url, exc, settings.timeout, session.clock.now()))
+        probed += 1
+    kept = len(health.samples) - probed
+    return health, f"{probed} probes now" + (f" after {kept} of the panel's" if kept else "")
+
+
 async def _verify_health(
-    session: RunSession, phase_id: str, item_id: str, env: str, note: str | None
+    session: RunSession,
+    phase_id: str,
+    item_id: str,
+    env: str,
+    note: str | None,
+    monitor: HealthMonitor | None = None,
 ) -> Verification:
-    """Probe the environment once: READY ticks."""
+    """Judge the environment as its health panel does (``cockpit.verdict``): healthy ticks,
+    anything else is a failed verification saying why with the figures."""
     config = session.ws.config
     if env not in config.environments:
         raise CockpitError(f"environment {env!r} is not configured")
     url = config.ready_url(env)
-    try:
-        sample = await probe_once(env, url, config.health.timeout, session.clock)
-    except Exception as exc:  # fail closed: whatever went wrong, the item is not verified
-        sample = failed_sample(env, url, exc, config.health.timeout, session.clock.now())
-    evidence = sample.evidence()
-    reason = f"{sample.env} {sample.state}" + (f" — {sample.reason}" if sample.reason else "")
-    if sample.state == READY:
+    health, source = await _window(session, env, url, monitor)
+    baseline = session.state.baselines.get(env)
+    verdict = judge(health, baseline.p95_ms if baseline else None)
+    evidence = verdict.evidence(health, source)
+    if verdict.healthy:
         intent = session.plan_check(phase_id, item_id, note, evidence)
-        return Verification(True, reason, url, intent, sample)
+        return Verification(True, verdict.words, url, intent, health.last)
     intent = session.plan_verification_failed(phase_id, item_id, evidence)
-    return Verification(False, reason, url, intent, sample)
+    return Verification(False, verdict.words, url, intent, health.last)
 
 
 def release_commit(session: RunSession) -> tuple[str, str]:
     """The commit being released and how it was found: the run's production tag when the
-    workspace's repository has it, else HEAD (blocking: call it from a thread)."""
+    workspace's repository has it, else its release-candidate tag, else HEAD (said as
+    such in the evidence; blocking: call it from a thread)."""
     import git
 
     root = session.ws.root
@@ -113,10 +159,12 @@ def release_commit(session: RunSession) -> tuple[str, str]:
             f"{root} is not in a git repository: the release commit is unknown"
         ) from None
     run = session.state.run
-    tag = session.ws.versioning.tag_for(run.version) if run is not None else None
+    versioning = session.ws.versioning
+    tags = [versioning.tag_for(run.version, kind) for kind in ("production", "rc")] if run else []
     try:
-        if tag is not None and tag in repo.tags:
-            return repo.tags[tag].commit.hexsha, tag
+        for tag in tags:
+            if tag in repo.tags:
+                return repo.tags[tag].commit.hexsha, tag
         return repo.head.commit.hexsha, "HEAD"
     except ValueError:
         raise CockpitError(

@@ -7,7 +7,9 @@ page (``found``), then poll it every ``poll`` seconds and say one line per chang
 run's status, each job's and step's state with durations, and finally the conclusion.
 ``success`` is exit 0; any other conclusion is a failure naming it and the failed jobs.
 Transient API errors are said and retried, never a failure by themselves. The supervisor's
-abort (or the command's ``timeout``) cancels the run through the API and says so.
+abort (or the command's ``timeout``) cancels the run through the API and says so, unless
+the operator chose to leave it running. A follow can also re-attach to a run already
+dispatched (``attach``: its journaled id), when an earlier supervisor died following it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from cockpit.durations import format_duration
-from cockpit.errors import CockpitError
+from cockpit.errors import CockpitError, error_words
 from cockpit.github import GitHub, GitHubError, RunRef, Unanswered, connect, parse_time
 
 FIND_WITHIN = 120.0
@@ -216,9 +218,14 @@ async def follow(
     abort: asyncio.Event,
     abort_reason: Callable[[], str | None],
     timeout: float | None = None,
+    attach: RunRef | None = None,
+    cancel_on_abort: Callable[[], bool] = lambda: True,
 ) -> tuple[int | None, str]:
     """Run one ``workflow:`` command (``runner.workflow_call``); (exit code, words) as a
-    shell command's. Words starting ``aborted`` when the supervisor's abort stopped it."""
+    shell command's. Words starting ``aborted`` when the supervisor's abort stopped it.
+
+    ``attach``: follow this run (dispatched by an earlier supervisor) instead of
+    dispatching; ``cancel_on_abort``: asked when aborted, False leaves the run running."""
     job = Follow(call, say, abort, timeout)
     try:
         gh = connect(
@@ -232,18 +239,33 @@ async def follow(
         return None, f"no GitHub token: {exc}"
     try:
         try:
-            job.run = await job.start(gh)
-            found(job.run.id, job.run.url)
-            say(f"workflow run {job.run.id}: {job.run.url}")
+            if attach is not None:
+                job.run = attach
+                say(f"re-attached to workflow run {attach.id}: {attach.url}")
+            else:
+                job.run = await job.start(gh)
+                found(job.run.id, job.run.url)
+                say(f"workflow run {job.run.id}: {job.run.url}")
             return await job.watch(gh, job.run)
-        except GitHubError as exc:
-            where = f" (workflow run {job.run.id} may still run: {job.run.url})" if job.run else ""
-            return None, f"{exc}{where}"
         except Stopped:
+            if abort.is_set() and not cancel_on_abort():
+                left = (
+                    f"workflow run {job.run.id} left running on GitHub ({job.run.url})"
+                    if job.run
+                    else "its run was not found yet: look on GitHub"
+                    if job.since
+                    else "nothing was dispatched"
+                )
+                say(f"stopped following: {left}")
+                return None, f"aborted: {abort_reason() or 'aborted'}; {left}"
             if abort.is_set():
                 return None, "aborted: " + await job.stop(gh, abort_reason() or "aborted")
             waited = f"timed out after {format_duration(timeout or 0)}"
             return None, await job.stop(gh, waited)
+        except Exception as exc:  # fail closed, and say where the run may go on
+            where = f" (workflow run {job.run.id} may still run: {job.run.url})" if job.run else ""
+            words = str(exc) if isinstance(exc, GitHubError) else error_words(exc)
+            return None, f"{words}{where}"
     finally:
         await gh.aclose()
 

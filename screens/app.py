@@ -2,8 +2,10 @@
 
 Owns the App: which screen opens (start screen, dashboard, a phase), passing on what
 moved as messages to the active screen (``screens.messages``: only the widgets that
-handle one redraw), the health monitor's probes, the command palette's commands, and
-asking before quitting while a run is driven (SIGHUP/SIGTERM detach). What moves on its
+handle one redraw), the health monitor's probes, the command palette's commands (in
+runbook order, ``screens.palette``), ``?`` (the keys, ``screens.keys``) and the words a
+dimmed key says when pressed, and asking before quitting while a run is driven
+(SIGHUP/SIGTERM detach). What moves on its
 own is read by ``screens.following``; what a key asks of the run goes through
 ``screens.intents`` to the driver. Also ``run_app``, the CLI's way in, which takes the
 driver lock first.
@@ -17,15 +19,20 @@ import gc
 import os
 import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from textual import events
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
 from cockpit.clock import Clock
+from cockpit.commander import DriverFacts
 from cockpit.driver import Alert, RunDriver
 from cockpit.events import Event
 from cockpit.monitor import EnvHealth, HealthMonitor
@@ -33,13 +40,16 @@ from cockpit.probe import DOWN, Sample
 from cockpit.session import RunSession
 from cockpit.simservice import SimService
 from cockpit.workspace import Workspace
+from screens import followmode
 from screens.checklist import ChecklistScreen
 from screens.dashboard import DashboardScreen
 from screens.deploy import DeployScreen
 from screens.dialogs import Confirm
 from screens.following import Following
 from screens.intents import Intents
+from screens.keys import refused, show_keys
 from screens.messages import HealthSampled, JournalAdvanced, OutputPending, RunMessage, deliver
+from screens.palette import InOrderCommands
 from screens.start import StartScreen, WaitingScreen
 
 DETACH_GRACE = 3.0
@@ -51,9 +61,15 @@ class CockpitApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "Release Cockpit"
+    COMMANDS = {InOrderCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    """Below 110 columns (a laptop's 80x24) the deploy screen stacks its log under the
+    steps, full width (``app.tcss``)."""
     BINDINGS = [
         Binding("ctrl+q", "request_quit", "Quit", id="app.quit", priority=True),
         Binding("d", "dashboard", "Dashboard", id="app.dashboard", show=False),
+        Binding("question_mark", "show_keys", "Keys", id="app.keys", priority=True),
+        Binding("F", "follow_driver", "Follow driver", id="app.follow", priority=True),
     ]
 
     def __init__(
@@ -67,6 +83,7 @@ class CockpitApp(App[int]):
         poll_health: bool = True,
         demo: SimService | None = None,
         first_phase: str | None = None,
+        follow_driver: bool = True,
     ):
         super().__init__()
         self.ws = ws
@@ -81,6 +98,12 @@ class CockpitApp(App[int]):
             self.monitor = HealthMonitor.from_config(ws.config, self._on_health, self.clock)
         self.poll_health = poll_health
         self.driver: RunDriver | None = None
+        self.driver_facts: DriverFacts | None = None
+        """A watcher's last look at who drives (``Following.look_at_driver``)."""
+        self.driver_gone_since: str | None = None
+        """When this watcher noticed that the driver was gone (None: it is not)."""
+        self.follow_driver = follow_driver and read_only
+        """A watcher shows what the driver shows (``screens.followmode``)."""
         self._watchdog: threading.Timer | None = None
         self.intents = Intents(self)
         self.following = Following(self)
@@ -120,6 +143,27 @@ class CockpitApp(App[int]):
 
     def on_journal_advanced(self, message: JournalAdvanced) -> None:
         self._to_screen(message)
+        if self.follow_driver:
+            followmode.follow(self)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and self.read_only:
+            followmode.key_pressed(self, event.key)
+        await super().on_event(event)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "follow_driver":
+            return self.read_only and self.session is not None
+        if action == "show_keys":  # typing: `?` is text
+            return not isinstance(self.focused, Input | TextArea)
+        return True
+
+    def action_follow_driver(self) -> None:
+        """A watcher follows the driver's screen again."""
+        self.follow_driver = True
+        self.notify("Following the driver's screen: any key stops it.", title="Follow on")
+        followmode.follow(self)
+        self.redraw()
 
     def on_output_pending(self, message: OutputPending) -> None:
         self._to_screen(message)
@@ -202,6 +246,26 @@ class CockpitApp(App[int]):
         while len(self.screen_stack) > 2:
             self.pop_screen()
 
+    def action_show_keys(self) -> None:
+        """``?``: the keys of the screen on show (again: closes them)."""
+        show_keys(self)
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Textual's, except that a key its screen shows dimmed says why it does nothing
+        now (``screens.keys.refused``): a key the footer offers is never silent."""
+        if await super().run_action(action, default_namespace, namespaces):
+            return True
+        why = refused(action, default_namespace)
+        if why is None:
+            return False
+        self.notify(why, title="Not now", severity="warning")
+        return True
+
     async def enter_run(self, session: RunSession) -> None:
         """Show a run that just became available (started here, or seen by a watcher)."""
         self.session = session
@@ -239,7 +303,22 @@ class CockpitApp(App[int]):
     # -- palette and quitting -------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """In the palette's order (``screens.palette``): the dashboard, every phase in
+        runbook order, this screen's actions, then the keys and Textual's own commands —
+        its Quit replaced by the cockpit's (which asks while a run is driven)."""
+        yield from self._run_commands(screen)
+        yield SystemCommand(
+            "Keys",
+            "The keys of this screen, and why a dimmed one does nothing (?)",
+            self.action_show_keys,
+        )
+        for command in super().get_system_commands(screen):
+            if command.title == "Quit":
+                yield SystemCommand("Quit", "Leave the cockpit", self.action_request_quit)
+            elif command.title != "Keys":
+                yield command
+
+    def _run_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if self.session is not None:
             yield SystemCommand(
                 "Dashboard", "All phases, environments and the repository", self.action_dashboard
@@ -312,13 +391,22 @@ def run_app(
     read_only: bool = False,
     demo: SimService | None = None,
     open_phase: str | None = None,
+    follow_driver: bool = True,
 ) -> int:
-    """Open the app on ``run_id`` (or the start screen); drive it unless ``read_only``.
+    """Open the app on ``run_id`` (or the start screen); drive it unless ``read_only`` (a
+    watcher follows the driver's screen unless ``follow_driver`` is False).
 
     Raises LockHeld when another live process drives the run and we were to drive it.
     """
     session = RunSession(ws, run_id) if run_id else None
-    app = CockpitApp(ws, session, read_only=read_only, demo=demo, first_phase=open_phase)
+    app = CockpitApp(
+        ws,
+        session,
+        read_only=read_only,
+        demo=demo,
+        first_phase=open_phase,
+        follow_driver=follow_driver,
+    )
     try:
         if session is not None and not read_only:
             previous = session.take_lock()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from textual.app import App
 
 from cockpit.runbook import Item, Step
-from screens.dialogs import Confirm, TextPrompt
+from screens.dialogs import Choose, Confirm, TextPrompt
 
 
 def confirm_word(app: App, step: Step, then: Callable[[], None]) -> None:
@@ -46,7 +46,9 @@ def confirm_word(app: App, step: Step, then: Callable[[], None]) -> None:
 def skip_reason(app: App, step: Step, then: Callable[[str], None]) -> None:
     """Why the step is skipped (journaled with the operator's name)."""
     app.push_screen(
-        TextPrompt(f"Skip: {step.title}", "Why? The reason is journaled with your name."),
+        TextPrompt(
+            f"Skip: {step.title}", "Why? The reason is journaled with your name.", ok="Skip"
+        ),
         lambda reason: then(reason) if reason else None,
     )
 
@@ -65,6 +67,29 @@ def abort(app: App, title: str, then: Callable[[], None]) -> None:
             "SIGINT, then SIGTERM, then SIGKILL to the command and every process it started.",
             yes="Abort",
             no="Keep running",
+        ),
+        answer,
+    )
+
+
+def abort_workflow(app: App, title: str, run: str, then: Callable[[bool], None]) -> None:
+    """Abort a step following a GitHub workflow run: cancel the run on GitHub, or stop
+    following and leave it running? (``then(cancel)``.)"""
+
+    def answer(choice: str | None) -> None:
+        if choice in ("c", "l"):
+            then(choice == "c")
+            app.notify(
+                "cancelling the run on GitHub…" if choice == "c" else "leaving the run running…",
+                title="Aborting",
+            )
+
+    app.push_screen(
+        Choose(
+            f"Abort {title}?",
+            f"It follows {run} on GitHub. Cancel that run there too, or stop following "
+            "and leave it running (the step is recorded as aborted either way)?",
+            [("c", "Abort and cancel the run"), ("l", "Abort, leave it running"), ("k", "Keep")],
         ),
         answer,
     )
@@ -95,6 +120,7 @@ def rollback_target(app: App, current: str, then: Callable[[str], None]) -> None
             "Roll back to",
             "The last known good deployment or tag (prefilled: the last production tag).",
             value=current,
+            ok="Set target",
         ),
         lambda target: then(target) if target and target != current else None,
     )

@@ -3,7 +3,8 @@
 Owns the checklist screen of one phase — laying out its widgets (``screens.items``:
 the items, heading, lock banner, detail) and redrawing them when the journal advances —
 and the keys — space ticks, ``n`` notes, ``a`` shows
-the items of every release type, ``o`` overrides a locked phase with a reason.
+the items of every release type, ``o`` overrides a locked phase with a reason, ``N``
+opens the next phase once this one is complete; a key shown dimmed says why (``WHY``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,19 @@ from cockpit.events import FINISHED, StepStatus
 from cockpit.progress import criteria_met
 from cockpit.runbook import Entry, Phase, Step
 from cockpit.verify import auto_of
+from screens.answer import Answer, AnswerPrompt
 from screens.decision import DecisionDialog
 from screens.dialogs import TextPrompt
 from screens.header import RollbackBanner, RunHeader
-from screens.items import ChecklistView, ItemDetail, LockBanner, PhaseHeading
-from screens.keyrules import Rule, driving, lookup
+from screens.items import (
+    NEXT_KEY,
+    ChecklistView,
+    ItemDetail,
+    LockBanner,
+    PhaseHeading,
+    offered_phase,
+)
+from screens.keyrules import Rule, Why, driving, explain, lookup, phase_locked
 from screens.messages import JournalAdvanced, RunScreen
 from screens.theme import refresh_bindings_if_changed
 
@@ -35,7 +44,19 @@ ACTIONS: dict[str, Rule] = {
     "decide": driving(lambda s: s.phase.kind == "decision"),
     "hotfix_branch": driving(lambda s: s.phase.kind == "hotfix"),
     "report": lambda s: s.phase.kind == "review",
+    "next_phase": lambda s: s.offered_phase() is not None,
 }
+
+WHY: dict[str, Why] = {
+    "toggle": lambda s: phase_locked(s.session, s.phase_id),
+    "note": lambda s: phase_locked(s.session, s.phase_id),
+    "verify": lambda s: s.verify_refusal(),
+    "override": lambda s: f"{s.phase.title} is not locked: there is nothing to override",
+    "start_stage": lambda s: s.stage_refusal(),
+}
+"""What a dimmed key says when it is pressed (``screens.keyrules.explain``)."""
+
+NO_ITEM = "no item is selected (this phase has none for this release type: a shows all)"
 
 
 class ChecklistScreen(RunScreen):
@@ -51,6 +72,7 @@ class ChecklistScreen(RunScreen):
         Binding("d", "decide", "Decide", id="checklist.decide"),
         Binding("B", "hotfix_branch", "Hotfix branch", id="checklist.hotfix_branch"),
         Binding("p", "report", "Release report", id="checklist.report"),
+        Binding(NEXT_KEY, "next_phase", "Next phase", id="checklist.next_phase"),
         Binding("escape", "back", "Back", id="checklist.back"),
     ]
 
@@ -104,6 +126,36 @@ class ChecklistScreen(RunScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return lookup(ACTIONS, self, action)
 
+    def why_not(self, action: str) -> str:
+        """Why a key shown dimmed does nothing now (said when it is pressed)."""
+        return explain(WHY, self, action)
+
+    @property
+    def keys_title(self) -> str:
+        return f"{self.phase.title} (checklist)"
+
+    def offered_phase(self) -> Phase | None:
+        """The phase to go on with, once this one is complete (None before)."""
+        return offered_phase(self.session, self.phase_id)
+
+    def verify_refusal(self) -> str:
+        if self.locked:
+            return phase_locked(self.session, self.phase_id)
+        if self._highlighted_entry() is None:
+            return NO_ITEM
+        return "nothing verifies this item by itself: space ticks it by hand"
+
+    def stage_refusal(self) -> str:
+        step = self.stage_of_highlighted()
+        if step is None:
+            return "the selected item is not a question of a timed stage: t starts a stage's timer"
+        if self.locked:
+            return phase_locked(self.session, self.phase_id)
+        state = self.session.state.step(self.phase_id, step.id).state
+        if state == StepStatus.RUNNING:
+            return f"the timer of {step.title} is already running"
+        return f"{step.title} has ended ({state}): its timer does not start again"
+
     @property
     def locked(self) -> bool:
         return self.session.progress(self.phase_id).locked
@@ -132,10 +184,19 @@ class ChecklistScreen(RunScreen):
         entry = self._highlighted_entry()
         session = self.session
         if entry is None:
+            self.notify(NO_ITEM, title="Not now", severity="warning")
             return
         st = session.state.item(self.phase_id, entry.item.id)
         if not st.checked and auto_of(session, self.phase_id, entry.item.id):
             self.action_verify()
+            return
+        if not st.checked and entry.item.answer:
+            try:
+                session.tick_allowed(self.phase_id, entry.item.id)
+            except CockpitError as exc:
+                self.notify(str(exc), title="Not answered", severity="error")
+                return
+            self._ask_answer(entry)
             return
         need_note = entry.item.note_required and not st.note
         if not st.checked and (need_note or entry.role):
@@ -147,6 +208,23 @@ class ChecklistScreen(RunScreen):
             self._ask_then_tick(entry, need_note)
             return
         await self.cockpit.intents.send(lambda: session.plan_toggle(self.phase_id, entry.item.id))
+
+    def _ask_answer(self, entry: Entry) -> None:
+        """A question: yes, no or unknown, with why; journaled as the item's answer."""
+        session = self.session
+
+        def answered(got: Answer | None) -> None:
+            if got is not None:
+                self.cockpit.intents.send_later(
+                    lambda: session.plan_check(
+                        self.phase_id, entry.item.id, got.note, answer=got.answer
+                    )
+                )
+
+        self.app.push_screen(
+            AnswerPrompt(entry.item.text, "Answer it; the answer and why go in the journal."),
+            answered,
+        )
 
     def _ask_then_tick(self, entry: Entry, need_note: bool) -> None:
         """A sign-off asks who signs (default: the operator); a note-required item asks for
@@ -165,7 +243,9 @@ class ChecklistScreen(RunScreen):
             if need_note:
                 self.app.push_screen(
                     TextPrompt(
-                        f"Note for: {entry.item.text}", "This item needs a note to be ticked."
+                        f"Note for: {entry.item.text}",
+                        "This item needs a note to be ticked.",
+                        ok="Tick",
                     ),
                     lambda note: tick(signer, note),
                 )
@@ -189,6 +269,7 @@ class ChecklistScreen(RunScreen):
         entry = self._highlighted_entry()
         session = self.session
         if entry is None:
+            self.notify(NO_ITEM, title="Not now", severity="warning")
             return
 
         def save(note: str | None) -> None:
@@ -197,7 +278,7 @@ class ChecklistScreen(RunScreen):
                     lambda: session.plan_note(self.phase_id, entry.item.id, note)
                 )
 
-        self.app.push_screen(TextPrompt(f"Note on: {entry.item.text}"), save)
+        self.app.push_screen(TextPrompt(f"Note on: {entry.item.text}", ok="Add note"), save)
 
     @work(exclusive=True, group="verify", exit_on_error=False)
     async def action_verify(self) -> None:
@@ -233,6 +314,7 @@ class ChecklistScreen(RunScreen):
                 f"Not verified: {result.reason}",
                 "The item stays unticked and the evidence is journaled. To tick it by hand "
                 "anyway, say why (Esc leaves it unticked).",
+                ok="Tick by hand",
             ),
             by_hand,
         )
@@ -258,6 +340,8 @@ class ChecklistScreen(RunScreen):
             earlier=earlier,
         )
         self.app.push_screen(dialog, self.cockpit.intents.record_decision)
+        if self.cockpit.driver is not None:  # the decision's stage is timed from now
+            self.cockpit.intents.begin_decision()
 
     def action_hotfix_branch(self) -> None:
         def create(incident: str | None) -> None:
@@ -269,6 +353,7 @@ class ChecklistScreen(RunScreen):
                 "Create the hotfix branch",
                 "Incident id (the branch is hotfix/incident-ID, from the last "
                 "production tag; nothing is checked out or pushed).",
+                ok="Continue",
             ),
             create,
         )
@@ -298,9 +383,14 @@ class ChecklistScreen(RunScreen):
             TextPrompt(
                 f"Override the lock on {self.phase.title}",
                 f"It waits on {', '.join(p.waiting_on)}. The reason is journaled with your name.",
+                ok="Override",
             ),
             save,
         )
+
+    def action_next_phase(self) -> None:
+        if (following := self.offered_phase()) is not None:
+            self.cockpit.open_phase(following.id)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Label, Static
 
-from cockpit.clock import local_hm
+from cockpit.clock import local_hms
 from cockpit.describe import describe
 from screens.header import RollbackBanner, RunHeader
 from screens.messages import JournalAdvanced, RunScreen
@@ -31,10 +31,15 @@ class PhaseTable(DataTable):
 
     BINDINGS = [Binding("enter", "select_cursor", "Open phase", id="phases.open")]
 
+    NARROW = 110
+    """Below this many columns the table is compact: shorter bars, shorter titles and
+    states, so that the state column is never cut off (an 80x24 laptop terminal)."""
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
-        self.add_column("Phase", key="phase", width=36)
-        self.add_column("Progress", key="progress", width=18)
+        self.narrow = self.app.size.width < self.NARROW
+        self.add_column("Phase", key="phase", width=22 if self.narrow else 36)
+        self.add_column("Progress", key="progress", width=10 if self.narrow else 18)
         self.add_column("State", key="state")
         self.reload()
 
@@ -51,13 +56,16 @@ class PhaseTable(DataTable):
         for phase in session.phases():
             p = session.progress(phase.id)
             if p.total:
-                progress = Text(f"{bar(p.done, p.total, 12)} {p.done:>2}/{p.total}")
+                width = 4 if self.narrow else 12
+                progress = Text(f"{bar(p.done, p.total, width)} {p.done:>2}/{p.total}")
             else:
                 progress = Text(f"{len(phase.steps_for(session.release_type))} steps", style="dim")
             if p.complete:
-                state = Text("✓ complete", style=style(app, "success"))
+                done = "✓ done" if self.narrow else "✓ complete"
+                state = Text(done, style=style(app, "success"))
             elif p.locked:
-                state = Text(f"waits for {', '.join(p.waiting_on)}", style=style(app, "warning"))
+                waits = "locked" if self.narrow else f"waits for {', '.join(p.waiting_on)}"
+                state = Text(waits, style=style(app, "warning"))
             elif p.overridden:
                 state = Text("open (override)", style=style(app, "warning"))
             else:
@@ -80,10 +88,30 @@ class ActivityLog(Static):
             return Text("")
         text = Text()
         for event in list(reversed(session.state.recent))[: self.size.height or 20]:
-            text.append(f"{local_hm(event.ts)}  ", style="dim")
+            text.append(f"{local_hms(event.ts)}  ", style="dim")
             text.append(describe(event, session.runbook) + "\n")
         text.rstrip()
         return text
+
+
+class DemoWorkspace(Static):
+    """In the demo: its folder, and the command that watches it from a second terminal
+    (wrapped, never cut: the whole path stays on screen at 80 columns)."""
+
+    DEFAULT_CSS = """
+    DemoWorkspace { height: auto; padding: 0 1; background: $boost; color: $text-muted; }
+    """
+
+    def on_mount(self) -> None:
+        from cockpit.demo_workspace import watch_command
+
+        root = cast("CockpitApp", self.app).ws.root
+        text = Text(overflow="fold")
+        text.append("Demo workspace ")
+        text.append(str(root), style="bold")
+        text.append(" — watch it from a second terminal:\n")
+        text.append(watch_command(root), style="bold")
+        self.update(text)
 
 
 class DashboardScreen(RunScreen):
@@ -145,6 +173,8 @@ class DashboardScreen(RunScreen):
                 if app.ws.runbook.of_kind("deploy") is not None:
                     yield DeployPanel(id="deploy-panel")
                 yield GitPanel(id="git-panel")
+        if cast("CockpitApp", self.app).demo is not None:
+            yield DemoWorkspace(id="demo-workspace")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -55,8 +55,14 @@ class DecisionDialog(ModalScreen[Decision | None]):
                 detail += f"\nAlready recorded: {self.earlier} (a new one is added after it)"
             yield Static(detail, id="dialog-detail", markup=False)
             with RadioSet(id="decision-choice"):
-                yield RadioButton("Roll back", value=True, id="choice-rollback")
-                yield RadioButton("Fix forward", id="choice-fix-forward")
+                yield RadioButton(
+                    "ROLL BACK — return production to the last good release",
+                    value=True,
+                    id="choice-rollback",
+                )
+                yield RadioButton(
+                    "FIX FORWARD — keep this release and ship a fix", id="choice-fix-forward"
+                )
             yield Label("Rationale (required)")
             yield Input(id="decision-rationale", placeholder="why: scope, risk, data migrations…")
             yield Label(self.role, markup=False)

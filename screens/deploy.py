@@ -2,11 +2,12 @@
 
 Owns laying the step widgets out (``screens.steps``: the step list, the selected
 step's commands, checks and log, the orphan banner, the CPU/memory line), the heading
-(total time against the sum of the budgets, RUNNING, a lock), and the keys: run/retry
+(the wall clock, pauses apart, against the sum of the budgets, RUNNING, a lock), and the keys: run/retry
 (typing the ``confirm:`` word first; a step that cannot run says why), skip with a
 reason, abort (confirmed), end a timed window (confirmed while checks are open),
-follow, search, start rollback, the rollback target, and an orphan's kill or wait.
-Every key sends an intent to the app's driver; which keys apply is one table.
+follow, search, start rollback, the rollback target, an orphan's kill or wait, and the
+next phase once this one is complete. Every key sends an intent to the app's driver;
+which keys apply is one table, what a dimmed one says when pressed another (``WHY``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from cockpit.runbook import Phase, Step
 from screens import asks
 from screens.dialogs import PickPrompt, TextPrompt
 from screens.header import RollbackBanner, RunHeader
-from screens.keyrules import Rule, driving, lookup, when
+from screens.items import NEXT_KEY, offered_phase
+from screens.keyrules import Rule, Why, driving, explain, lookup, when
 from screens.messages import JournalAdvanced, RunScreen
 from screens.steplog import StepLogView, UsageLine
 from screens.steps import OrphanBanner, PhaseTimer, StepChecks, StepDetail, StepList
@@ -55,7 +57,16 @@ ACTIONS: dict[str, Rule] = {
     "kill_orphan": driving(lambda s: bool(s.orphans)),
     "wait_orphan": driving(lambda s: bool(s.orphans)),
     "demo_fail": driving(lambda s: s.cockpit.demo is not None),
+    "next_phase": lambda s: offered_phase(s.session, s.phase_id) is not None,
 }
+
+WHY: dict[str, Why] = {
+    "run_step": lambda s: "no step is selected",
+    "skip_step": lambda s: s.skip_refusal(),
+    "abort_step": lambda s: "nothing is running: there is nothing to abort",
+    "end_window": lambda s: s.end_refusal(),
+}
+"""What a dimmed key says when it is pressed (``screens.keyrules.explain``)."""
 
 
 class DeployScreen(RunScreen):
@@ -74,6 +85,7 @@ class DeployScreen(RunScreen):
         Binding("w", "wait_orphan", "Wait for orphan", id="deploy.wait_orphan"),
         Binding("T", "rollback_target", "Rollback target", id="deploy.rollback_target"),
         Binding("F", "demo_fail", "Fail next (demo)", id="deploy.demo_fail", show=False),
+        Binding(NEXT_KEY, "next_phase", "Next phase", id="deploy.next_phase"),
         Binding("escape", "back", "Back", id="deploy.back"),
     ]
 
@@ -222,6 +234,13 @@ class DeployScreen(RunScreen):
     def on_screen_suspend(self) -> None:
         self.cockpit.following.stop_output()
 
+    def select_step(self, step_id: str) -> None:
+        """Select this step (a watcher following the driver's selection)."""
+        index = next((n for n, s in enumerate(self.steps) if s.id == step_id), None)
+        if index is not None and self.step_list.highlighted != index:
+            self.step_list.follow_running = False
+            self.step_list.highlighted = index
+
     @on(OptionList.OptionHighlighted, "#steps")
     def _highlighted(self) -> None:
         self._show_selected()
@@ -231,6 +250,32 @@ class DeployScreen(RunScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return lookup(ACTIONS, self, action)
+
+    def why_not(self, action: str) -> str:
+        """Why a key shown dimmed does nothing now (said when it is pressed)."""
+        return explain(WHY, self, action)
+
+    @property
+    def keys_title(self) -> str:
+        return f"{self.phase.title} (steps)"
+
+    def skip_refusal(self) -> str:
+        step = self.selected
+        if step is None:
+            return "no step is selected"
+        if self.selected_state == StepStatus.RUNNING:
+            return f"{step.title} is running: abort it (x) first"
+        return f"{step.title} is {self.selected_state} (final): there is nothing to skip"
+
+    def end_refusal(self) -> str:
+        step = self.selected
+        if step is None:
+            return "no step is selected"
+        if step.commands:
+            return f"{step.title} runs commands, not a timer: it ends when they do (x aborts)"
+        if self.selected_state in FINISHED:
+            return f"{step.title} has ended ({self.selected_state})"
+        return f"the timer of {step.title} is not running: r starts it"
 
     def action_run_step(self) -> None:
         step = self.selected
@@ -258,7 +303,13 @@ class DeployScreen(RunScreen):
     def action_abort_step(self) -> None:
         if (running := self.cockpit.running_step()) is not None:
             title = self.session.step_spec(*running).title
-            asks.abort(self.app, title, lambda: self.cockpit.intents.abort_step(*running))
+            command = self.session.state.step(*running).followed_run
+            abort = self.cockpit.intents.abort_step
+            if command is not None:
+                run = f"workflow run {command.workflow_run}"
+                asks.abort_workflow(self.app, title, run, lambda c: abort(*running, cancel_run=c))
+            else:
+                asks.abort(self.app, title, lambda: abort(*running))
 
     def action_end_window(self) -> None:
         if (step := self.selected) is not None:
@@ -312,6 +363,10 @@ class DeployScreen(RunScreen):
 
     def action_demo_fail(self) -> None:
         self.cockpit.intents.demo_fail_next()
+
+    def action_next_phase(self) -> None:
+        if (following := offered_phase(self.session, self.phase_id)) is not None:
+            self.cockpit.open_phase(following.id)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -1,5 +1,5 @@
-"""Modal dialogs: a text prompt (notes, reasons), a yes/no confirmation, and a pick among
-values a command's output offered.
+"""Modal dialogs: a text prompt (notes, reasons), a yes/no confirmation, a choice among a
+few named actions, and a pick among values a command's output offered.
 
 Owns the modals every screen uses to ask the operator something before an intent is
 sent. A prompt can require text (an override's reason) and says so.
@@ -12,13 +12,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 
 class TextPrompt(ModalScreen[str | None]):
-    """Ask for a line of text; dismisses with the text, or None when cancelled."""
+    """Ask for a line of text; dismisses with the text, or None when cancelled. ``ok`` names
+    the button after what it does ("Override", "Skip", "Search" …; "OK" when nothing more
+    fitting)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
@@ -29,7 +32,7 @@ class TextPrompt(ModalScreen[str | None]):
         *,
         required: bool = True,
         value: str = "",
-        ok: str = "Save",
+        ok: str = "OK",
     ):
         super().__init__()
         self.ok = ok
@@ -101,6 +104,45 @@ class Confirm(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class Choose(ModalScreen[str | None]):
+    """Pick one of a few actions, each a button named after it with its key; Escape is
+    the last one (the one that changes nothing). Dismisses with the chosen key."""
+
+    def __init__(self, title: str, detail: str, choices: list[tuple[str, str]]):
+        super().__init__()
+        self.choose_title = title
+        self.detail = detail
+        self.choices = choices
+        """(key, label) pairs; the last is the harmless one, focused first."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.choose_title, id="dialog-title", markup=False)
+            if self.detail:
+                yield Static(self.detail, id="dialog-detail", markup=False)
+            with Horizontal(id="dialog-buttons"):
+                for n, (key, label) in enumerate(self.choices):
+                    last = n == len(self.choices) - 1
+                    variant = "default" if last else "error" if n == 0 else "warning"
+                    yield Button(f"{label} ({key})", variant=variant, id=f"choice-{key}")
+
+    def on_mount(self) -> None:
+        self.query_one(f"#choice-{self.choices[-1][0]}", Button).focus()
+
+    def on_key(self, event: Key) -> None:
+        keys = {key for key, _ in self.choices}
+        if event.key in keys:
+            event.stop()
+            self.dismiss(event.key)
+        elif event.key == "escape":
+            event.stop()
+            self.dismiss(self.choices[-1][0])
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(str(event.button.id).removeprefix("choice-"))
 
 
 class PickPrompt(ModalScreen[str | None]):

@@ -4,8 +4,11 @@ Owns the app's long-lived readers: following the run's journal (ours, the superv
 a script's) and passing on what it gained as ``JournalAdvanced``; while driving, checking
 about once a second that a running step's supervisor is alive and showing what the
 driver found (still running, recorded, vanished, orphaned) in words; watching the shown
-step's log and saying ``OutputPending`` when it grew; and, for a watcher that came
-before the run, picking the run up when it starts. Every read happens off the event loop.
+step's log and saying ``OutputPending`` when it grew; for a watcher, looking every two
+seconds at whether the driver the journal names still holds the run's lock (a driver
+killed with ``kill -9`` is noticed, said once, and shown in the header until a driver
+comes back); and, for a watcher that came before the run, picking the run up when it
+starts. Every read happens off the event loop.
 """
 
 from __future__ import annotations
@@ -15,14 +18,19 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cockpit.clock import iso
+from cockpit.commander import driver_facts
 from cockpit.driver import Found
 from cockpit.logsearch import file_size
 from cockpit.session import RunSession
+from screens import followmode
 from screens.messages import OutputPending
 
 if TYPE_CHECKING:
     from screens.app import CockpitApp
 
+DRIVER_EVERY = 2.0
+"""Seconds between a watcher's looks at the run's lock (is its driver alive?)."""
 OUTPUT_EVERY = 0.05
 """Seconds between looks at the shown log's size (a stat, in a thread): at most 20 redraws
 a second."""
@@ -76,6 +84,8 @@ class Following:
                 self.app.notify(f"{title}: {f.words}", title="Still running from before")
             elif f.what == "recorded":
                 self.app.notify(f"{title}: {f.words}", title="Recorded from its supervisor")
+            elif f.what == "reattached":
+                self.app.notify(f"{title}: {f.words}", title="Re-attached", timeout=15)
             elif f.what == "not started":
                 self.app.notify(f"{title}: {f.words}; r starts it", title="Not started")
             elif f.what == "vanished":
@@ -100,8 +110,14 @@ class Following:
         """
         loop = asyncio.get_running_loop()
         checked = loop.time()
+        looked = -DRIVER_EVERY
         while True:
             await self.sync()
+            if self.app.driver is not None:
+                followmode.tell_view(self.app)
+            if self.app.read_only and loop.time() - looked >= DRIVER_EVERY:
+                looked = loop.time()
+                await self.look_at_driver()
             due = loop.time() - checked >= 1.0
             if due and self.app.driver is not None and self.app.running_step() is not None:
                 checked = loop.time()
@@ -109,6 +125,29 @@ class Following:
                     [f for f in await self.app.driver.reconcile() if f.what != "running"]
                 )
             await asyncio.sleep(self.app.follow_interval)
+
+    async def look_at_driver(self) -> None:
+        """Does the driver the journal names still hold the lock? (A watcher's question.)"""
+        session = self.app.session
+        if session is None or session.state.run is None:
+            return
+        facts = await asyncio.to_thread(driver_facts, session.state, session.lock, False)
+        before = self.app.driver_facts
+        if facts.state == "gone":
+            if before is None or before.state != "gone":
+                self.app.driver_gone_since = iso(session.clock.now())
+                self.app.notify(
+                    f"{facts.operator} stopped driving without closing: {facts.why}. Nobody "
+                    "drives this run now; start `cockpit` in its workspace to take over.",
+                    title="DRIVER GONE",
+                    severity="error",
+                    timeout=30,
+                )
+        else:
+            self.app.driver_gone_since = None
+        self.app.driver_facts = facts
+        if facts != before:
+            self.app.redraw()
 
     async def sync(self) -> None:
         """Read what the journal gained and redraw; reads happen off the event loop."""

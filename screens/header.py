@@ -1,8 +1,11 @@
-"""The run header shown on every screen, and the rollback banner.
+"""The commander's header shown on every screen, and the rollback banner.
 
-Owns the one line that tells the operator which run this is (type, version,
-run id, operator, elapsed clock) and whether this terminal drives or watches it,
-and the banner that appears on every screen when a rollback criterion is met.
+Owns the two lines that tell anyone looking which run this is and who drives it (or that
+the driver is gone, as a watcher noticed), how long the run and the incident have lasted,
+what runs now against its budget and what is next. Each fact has several forms, longest
+first; when the terminal is narrow the header takes shorter forms (dropping words, then
+titles' tails), never a fact. And the banner that appears on every screen when a rollback
+criterion is met or a decision is recorded.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from typing import TYPE_CHECKING, cast
 from rich.text import Text
 from textual.widgets import Static
 
-from cockpit.clock import local_hm, parse_iso
+from cockpit.clock import local_hms, parse_iso
+from cockpit.commander import DriverFacts, StepFacts, incident_clocks, now_and_next
 from cockpit.durations import format_clock
 from cockpit.progress import criteria_met
 from screens.messages import JournalAdvanced
@@ -23,12 +27,67 @@ if TYPE_CHECKING:
     from cockpit.session import RunSession
     from screens.app import CockpitApp
 
+Segment = tuple[list[str], str]
+"""A fact's forms (longest first) and its style."""
+
+
+def fit(segments: list[Segment], width: int, sep: str = " · ") -> Text:
+    """The segments on one line of ``width``: each takes the longest form that lets the
+    line fit, all giving way a step at a time, the last first; a fact never vanishes (a title's tail
+    is cut with … when even the shortest forms do not fit)."""
+    chosen = [0] * len(segments)
+
+    def length() -> int:
+        return sum(len(f[c]) for (f, _), c in zip(segments, chosen, strict=True)) + len(sep) * (
+            len(segments) - 1
+        )
+
+    shrunk = True
+    while length() > width and shrunk:  # a step at a time, the last segments first
+        shrunk = False
+        for n in reversed(range(len(segments))):
+            if length() > width and chosen[n] < len(segments[n][0]) - 1:
+                chosen[n] += 1
+                shrunk = True
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for n, ((forms, look), c) in enumerate(zip(segments, chosen, strict=True)):
+        if n:
+            text.append(sep, style="dim")
+        text.append(forms[c], style=look)
+    if len(text) > width:
+        text.truncate(max(1, width - 1))
+        text.append("…")
+    return text
+
+
+def _cut(title: str, room: int) -> str:
+    return title if len(title) <= room else title[: max(1, room - 1)] + "…"
+
+
+def _step(facts: StepFacts, word: str) -> list[str]:
+    """``now: Application Deployment 03:12 / 30m`` and shorter forms."""
+    if facts.elapsed is not None:
+        clock = format_clock(facts.elapsed)
+        timed = f"{clock} / {facts.budget}" if facts.budget else clock
+        if facts.over:
+            timed += " OVER"
+    else:
+        timed = f"({facts.budget})" if facts.budget else ""
+    where = f"{facts.phase_title} › " if facts.phase_title else ""
+    tail = f" {timed}" if timed else ""
+    return [
+        f"{word}: {where}{facts.title}{tail}",
+        f"{word}: {facts.title}{tail}",
+        f"{word}: {_cut(facts.title, 24)}{tail}",
+        f"{word}: {_cut(facts.title, 12)}{tail}",
+    ]
+
 
 class RunHeader(Static):
-    """Run id, type, version, operator and the elapsed clock (ticks every second)."""
+    """Who drives, the run, its clocks, now and next (ticks every second)."""
 
     DEFAULT_CSS = """
-    RunHeader { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+    RunHeader { height: 2; background: $panel; color: $foreground; padding: 0 1; }
     """
 
     def on_mount(self) -> None:
@@ -42,27 +101,100 @@ class RunHeader(Static):
         session = app.session
         if session is None or session.state.run is None:
             return Text("Release Cockpit — no run yet", style="bold")
-        run = session.state.run
-        elapsed = (session.clock.now() - parse_iso(run.started_at)).total_seconds()
-        text = Text()
-        text.append(f" {run.type.upper()} {run.version} ", style="bold reverse")
-        text.append(f"  run {run.id}  ·  operator {run.operator}  ·  started ")
-        text.append(local_hm(run.started_at))
-        text.append("  ·  elapsed ")
-        text.append(format_clock(elapsed), style="bold")
-        if app.read_only:
-            text.append("   WATCHING (read-only)", style=style(app, "warning", bold=True))
-            driver = session.state.driver
-            if driver:
-                text.append(
-                    f" — driven by {driver.get('operator')} (pid {driver.get('pid')} "
-                    f"on {driver.get('host')})"
-                )
-            else:
-                text.append(" — nobody drives it now")
-        else:
-            text.append("   DRIVING", style=style(app, "success", bold=True))
+        width = max(20, self.size.width - 2 if self.size.width else 158)
+        text = fit(self._who(app, session), width)
+        text.append("\n")
+        text.append_text(fit(self._when(app, session), width))
         return text
+
+    def _who(self, app: CockpitApp, session: RunSession) -> list[Segment]:
+        run = session.state.run
+        assert run is not None
+        now = session.clock.now()
+        elapsed = format_clock((now - parse_iso(run.started_at)).total_seconds())
+        warn, good = style(app, "warning", bold=True), style(app, "success", bold=True)
+        bad = style(app, "error", bold=True)
+        out: list[Segment] = []
+        if not app.read_only:
+            out.append((["DRIVING"], good))
+            out.append(([f"you drive as {session.operator}", session.operator], ""))
+        else:
+            out.append((["WATCHING (read-only)", "WATCHING"], warn))
+            facts = app.driver_facts or DriverFacts(
+                "driven" if session.state.driver else "nobody",
+                (session.state.driver or {}).get("operator"),
+                (session.state.driver or {}).get("pid"),
+                (session.state.driver or {}).get("host"),
+            )
+            if facts.state == "gone":
+                since = local_hms(app.driver_gone_since)
+                out.append(
+                    (
+                        [
+                            f"DRIVER GONE since {since} — {facts.why}",
+                            f"DRIVER GONE since {since} (pid {facts.pid})",
+                            f"DRIVER GONE {since}",
+                        ],
+                        bad,
+                    )
+                )
+            elif facts.state == "nobody":
+                out.append((["nobody drives it now", "no driver"], warn))
+            else:
+                out.append(
+                    (
+                        [
+                            f"driven by {facts.operator} (pid {facts.pid} on {facts.host})",
+                            f"driven by {facts.operator} (pid {facts.pid})",
+                            f"by {facts.operator}",
+                        ],
+                        "",
+                    )
+                )
+        if app.read_only:
+            following = ["following the driver's screen", "following"]
+            out.append((following if app.follow_driver else ["F: follow the driver", "F"], ""))
+        out.append(([f"{run.type.upper()} {run.version}", run.version], "bold"))
+        out.append(
+            (
+                [
+                    f"run {run.id} since {local_hms(run.started_at)}, elapsed {elapsed}",
+                    f"elapsed {elapsed}",
+                    elapsed,
+                ],
+                "",
+            )
+        )
+        return out
+
+    def _when(self, app: CockpitApp, session: RunSession) -> list[Segment]:
+        now = session.clock.now()
+        running, coming = now_and_next(session.runbook, session.state, now)
+        clocks = incident_clocks(session.runbook, session.state, now)
+        bad = style(app, "error", bold=True)
+        out: list[Segment] = []
+        long, short = [], []
+        if clocks.since_criterion is not None:
+            long.append(f"criterion met {format_clock(clocks.since_criterion)} ago")
+            short.append(f"crit {format_clock(clocks.since_criterion)}")
+        if clocks.since_down is not None:
+            long.append(f"DOWN for {format_clock(clocks.since_down)}")
+            short.append(f"DOWN {format_clock(clocks.since_down)}")
+        if clocks.since_decision is not None:
+            long.append(f"{clocks.decision} decided {format_clock(clocks.since_decision)} ago")
+            short.append(f"{clocks.decision} {format_clock(clocks.since_decision)}")
+        if long:
+            out.append(([f"INCIDENT: {', '.join(long)}", " ".join(short)], bad))
+        if running is not None:
+            look = bad if running.over else "bold"
+            out.append((_step(running, "now"), look))
+        else:
+            out.append((["now: nothing running", "now: —"], "dim"))
+        if coming is not None:
+            out.append((_step(coming, "next"), ""))
+        else:
+            out.append((["next: nothing left to do", "next: —"], "dim"))
+        return out
 
 
 class RollbackBanner(Static):
@@ -97,7 +229,7 @@ class RollbackBanner(Static):
             choice = "ROLL BACK" if d.choice == "rollback" else "FIX FORWARD"
             text.append(
                 ("\n" if met else "") + f"DECISION: {choice} — {d.rationale} "
-                f"(decided by {d.commander}, {local_hm(d.ts)})",
+                f"(decided by {d.commander}, {local_hms(d.ts)})",
                 style="bold",
             )
         if met or decisions:

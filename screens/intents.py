@@ -116,6 +116,7 @@ class Intents:
                 TextPrompt(
                     f"Run {exc.step.title} out of order?",
                     f"{exc} The reason is journaled with your name and shown in the report.",
+                    ok="Run out of order",
                 )
             )
             if reason:
@@ -123,14 +124,14 @@ class Intents:
         except (CockpitError, OSError) as exc:
             self._say(str(exc), "Not started", "error")
 
-    def abort_step(self, phase_id: str, step_id: str) -> None:
-        self._worker(self._abort_step(phase_id, step_id), "abort")
+    def abort_step(self, phase_id: str, step_id: str, cancel_run: bool = True) -> None:
+        self._worker(self._abort_step(phase_id, step_id, cancel_run), "abort")
 
-    async def _abort_step(self, phase_id: str, step_id: str) -> None:
+    async def _abort_step(self, phase_id: str, step_id: str, cancel_run: bool) -> None:
         if self.driver is None:
             return
         try:
-            survivors = await self.driver.abort_step(phase_id, step_id)
+            survivors = await self.driver.abort_step(phase_id, step_id, cancel_run)
         except (CockpitError, OSError) as exc:
             self._say(str(exc), "Not aborted", "error")
             return
@@ -185,6 +186,11 @@ class Intents:
         rollback = driver.session.runbook.kind_id("rollback")
         if opened[0] and rollback is not None:  # the runbook's rollback phase, opened
             self.app.open_phase(rollback)
+
+    def begin_decision(self) -> None:
+        """The decision dialog opened: the decision's stage is timed from now."""
+        if self.driver is not None:
+            self._worker(self.guard(self.driver.begin_decision()), "intent")
 
     def hotfix_branch(self, incident: str) -> None:
         self._worker(self._hotfix_branch(incident), "git")

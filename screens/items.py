@@ -3,20 +3,23 @@
 Owns how a phase's items look: grouped by section (or by stage for timed procedures)
 with each section's count, due time or stage timer, each item's tick, role, who ticked it
 and when, its note and what verifies it; the phase heading (progress bar, release type
-or "every release type"), the banner of a locked or overridden phase, and the
-highlighted item's detail (notes history, evidence). Each is given the phase and the
-run in its constructor and redraws from the run's state when asked.
+or "every release type"; once complete, the next phase and its key), the banner of a
+locked or overridden phase, and the highlighted item's detail (notes history, evidence
+in words). Each is given the phase and the run in its constructor and redraws from the
+run's state when asked.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import App
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from cockpit.clock import Clock, local_hm, parse_iso
+from cockpit.clock import Clock, local_hms, parse_iso
 from cockpit.durations import format_clock
-from cockpit.progress import deploy_finished_at, due_text, step_times
+from cockpit.evidence import evidence_words
+from cockpit.progress import deploy_finished_at, due_text, next_phase, step_times
 from cockpit.runbook import Entry, Phase, Step, applies
 from cockpit.session import RunSession
 from screens.theme import bar, style
@@ -148,11 +151,15 @@ class ChecklistView(OptionList):
             text.append("  note required", style=style(self.app, "warning"))
         if not applicable and entry.types:
             text.append(f"  ({'/'.join(entry.types)} only)", style="dim")
+        if entry.item.answer and not st.checked:
+            text.append("  answer: y yes · n no · u unknown", style="dim")
+        if st.checked and st.answer:
+            text.append(f"   → {st.answer.upper()}", style="bold")
         if st.checked:
             who = f"{st.signed_by} (by {st.by})" if st.signed_by else st.by
-            text.append(f"   ✓ {who} {local_hm(st.at)}", style=style(self.app, "success"))
+            text.append(f"   ✓ {who} {local_hms(st.at)}", style=style(self.app, "success"))
         elif st.by:
-            text.append(f"   unticked by {st.by} {local_hm(st.at)}", style="dim")
+            text.append(f"   unticked by {st.by} {local_hms(st.at)}", style="dim")
         if st.note:
             text.append(f"\n        ↳ {st.note}", style="italic")
         return text
@@ -172,9 +179,36 @@ class PhaseHeading(Static):
             heading.append("   showing every release type", style=style(self.app, "warning"))
         else:
             heading.append(f"   {session.release_type} release", style="dim")
+        if p.complete:
+            heading.append_text(offer_next(self.app, phase, session))
         if phase.summary:
             heading.append(f"\n{phase.summary}", style="dim")
         self.update(heading)
+
+
+NEXT_KEY = "N"
+"""The key that opens the next phase (``next_phase`` on the checklist and deploy screens)."""
+
+
+def offered_phase(session: RunSession, phase_id: str) -> Phase | None:
+    """The phase ``NEXT_KEY`` opens: the next one to go on with once ``phase_id`` is
+    complete (``cockpit.progress.next_phase``), None before."""
+    if not session.progress(phase_id).complete:
+        return None
+    return next_phase(session.runbook, session.state, phase_id)
+
+
+def offer_next(app: App, phase: Phase, session: RunSession) -> Text:
+    """A complete phase's line naming the next one and its key: "Pre-Release Gates complete
+    — N: next, Staging Deployment" (or that no later phase is open to go on with)."""
+    following = next_phase(session.runbook, session.state, phase.id)
+    text = Text("\n")
+    text.append(f"✓ {phase.title} complete", style=style(app, "success", bold=True))
+    if following is not None:
+        text.append(f" — {NEXT_KEY}: next, {following.title}", style="bold")
+    else:
+        text.append(" — no later phase waits to be done", style="dim")
+    return text
 
 
 class LockBanner(Static):
@@ -192,7 +226,7 @@ class LockBanner(Static):
             )
         elif p.overridden:
             o = session.state.overrides[phase.id]
-            self.update(Text(f"Opened early by {o.by} at {local_hm(o.at)}: {o.reason}"))
+            self.update(Text(f"Opened early by {o.by} at {local_hms(o.at)}: {o.reason}"))
         self.set_class(p.locked, "-locked")
         self.set_class(p.overridden and not p.locked, "-overridden")
         self.display = p.locked or p.overridden
@@ -211,12 +245,14 @@ class ItemDetail(Static):
         text.append(f"   id {entry.item.id}", style="dim")
         if entry.role:
             text.append(f"   signed by: {entry.role}")
+        if st.checked and st.answer:
+            text.append(f"\nanswered {st.answer.upper()}")
         if st.checked and st.signed_by:
-            text.append(f"\nsigned by {st.signed_by}, recorded by {st.by} at {local_hm(st.at)}")
+            text.append(f"\nsigned by {st.signed_by}, recorded by {st.by} at {local_hms(st.at)}")
         elif st.checked:
-            text.append(f"\nticked by {st.by} at {local_hm(st.at)}")
+            text.append(f"\nticked by {st.by} at {local_hms(st.at)}")
         if st.evidence:
-            text.append("\nevidence: " + ", ".join(f"{k}={v}" for k, v in st.evidence.items()))
+            text.append(f"\nevidence: {evidence_words(st.evidence)}")
         for note in st.notes[-3:]:
-            text.append(f"\n  {local_hm(note['at'])} {note['by']}: {note['text']}", style="italic")
+            text.append(f"\n  {local_hms(note['at'])} {note['by']}: {note['text']}", style="italic")
         self.update(text)

@@ -22,6 +22,7 @@ from cockpit.clock import parse_iso
 from cockpit.durations import format_clock, format_duration
 from cockpit.git_summary import GitSummary, summarise
 from cockpit.monitor import ROLLBACK_FACTOR, EnvHealth, ratio_to_baseline
+from cockpit.phaseclock import PhaseClock, phase_clock
 from cockpit.probe import DEGRADED, DOWN, OK_WORDS, READY, UNKNOWN
 from cockpit.progress import step_state, step_times
 from cockpit.secrets import mask_userinfo
@@ -224,7 +225,8 @@ class HealthPanel(Vertical):
 
 
 class DeployPanel(Panel):
-    """The production deployment's steps: state, elapsed against budget, and the total."""
+    """The production deployment's steps: state, elapsed against budget, and the deployment
+    time (its wall clock, pauses apart, as ``status`` and the report state it)."""
 
     def on_mount(self) -> None:
         phase = self.cockpit.ws.runbook.of_kind("deploy")
@@ -242,10 +244,8 @@ class DeployPanel(Panel):
             return Text("")
         steps = phase.steps_for(session.release_type) if session else phase.steps
         text = Text()
-        total = spent = 0.0
         now = self.cockpit.clock.now()
         for n, step in enumerate(steps, 1):
-            total += step.budget.high if step.budget else 0
             state = step_state(phase, step, session.state) if session else "pending"
             took = ""
             started, finished = step_times(phase, step, session.state) if session else (None, None)
@@ -253,7 +253,6 @@ class DeployPanel(Panel):
                 seconds = (
                     (parse_iso(finished) if finished else now) - parse_iso(started)
                 ).total_seconds()
-                spent += seconds
                 took = format_clock(seconds)
             colour = STEP_COLOURS.get(state)
             text.append(f"{n}. {step.title:<30}")
@@ -265,11 +264,16 @@ class DeployPanel(Panel):
                 text.append(
                     f"waits for {', '.join(p.waiting_on)}\n", style=style(self.app, "warning")
                 )
+        if session is not None:
+            clock = phase_clock(phase, session.state, now)  # as status and the report say it
+        else:
+            clock = PhaseClock(phase.id, float(sum(s.budget.high for s in steps if s.budget)))
         text.append(
-            f"{format_clock(spent)} of {format_duration(total)} budgeted · runbook target < "
-            f"{format_duration(self.cockpit.ws.config.targets.deployment_time)}",
-            style="dim",
+            f"deployment {clock.clock_words()}",
+            style=style(self.app, "error", bold=True) if clock.over_budget else "dim",
         )
+        target = format_duration(self.cockpit.ws.config.targets.deployment_time)
+        text.append(f"\n{clock.budget_words()} · runbook target < {target}", style="dim")
         return text
 
 

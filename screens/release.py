@@ -25,9 +25,21 @@ from cockpit.events import ReleaseCreated, ReleaseFailed, TagCreated
 from cockpit.report import build, markdown
 from screens.dialogs import Confirm
 from screens.header import RollbackBanner, RunHeader
+from screens.keyrules import NOT_NOW
 
 if TYPE_CHECKING:
     from screens.app import CockpitApp
+
+
+NEEDS_VIEW = ("save_messages", "post_slack", "send_email")
+"""Keys that act on the filled messages: dimmed until the repository has been read."""
+
+UNCONFIGURED = {
+    "post_slack": "no Slack webhook: set notify.slack_webhook in cockpit.yaml",
+    "send_email": "no e-mail relay: set notify.email in cockpit.yaml",
+    "github_release": "no GitHub repository: set github: in cockpit.yaml",
+}
+"""What a key dimmed for want of configuration says when it is pressed."""
 
 
 class ReleaseScreen(Screen):
@@ -110,14 +122,19 @@ class ReleaseScreen(Screen):
             area.load_text(view.draft.render())
         self.query_one("#slack", Static).update(Text(view.slack))
         self.query_one("#email", Static).update(Text(view.email))
+        self.refresh_bindings()  # the keys that act on the messages apply now
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("back", "copy"):
+        if action == "back":
             return True
+        if action == "copy":
+            return True if self.view is not None else None
         if self.focused is not None and isinstance(self.focused, TextArea):
             return False  # typing in the editor: letters are text
         if self.cockpit.read_only or self.cockpit.session is None:
             return False
+        if self.view is None and action in NEEDS_VIEW:
+            return None
         if action == "post_slack":
             return True if self.cockpit.ws.config.notify.slack_webhook else None
         if action == "send_email":
@@ -126,8 +143,15 @@ class ReleaseScreen(Screen):
             return True if self.cockpit.ws.config.github else None
         return True
 
-    async def _act(self, title: str, detail: str, act) -> None:
-        if not await self.app.push_screen_wait(Confirm(title, detail, yes="Do it", no="Cancel")):
+    def why_not(self, action: str) -> str:
+        """Why a key shown dimmed does nothing now (said when it is pressed)."""
+        if self.view is None and (action in NEEDS_VIEW or action == "copy"):
+            return "still reading the repository: the messages are not filled yet"
+        return UNCONFIGURED.get(action, NOT_NOW)
+
+    async def _act(self, title: str, detail: str, act, yes: str) -> None:
+        """Ask (the yes button named after the action), act, journal what became of it."""
+        if not await self.app.push_screen_wait(Confirm(title, detail, yes=yes, no="Cancel")):
             return
         try:
             intent = await act()
@@ -153,6 +177,7 @@ class ReleaseScreen(Screen):
             "Write CHANGELOG.md?",
             "The section above goes at the top, below the title.",
             lambda: asyncio.to_thread(release.do_write_changelog, session, text),
+            yes="Write",
         )
 
     @work(group="release-act", exit_on_error=False)
@@ -165,6 +190,7 @@ class ReleaseScreen(Screen):
             f"Create tag {name} at HEAD?",
             "Nothing is pushed (p pushes, separately).",
             lambda: asyncio.to_thread(release.do_tag, session, kind),
+            yes="Tag",
         )
 
     @work(group="release-act", exit_on_error=False)
@@ -176,7 +202,10 @@ class ReleaseScreen(Screen):
             return
         name = tags[-1]
         await self._act(
-            f"Push {name}?", f"Runs: git push origin {name}", lambda: release.do_push(session, name)
+            f"Push {name}?",
+            f"Runs: git push origin {name}",
+            lambda: release.do_push(session, name),
+            yes="Push",
         )
 
     @work(group="release-act", exit_on_error=False)
@@ -190,6 +219,7 @@ class ReleaseScreen(Screen):
             "Save the messages?",
             f"To {session.dir / 'messages'}",
             lambda: asyncio.to_thread(release.do_save_messages, session, view),
+            yes="Save",
         )
 
     @work(group="release-act", exit_on_error=False)
@@ -201,6 +231,7 @@ class ReleaseScreen(Screen):
             "Post the Slack message?",
             "To the webhook in cockpit.yaml (notify.slack_webhook).",
             lambda: release.do_post_slack(session, view.slack),
+            yes="Post",
         )
 
     @work(group="release-act", exit_on_error=False)
@@ -214,6 +245,7 @@ class ReleaseScreen(Screen):
             f"To {', '.join(settings.to)} through {settings.host}:{settings.port} "
             f"({settings.security}).",
             lambda: release.do_send_email(session, view.email),
+            yes="Send",
         )
 
     @work(group="release-act", exit_on_error=False)
@@ -235,6 +267,7 @@ class ReleaseScreen(Screen):
             f"In {settings.repo}, at the tag's commit (HEAD if the tag is not here yet); "
             "the notes are the changelog draft as shown.",
             create,
+            yes="Create",
         )
         if done and isinstance(done[-1], ReleaseCreated):
             self.release_url = done[-1].url

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -120,9 +121,22 @@ class WaitingScreen(Screen):
     def compose(self) -> ComposeResult:
         with Vertical(id="start-box"):
             yield Label("Waiting for a run to start", id="start-title")
+            app = cast("CockpitApp", self.app)
+            runs = app.ws.runs_dir
+            earlier = sorted(p.name for p in runs.iterdir() if p.is_dir()) if runs.is_dir() else []
             yield Static(
-                "This terminal watches read-only. As soon as someone starts a run in this "
-                "workspace, it opens here.",
+                Text(
+                    f"Workspace: {app.ws.root}\n"
+                    f"State: {app.ws.state_dir}\n\n"
+                    "This terminal watches read-only. As soon as someone starts a run in this "
+                    "workspace, it opens here. "
+                    + (
+                        f"No run is active; {len(earlier)} closed run(s) are here (`cockpit runs`)."
+                        if earlier
+                        else "No run has ever started here: is this the folder the driver "
+                        "uses? (`cockpit --workspace DIR watch`)"
+                    )
+                ),
                 id="start-current",
             )
         yield Footer()

@@ -3,7 +3,7 @@
 ``StepList`` (each step's state in words and its timer against budget; it moves to a
 step as it starts), ``StepDetail`` (the selected step's commands fully substituted
 and how it ended), ``StepChecks`` (its checks to tick), ``OrphanBanner`` and
-``PhaseTimer`` (the heading: total time against the budgets). The log and the CPU/memory
+``PhaseTimer`` (the heading: the wall clock, pauses apart, against the budgets). The log and the CPU/memory
 line are ``screens.steplog``'s.
 Each is given what it needs when it is made and reads the run's state; none sends an
 intent (the screen does).
@@ -18,14 +18,16 @@ from rich.text import Text
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from cockpit.clock import Clock, local_hm
-from cockpit.durations import format_clock, format_duration
+from cockpit.clock import Clock, local_hms
+from cockpit.durations import format_clock
 from cockpit.errors import CockpitError
 from cockpit.events import StepStatus
+from cockpit.phaseclock import phase_clock
 from cockpit.progress import step_seconds, step_state
 from cockpit.runbook import Phase, Step
 from cockpit.runner import shown_commands
 from cockpit.session import RunSession
+from screens.items import offer_next
 from screens.theme import STEP_COLOURS, style
 
 MARKS = {"pending": "·", "running": "▶", "done": "✓", "failed": "✗", "skipped": "↷", "aborted": "■"}
@@ -152,7 +154,7 @@ class StepDetail(Static):
             colour = "error" if st.state not in ("skipped", "done") else "warning"
             text.append(f"{st.state}: {st.reason}", style=style(self.app, colour))
             if st.by:
-                text.append(f" ({st.by}, {local_hm(st.finished_at)})", style="dim")
+                text.append(f" ({st.by}, {local_hms(st.finished_at)})", style="dim")
         self.update(text.rstrip() or text)
 
 
@@ -186,17 +188,17 @@ class OrphanBanner(Static):
 
 
 class PhaseTimer(Static):
-    """The phase's title, total time against the sum of its budgets, RUNNING, a lock."""
+    """The phase's title, its wall clock (pauses apart) against the sum of its budgets
+    (``cockpit.phaseclock``: the deployment time ``status`` and the report state),
+    RUNNING, a lock."""
 
     def show(self, phase: Phase, steps: list[Step], session: RunSession, running: bool) -> None:
-        now = session.clock.now()
-        total_budget = sum(s.budget.high for s in steps if s.budget)
-        elapsed = sum(elapsed_of(phase, s, session, now) or 0 for s in steps)
+        clock = phase_clock(phase, session.state, session.clock.now())
         text = Text()
         text.append(phase.title, style="bold")
-        text.append(
-            f"   total {format_clock(elapsed)} of {format_duration(total_budget)} budgeted",
-            style=style(self.app, "error", bold=True) if elapsed > total_budget else "",
+        text.append(  # the title names the phase: "Production Deployment   12:04 wall clock …"
+            "   " + clock.words(),
+            style=style(self.app, "error", bold=True) if clock.over_budget else "",
         )
         if running:
             text.append("   RUNNING", style=style(self.app, "accent", bold=True))
@@ -206,4 +208,6 @@ class PhaseTimer(Static):
                 f"   locked: waits for {', '.join(p.waiting_on)} (override on its checklist)",
                 style=style(self.app, "warning"),
             )
+        if p.complete:
+            text.append_text(offer_next(self.app, phase, session))
         self.update(text)

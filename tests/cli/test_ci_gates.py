@@ -140,6 +140,16 @@ def test_the_release_commit_is_the_production_tag_when_there_is_one(run, sim):
     assert f"on {tagged[:7]} (production-v1.3.0)" in out.stdout
 
 
+def test_before_the_production_tag_the_release_candidate_tag_is_the_release_commit(run, sim):
+    candidate = head(run, "HEAD~1")
+    subprocess.run(["git", "-C", str(run), "tag", "rc-v1.3.0", candidate], check=True)
+    sim.set_check(head(run), "typecheck", "failure")  # HEAD moved on past the candidate
+    sim.set_check(candidate, "typecheck", "success")
+    out = check(run, "typescript-compilation-passes")
+    assert out.returncode == 0, out.stderr
+    assert f"on {candidate[:7]} (rc-v1.3.0)" in out.stdout
+
+
 def test_staging_deployment_verifies_from_its_workflow_run(run, sim):
     sha = head(run)
     item = "deploy-to-vercel-staging-environment"

@@ -88,7 +88,7 @@ def test_a_failing_step_exits_1(workspace):
     set_tool(workspace, "false")
     result = run(workspace, "--headless", "--yes")
     assert result.returncode == 1
-    assert "step failed: `false apply` failed: exit 1" in result.stdout
+    assert "step failed: `false apply` exited 1" in result.stdout
 
 
 def test_ctrl_c_aborts_exit_3_and_leaves_nothing(workspace):

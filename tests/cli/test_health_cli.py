@@ -70,7 +70,7 @@ def test_check_verifies_a_self_verifying_item(service, workspace_dir):
     service.set_mode("staging", "down")
     failed = cockpit(workspace_dir, "check", "staging-deployment", "verify-deployment-health")
     assert failed.returncode == 1
-    assert "not verified: staging DOWN — HTTP 503" in failed.stderr
+    assert "not verified: staging DOWN: HTTP 503" in failed.stderr
     service.set_mode("staging", "healthy")
     ok = cockpit(workspace_dir, "check", "staging-deployment", "verify-deployment-health")
     assert ok.returncode == 0, ok.stderr

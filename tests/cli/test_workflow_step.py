@@ -247,3 +247,29 @@ def test_a_workflow_without_github_configured_is_file_and_line(tmp_path):
     assert "deploy.yaml:8: a 'workflow:' command needs GitHub configured" in checked.stdout + (
         checked.stderr
     )
+
+
+def test_a_supervisor_killed_mid_follow_is_re_attached_to_the_same_run(tmp_path, sim):
+    sim.duration = 4.0
+    root = started(workspace(tmp_path, sim))
+    proc = deploying(root)
+    wait_followed(root)
+    _, status, _ = files(root)
+    os.kill(proc.pid, signal.SIGKILL)  # the cockpit and the step's supervisor both die
+    os.kill(status["supervisor"]["pid"], signal.SIGKILL)
+    proc.communicate(timeout=30)
+    (run,) = sim.runs.values()
+    again = cockpit(root, "run", "deploy", "--headless", "--yes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"re-attached to workflow run {run.id}" in again.stdout
+    assert len(sim.runs) == 1 and sim.cancels == []  # never dispatched twice
+    log, status, journal = files(root)
+    assert "=== re-attached: Application Deployment (attempt 1)" in log
+    assert f"run {run.id}: completed, success" in log
+    assert log.count("$ workflow deploy-production.yml") == 1
+    assert (status["state"], status["attempt"]) == ("done", 1)
+    assert status["commands"][0]["workflow_run"] == run.id
+    assert status["commands"][0]["exit_code"] == 0
+    starts = [e for e in journal if e["type"] == "step.started"]
+    assert len(starts) == 1
+    assert step_state(root)["state"] == "done"

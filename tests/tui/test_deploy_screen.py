@@ -88,7 +88,7 @@ async def test_run_fail_retry_skip(ship):
         await until(pilot, lambda: isinstance(app.screen, TextPrompt), "asked again")
         await pilot.press(*"production", "enter")
         await until(pilot, lambda: state(ship, "apply") == "failed", "apply failed")
-        assert "failed: exit 4" in ship.state.step("ship", "apply").reason
+        assert ship.state.step("ship", "apply").reason == "`exit 4` exited 4"
         set_tool(ship, "echo applied")
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, TextPrompt), "confirm for the retry")

@@ -58,7 +58,7 @@ def test_a_step_printing_a_title_sequence_leaves_the_pane_title_alone(tmp_path, 
     if front == "tui":
         wait_for(lambda: "Phases" in tmux("capture-pane", "-p", "-t", "t"), "the dashboard")
         tmux("send-keys", "-t", "t", "Down", "Enter")
-        wait_for(lambda: "Noisy" in tmux("capture-pane", "-p", "-t", "t"), "the deploy screen")
+        wait_for(lambda: "Run/retry" in tmux("capture-pane", "-p", "-t", "t"), "the deploy screen")
         tmux("send-keys", "-t", "t", "r")
     wait_for(lambda: log.exists() and b"done-printing" in log.read_bytes(), "the step printed")
     wait_for(

@@ -1,4 +1,6 @@
-"""SVG snapshots of the dashboard and a checklist: fixed size, frozen clock, deterministic repo.
+"""SVG snapshots of the dashboard, a checklist, the deploy screen and a watcher's deploy
+screen with a running step, each at 80x24 (a laptop terminal) and 160x48: frozen clock,
+deterministic repo.
 
 Regenerate on purpose only (``pytest --snapshot-update tests/test_snapshots.py``), after
 looking at the SVGs.
@@ -8,18 +10,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from cockpit.clock import iso
 from cockpit.probe import DEGRADED, READY, Sample
 from screens.app import CockpitApp
 from screens.checklist import ChecklistScreen
 from screens.panels import GitPanel, HealthPanel
 
-SIZE = (160, 48)
+SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
 
 
-def make_app(session) -> CockpitApp:
+def make_app(session, read_only: bool = False) -> CockpitApp:
     return CockpitApp(
-        session.ws, session, clock=session.clock, follow_interval=0.05, poll_health=False
+        session.ws,
+        session,
+        clock=session.clock,
+        follow_interval=0.05,
+        poll_health=False,
+        read_only=read_only,
     )
 
 
@@ -61,7 +70,8 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
-def test_dashboard_snapshot(snap_compare, session):
+@SIZES
+def test_dashboard_snapshot(snap_compare, session, size):
     session.check("pre-release-gates", "typescript-compilation-passes", note="CI #4411")
     session.check("pre-release-gates", "eslint-checks-pass-with-zero-errors")
     for entry in session.ws.runbook.phase("staging-deployment").items_for("standard"):
@@ -71,10 +81,11 @@ def test_dashboard_snapshot(snap_compare, session):
     )
     session.refresh()
     session.clock.advance(timedelta(minutes=12, seconds=7).total_seconds())
-    assert snap_compare(make_app(session), terminal_size=SIZE, run_before=settle)
+    assert snap_compare(make_app(session), terminal_size=size, run_before=settle)
 
 
-def test_checklist_snapshot(snap_compare, session):
+@SIZES
+def test_checklist_snapshot(snap_compare, session, size):
     session.override("pre-production", "Gates signed off in CAB-88")
     session.check("pre-production", "staging-healthy")
     session.add_note(
@@ -91,10 +102,11 @@ def test_checklist_snapshot(snap_compare, session):
         await pilot.press("down")
         await pilot.pause()
 
-    assert snap_compare(make_app(session), terminal_size=SIZE, run_before=open_checklist)
+    assert snap_compare(make_app(session), terminal_size=size, run_before=open_checklist)
 
 
-def test_deploy_screen_snapshot(snap_compare, session):
+@SIZES
+def test_deploy_screen_snapshot(snap_compare, session, size):
     session.override("production-deploy", "CAB-88: gates signed off in the meeting")
     clock = session.clock
     phase, first, second = "production-deploy", "pre-deployment-validation", "db-migration"
@@ -132,4 +144,40 @@ def test_deploy_screen_snapshot(snap_compare, session):
             await pilot.pause(0.02)
         await pilot.pause()
 
-    assert snap_compare(make_app(session), terminal_size=SIZE, run_before=open_deploy)
+    assert snap_compare(make_app(session), terminal_size=size, run_before=open_deploy)
+
+
+@SIZES
+def test_watch_view_of_a_running_step_snapshot(snap_compare, session, size):
+    """A watcher on the deploy screen while the driver's step runs: the header says who
+    drives (nobody: no lock is held here), what runs against its budget, what is next."""
+    session.override("production-deploy", "CAB-88: gates signed off in the meeting")
+    clock = session.clock
+    phase, first, second = "production-deploy", "pre-deployment-validation", "db-migration"
+    session.write(session.plan_step_start(phase, first, ["probe staging", "probe production"]))
+    clock.advance(240)
+    session.write(session.plan_step_finished(phase, first, "done", 0, None, 240))
+    session.write(session.plan_step_start(phase, second, ["migrate --env PROD"]))
+    session.refresh()
+    log = session.log_path(phase, second)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(
+        "2026-11-24T14:04:00.000Z # === Database Migration (attempt 1) by ana\n"
+        "2026-11-24T14:04:00.010Z # $ migrate --env PROD\n"
+        "2026-11-24T14:04:01.000Z O connecting to PROD database ... ok\n"
+        "2026-11-24T14:04:02.000Z O applying 20261101_add_survey_table ...\n"
+    )
+    clock.advance(7 * 60 + 12)
+
+    async def open_deploy(pilot) -> None:
+        pilot.app.open_phase(phase)
+        for _ in range(250):  # until the watcher shows the running step's log
+            screen = pilot.app.screen
+            logs = screen.query("#step-log") if type(screen).__name__ == "DeployScreen" else []
+            if logs and any("applying" in line.text for line in logs.first().lines):
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
+
+    app = make_app(session, read_only=True)
+    assert snap_compare(app, terminal_size=size, run_before=open_deploy)

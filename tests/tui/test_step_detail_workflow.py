@@ -5,12 +5,14 @@ command while it is followed and after it concluded."""
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Button, Static
 
 from cockpit.session import RunSession
 from cockpit.simgithub import SimGitHub
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.deploy import DeployScreen
+from screens.dialogs import Choose
 from screens.steps import StepDetail
 from tests.cli.test_workflow_step import PHASE, TOKEN
 from tests.helpers import phase_workspace, until
@@ -62,3 +64,67 @@ async def test_step_detail_shows_the_workflow_run_and_its_page(tmp_path, sim, mo
             assert TOKEN not in text
     finally:
         session.close()
+
+
+async def abort_following(tmp_path, sim, monkeypatch, key: str):
+    """Run the workflow step in the TUI, press x while its run is followed, answer ``key``;
+    (the session, the run, the dialog's text)."""
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    sim.duration = 60.0
+    root = phase_workspace(
+        tmp_path / "ws",
+        {"deploy.yaml": PHASE},
+        vars={"git_ref": "main"},
+        github={"api_url": sim.api_url, "repo": "acme/shop", "poll": "200ms"},
+    )
+    session = RunSession.start(Workspace.open(root), "standard", "3.1.0", operator="ana")
+    app = CockpitApp(session.ws, session, follow_interval=0.05, poll_health=False)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            app.open_phase("deploy")
+            await until(pilot, lambda: isinstance(app.screen, DeployScreen), "deploy screen")
+            await pilot.pause()
+            await pilot.press("r")
+            step = session.state.step
+            await until(
+                pilot,
+                lambda: step("deploy", "ship").followed_run is not None,
+                "the run followed",
+                attempts=1000,
+            )
+            (run,) = sim.runs.values()
+            await pilot.press("x")
+            await until(pilot, lambda: isinstance(app.screen, Choose), "the abort question")
+            asked = " ".join(str(s.render()) for s in app.screen.query(Static))
+            asked += " ".join(str(b.label) for b in app.screen.query(Button))
+            await pilot.press(key)
+            await until(
+                pilot,
+                lambda: step("deploy", "ship").state == "aborted",
+                "the step aborted",
+                attempts=1500,
+            )
+            return session, run, asked
+    finally:
+        session.close()
+
+
+async def test_abort_offers_to_leave_the_workflow_run_running(tmp_path, sim, monkeypatch):
+    session, run, asked = await abort_following(tmp_path, sim, monkeypatch, "l")
+    assert f"workflow run {run.id}" in asked
+    assert "Abort and cancel the run (c)" in asked and "Abort, leave it running (l)" in asked
+    assert sim.cancels == []  # left running on GitHub
+    data, _ = run.snapshot(sim.html_base, sim.repo)
+    assert data["status"] != "completed"  # GitHub still runs it
+    st = session.state.step("deploy", "ship")
+    assert "left running on GitHub" in st.reason or "left running on GitHub" in (
+        st.commands[-1].outcome or ""
+    )
+
+
+async def test_abort_offers_to_cancel_the_workflow_run(tmp_path, sim, monkeypatch):
+    session, run, _ = await abort_following(tmp_path, sim, monkeypatch, "c")
+    assert sim.cancels == [run.id]
+    assert f"workflow run {run.id} cancelled" in (
+        session.state.step("deploy", "ship").commands[-1].outcome or ""
+    )

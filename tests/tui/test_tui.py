@@ -219,7 +219,7 @@ async def test_watch_mode_is_read_only(session, ws):
     async with app.run_test(size=(160, 48)) as pilot:
         screen = await open_phase(pilot, app, "pre-release-gates")
         header = str(screen.query_one("RunHeader").render())
-        assert f"WATCHING (read-only) — driven by bob (pid {os.getpid()}" in header
+        assert f"WATCHING (read-only) · driven by bob (pid {os.getpid()}" in header
         assert screen.check_action("toggle", ()) is False
         await pilot.press("space")
         await settle(pilot)

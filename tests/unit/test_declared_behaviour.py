@@ -167,7 +167,7 @@ def test_no_shipped_id_in_the_code():
         ),
         (
             {"a.yaml": GO_NO_GO.replace("records: signal-latency", "records: latency")},
-            "a.yaml:9: sections[0].items[1].records: Input should be 'decision-rationale'",
+            "a.yaml:9: sections[0].items[1].records: Input should be 'decision-call'",
         ),
     ],
 )
@@ -204,7 +204,7 @@ async def test_another_teams_ids_get_the_decision_rollback_and_signals(tmp_path)
     # the decision documents the runbook's own item and opens its own rollback phase
     assert await driver.record_decision("rollback", "5xx since the roll", "Iris") is True
     why = session.state.item("go-no-go", "why")
-    assert why.checked and why.note == "rollback: 5xx since the roll"
+    assert why.checked and why.note == "roll back: 5xx since the roll"
     assert not session.progress("revert").locked
     assert session.state.decisions[-1].criteria == ["api-5xx"]
     doc = build(session)

@@ -219,7 +219,7 @@ def test_a_verification_against_a_hostile_endpoint_is_a_failed_verification(
         result = cockpit(workspace_dir, "check", "staging-deployment", "verify-deployment-health")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert f"not verified: staging DEGRADED — {NESTS}" in result.stderr
+    assert f"not verified: staging DEGRADED: {NESTS}" in result.stderr
     failed = [e for e in journal(workspace_dir) if e["type"] == "item.verification_failed"]
     assert len(failed) == 1 and NESTS in failed[0]["evidence"]["reason"]
     assert not any(e["type"] == "item.checked" for e in journal(workspace_dir))

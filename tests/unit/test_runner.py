@@ -123,7 +123,7 @@ async def test_output_is_kept_in_order_with_streams(ops):
 async def test_first_failure_stops_the_step(ops):
     _, outcome = await run_step(ops, "fails")
     assert (outcome.state, outcome.exit_code) == ("failed", 3)
-    assert "failed: exit 3" in outcome.reason
+    assert outcome.reason.endswith("` exited 3") and "failed" not in outcome.reason
     text = "\n".join(log_of(ops, "fails"))
     assert "before" in text and "never" not in text
     assert ops.state.step("ops", "fails").state == "failed"
