@@ -23,6 +23,7 @@ from cockpit.lock import Holder, RunLock
 from cockpit.progress import criteria_met, progress, step_seconds, step_state
 from cockpit.runbook import Phase, Runbook, Step
 from cockpit.state import RunState
+from cockpit.termtext import inert
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,19 @@ class DriverFacts:
 
 
 def driver_facts(state: RunState, lock: RunLock, driving: bool) -> DriverFacts:
-    """Read the lock (blocking file IO: call it from a thread in a front end)."""
+    """Read the lock (blocking file IO: call it from a thread in a front end); every text
+    from the lock file or the journal made inert (it reaches a terminal)."""
+    facts = _driver_facts(state, lock, driving)
+    return DriverFacts(
+        facts.state,
+        inert(str(facts.operator)) if facts.operator else None,
+        facts.pid if isinstance(facts.pid, int) and not isinstance(facts.pid, bool) else None,
+        inert(str(facts.host)) if facts.host else None,
+        inert(facts.why) if facts.why else None,
+    )
+
+
+def _driver_facts(state: RunState, lock: RunLock, driving: bool) -> DriverFacts:
     if driving:
         driver = state.driver or {}
         return DriverFacts("driving", driver.get("operator"), driver.get("pid"), driver.get("host"))
@@ -110,7 +123,9 @@ def _next(
 ) -> StepFacts | None:
     assert state.run is not None
     release_type = state.run.type
-    phases = [p for p in runbook.phases.values() if p.applies_to(release_type)]
+    phases = [
+        p for p in runbook.phases.values() if p.applies_to(release_type) and _due(p, runbook, state)
+    ]
     if running is not None:
         phase, step = running
         steps = phase.steps_for(release_type)
@@ -124,14 +139,24 @@ def _next(
         phases = first + [p for p in phases if p.id != opened]
     for phase in phases:
         p = progress(runbook, state, phase.id)
-        if p.complete or p.locked:
-            continue
+        if p.complete or (p.locked and running is None):
+            continue  # while a step runs, the phase waiting for it is what comes next
         for step in phase.steps_for(release_type):
             if step_state(phase, step, state) not in (*FINISHED, StepStatus.RUNNING):
                 return _step_facts(phase, step)
         if p.total and p.done < p.total:
             return StepFacts(f"{p.total - p.done} item(s) to tick", phase.title)
     return None
+
+
+def _due(phase: Phase, runbook: Runbook, state: RunState) -> bool:
+    """The incident's phases come next only in an incident: the decision once a rollback
+    criterion is met (or decided), the rollback once a rollback is decided."""
+    if phase.kind == "decision":
+        return bool(state.decisions or criteria_met(runbook, state))
+    if phase.kind == "rollback":
+        return any(d.choice == "rollback" for d in state.decisions)
+    return True
 
 
 def _step_facts(phase: Phase, step: Step) -> StepFacts:

@@ -183,8 +183,9 @@ class RunDriver:
             view = self._view
             try:
                 await self.record(ViewOpened(phase=view[0], step=view[1]))
-            except (OSError, CockpitError):
-                return  # a light event: a full disk is said by the next real write
+            except (OSError, CockpitError):  # a light event: the next real write says it
+                await asyncio.sleep(VIEW_EVERY)  # and never a failing write per tick
+                return
             self._view_written = view
             await asyncio.sleep(VIEW_EVERY)
 
@@ -322,10 +323,16 @@ class RunDriver:
 
     async def abort_step(self, phase_id: str, step_id: str, cancel_run: bool = True) -> list[int]:
         """Abort a running step: its supervisor stops the whole tree and records it
-        (``cancel_run=False``: a GitHub workflow run it follows is left running).
+        (``cancel_run=False``: a GitHub workflow run it follows is left running). A
+        supervisor being started again (re-attaching) is waited for, then asked.
 
         Returns the pids still alive afterwards (empty when everything is gone).
         """
+        for _ in range(100):  # a supervisor being (re)started answers the abort itself
+            if (phase_id, step_id) not in self._starting:
+                break
+            await asyncio.sleep(0.05)
+        await self.sync()
         st = self.session.state.step(phase_id, step_id)
         if st.state != StepStatus.RUNNING:
             raise CockpitError(f"step {step_id!r} is not running")
@@ -489,18 +496,39 @@ class RunDriver:
     async def _reattach(
         self, phase_id: str, step_id: str, status: dict[str, Any], following: dict[str, Any]
     ) -> Found:
-        """A new supervisor for the attempt, following the run the dead one followed."""
+        """A new supervisor for the attempt, following the run the dead one followed — only
+        when the step's commands are still those that ran (else the step vanished, the run
+        named). One at a time per step: a second look while it starts says "running"."""
+        key = (phase_id, step_id)
+        if key in self._starting:
+            return Found(phase_id, step_id, "running", "starting")
+        self._starting.add(key)
+        try:
+            return await self._relaunch(phase_id, step_id, status, following)
+        finally:
+            self._starting.discard(key)
+
+    async def _relaunch(
+        self, phase_id: str, step_id: str, status: dict[str, Any], following: dict[str, Any]
+    ) -> Found:
         pid = (status.get("supervisor") or {}).get("pid")
         run, url = following["workflow_run"], following.get("url") or ""
-        step = self.session.step_spec(phase_id, step_id)
-        spec = reattach_spec(self.session, phase_id, step, status, self.columns)
+        lost = (
+            f"vanished: its supervisor (pid {pid}) stopped while following workflow run "
+            f"{run}; the run may still go on: {url}"
+        )
         try:
+            step = self.session.step_spec(phase_id, step_id)
+            spec = reattach_spec(self.session, phase_id, step, status, self.columns)
+            await self.sync()
+            fresh = await asyncio.to_thread(attempt_status, self.session, phase_id, step_id)
+            if self.session.state.step(phase_id, step_id).state != StepStatus.RUNNING or (
+                await asyncio.to_thread(supervisor_alive, fresh)
+            ):
+                return Found(phase_id, step_id, "running", "recorded or taken over meanwhile")
             await asyncio.to_thread(launch, spec)
         except (OSError, CockpitError) as exc:
-            reason = (
-                f"vanished: its supervisor (pid {pid}) stopped while following workflow run "
-                f"{run} and a new one could not start ({exc}); the run may still go on: {url}"
-            )
+            reason = f"{lost} (no new supervisor could follow it: {exc})"
             await self._record_end(phase_id, step_id, "failed", reason)
             return Found(phase_id, step_id, "vanished", reason)
         words = (
@@ -601,8 +629,7 @@ class RunDriver:
         Returns True when the rollback phase is now open to run.
         """
         session = self.session
-        session.plan_decision(choice, rationale, commander)  # refused before anything moves
-        await self.begin_decision()
+        await self.begin_decision()  # best effort: the decision is never refused for a timer
         await self.send(lambda: session.plan_decision(choice, rationale, commander))
         words = "roll back" if choice == "rollback" else "fix forward"
         for what, note in (
@@ -644,13 +671,20 @@ class RunDriver:
         if found is None or self.session.state.decisions:
             return
         phase_id, steps, index = found
-        for step in steps[:index]:
-            if self.session.state.step(phase_id, step.id).state == StepStatus.RUNNING:
-                await self.end_window(phase_id, step.id, "moved on to the decision")
-        decide = steps[index]
-        untimed = self.session.state.step(phase_id, decide.id).state == StepStatus.PENDING
-        if untimed and not decide.commands and self.shown_state(phase_id, decide) == "pending":
-            await self.record(self.session.plan_window_start(phase_id, decide.id))
+        session = self.session
+        try:  # best effort: timing never stands in the way of the decision
+            for step in steps[:index]:
+                if session.state.step(phase_id, step.id).state == StepStatus.RUNNING:
+                    words = "moved on to the decision"
+                    await self.send(
+                        lambda s=step, w=words: session.plan_window_end(phase_id, s.id, w)
+                    )
+            decide = steps[index]
+            untimed = session.state.step(phase_id, decide.id).state == StepStatus.PENDING
+            if untimed and not decide.commands and self.shown_state(phase_id, decide) == "pending":
+                await self.record(session.plan_window_start(phase_id, decide.id))
+        except CockpitError:
+            pass
 
     async def _end_decision_stage(self) -> None:
         """The decision ends the stage it is made in (the one holding the item that

@@ -54,7 +54,13 @@ def _ms(label: str) -> Words:
 
 
 def _time(label: str) -> Words:
-    return lambda value, _: f"{label} {local_hms(value) if isinstance(value, str) else value}"
+    def words(value: Any, _: Mapping[str, Any]) -> str:
+        try:
+            return f"{label} {local_hms(value) if isinstance(value, str) else _text(value)}"
+        except ValueError:  # not a time: shown as the text it is, made inert
+            return f"{label} {_text(value)}"
+
+    return words
 
 
 def _conclusion(value: Any, evidence: Mapping[str, Any]) -> str | None:

@@ -20,6 +20,7 @@ import getpass
 import json
 import os
 import socket
+import time
 from contextlib import suppress
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -197,11 +198,15 @@ class RunLock:
         """
         self.replaced = None
         fd = self._open()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise LockHeld(self.read()) from None
+        for attempt in range(5):  # a watcher's look (``is_held_elsewhere``) holds it briefly
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if attempt == 4:
+                    os.close(fd)
+                    raise LockHeld(self.read()) from None
+                time.sleep(0.05)
         previous = self.read()
         if self.problem is not None:
             self.replaced = self.problem

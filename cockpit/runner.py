@@ -164,6 +164,10 @@ def build_spec(
                     env=command.health,
                     url=probe_url(session, step, command.health),
                     probe_timeout=session.ws.config.health.timeout,
+                    p95_budget_ms=session.ws.config.health.p95_budget * 1000,
+                    baseline_p95_ms=base.p95_ms
+                    if (base := session.state.baselines.get(command.health))
+                    else None,
                 )
             )
         elif command.workflow is not None:
@@ -288,9 +292,16 @@ def reattach_spec(
     session: RunSession, phase_id: str, step: Step, status: dict[str, Any], columns: int = 120
 ) -> StepSpec:
     """The spec of a supervisor that takes over an attempt whose supervisor died following
-    a workflow run (``reattachable``): same attempt, log, token; the run is followed again."""
+    a workflow run (``reattachable``): same attempt, log, token; the run is followed again.
+    CockpitError when the step's commands are no longer those that ran (a changed runbook
+    must never run a command again, nor skip the one followed)."""
     rendered = render_commands(session, step)
     spec = build_spec(session, phase_id, step, rendered, int(status["attempt"]), columns)
+    ran = [str(c.get("command")) for c in status["commands"]]
+    now = [session.redactor.text(c.shown) for c in spec.commands[: len(ran)]]
+    last = len(ran) - 1
+    if now != ran or spec.commands[last].workflow is None:
+        raise CockpitError("the step's commands changed since it ran")
     spec.token = str(status.get("token") or spec.token)
     spec.resume = {"status": status}
     return spec

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from cockpit.clock import Clock
+from cockpit.clock import Clock, local_hms
 from cockpit.errors import CockpitError
 from cockpit.events import (
     FINISHED,
@@ -359,6 +359,13 @@ class RunSession:
         signs a sign-off (an item with a role) when not the operator; ``answer``: a
         question's answer (yes, no, unknown), required for those and only for those."""
         entry = self.tick_allowed(phase_id, item_id)
+        done = self.state.item(phase_id, item_id)
+        if done.checked:  # a second tick would replace who ticked or signed it
+            who = f"signed by {done.signed_by}, " if done.signed_by else ""
+            raise CockpitError(
+                f"item {item_id!r} is already ticked ({who}by {done.by} at "
+                f"{local_hms(done.at)}); untick it first to tick it again"
+            )
         note = (note or "").strip() or None
         answer = (answer or "").strip().lower() or None
         if entry.item.answer and answer not in ANSWERS:

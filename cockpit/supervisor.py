@@ -109,6 +109,10 @@ class CommandSpec:
     url: str | None = None
     """For a probe: the ready endpoint."""
     probe_timeout: float = 3.0
+    p95_budget_ms: float = 800.0
+    """For a probe: the environment's latency budget (judged as its health panel does)."""
+    baseline_p95_ms: float | None = None
+    """For a probe: the baseline's p95 when one is taken (the rollback signal)."""
     tty: bool = False
     """Run under a pseudo-terminal (``columns`` wide) instead of pipes."""
     columns: int = 120
@@ -319,6 +323,8 @@ class Supervisor:
             before = spec.resume["status"]
             self.status.update(started_at=before["started_at"], commands=before["commands"])
             self.first = len(before["commands"]) - 1
+            if not 0 <= self.first < len(spec.commands):
+                raise ValueError("a re-attach names a command the step does not have")
             since = datetime.fromisoformat(before["started_at"].replace("Z", "+00:00"))
             self.began -= max(0.0, (datetime.now(UTC) - since).total_seconds())
 
@@ -501,7 +507,8 @@ class Supervisor:
         return code, words
 
     async def _probe(self, index: int, command: CommandSpec) -> tuple[int | None, str]:
-        from cockpit.probe import READY, probe_once  # only steps that probe pay for httpx
+        from cockpit.monitor import EnvHealth  # only steps that probe pay for httpx
+        from cockpit.verdict import judge, top_up
 
         self._journal(
             CommandStarted,
@@ -512,18 +519,20 @@ class Supervisor:
             token=self.spec.token,
         )
         assert command.env is not None and command.url is not None
-        sample = await probe_once(command.env, command.url, command.probe_timeout)
-        checks = ", ".join(f"{k} {v}" for k, v in sample.dependencies.items())
-        line = (
-            f"{command.env}: {sample.state} {sample.http_status or ''} in "
-            f"{sample.latency_ms or 0:.0f}ms"
-            + (f" ({checks})" if checks else "")
-            + (f" — {sample.reason}" if sample.reason else "")
-        )
-        self.log.write("O", [self.log.mask(line.encode())], stamp())
-        if sample.state == READY:
-            return 0, "READY"
-        return 1, f"{sample.state}: {sample.reason}"
+        health = EnvHealth(command.env, command.url, p95_budget_ms=command.p95_budget_ms)
+        await top_up(health, command.probe_timeout, self.clock)
+        for sample in health.samples:
+            checks = ", ".join(f"{k} {v}" for k, v in sample.dependencies.items())
+            line = (
+                f"{command.env}: {sample.state} {sample.http_status or ''} in "
+                f"{sample.latency_ms or 0:.0f}ms"
+                + (f" ({checks})" if checks else "")
+                + (f" — {sample.reason}" if sample.reason else "")
+            )
+            self.log.write("O", [self.log.mask(line.encode())], stamp())
+        verdict = judge(health, command.baseline_p95_ms)  # as the health panel judges
+        self.log.write("O", [self.log.mask(verdict.words.encode())], stamp())
+        return (0, verdict.words) if verdict.healthy else (1, verdict.words)
 
     async def _workflow(
         self, index: int, command: CommandSpec, entry: dict[str, Any]
@@ -552,16 +561,19 @@ class Supervisor:
                 workflow_run=run_id,
             )
 
-        attach = None
+        attach, timeout = None, command.timeout
         if self.reattached and index == self.first:
             attach = RunRef(int(entry["workflow_run"]), str(entry.get("url") or ""))
+            since = datetime.fromisoformat(str(entry["started_at"]).replace("Z", "+00:00"))
+            if timeout is not None:  # the time it already had counts
+                timeout = max(0.001, timeout - (datetime.now(UTC) - since).total_seconds())
         return await follow(
             command.workflow,
             say,
             found,
             self._abort,
             lambda: self.abort_reason,
-            command.timeout,
+            timeout,
             attach=attach,
             cancel_on_abort=lambda: self.cancel_run,
         )
@@ -756,6 +768,21 @@ def _widen_pipe(fd: int) -> None:
         fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
 
 
+_EARLY: list[tuple[str, bool]] = []
+"""Aborts asked for while the spec was being read (answered as soon as the step starts)."""
+
+
+def _early_aborts() -> None:
+    """Until the loop's handlers take over, an abort is remembered, never fatal."""
+    words = {
+        ABORT_SIGNAL: ("aborted by the operator", True),
+        LEAVE_SIGNAL: ("aborted by the operator", False),
+        signal.SIGTERM: ("the step's supervisor was sent SIGTERM", True),
+    }
+    for sig, said in words.items():
+        signal.signal(sig, lambda *_, said=said: _EARLY.append(said))
+
+
 def _read_spec() -> StepSpec:
     data = sys.stdin.buffer.read()
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -767,7 +794,7 @@ def _read_spec() -> StepSpec:
 async def _main(spec: StepSpec) -> int:
     try:
         supervisor = Supervisor(spec)
-    except OSError:
+    except (OSError, ValueError):
         return 2  # its log cannot be used (refused, a full disk): nothing ran
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGHUP):
@@ -779,6 +806,8 @@ async def _main(spec: StepSpec) -> int:
     loop.add_signal_handler(
         signal.SIGTERM, supervisor.request_abort, "the step's supervisor was sent SIGTERM"
     )
+    for reason, cancel in _EARLY:  # an abort that came before the step was handed over
+        supervisor.request_abort(reason, cancel)
     state = await supervisor.run()
     return 0 if state == StepStatus.DONE else 1
 
@@ -793,6 +822,7 @@ def main(argv: list[str] | None = None) -> int:
     # handler (not SIG_IGN) so that the commands, after exec, get the default back.
     for sig in (signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: None)
+    _early_aborts()
     try:
         try:
             spec = _read_spec()

@@ -6,7 +6,9 @@ the window's p95 within the latency budget — and, once a baseline is taken, it
 past ``ROLLBACK_FACTOR`` times the baseline's (the rollback signal). The verdict says so in
 words with its figures (``production READY · p95 212 ms (budget 800 ms) · db ok · redis
 ok``; ``production DEGRADED: p95 1946 ms over the 800 ms budget``) and keeps them as
-evidence that reads as words (``cockpit.evidence``).
+evidence that reads as words (``cockpit.evidence``); and ``top_up``, the probes made now
+when there is no panel's window to judge (a self-verifying item without a driver's
+monitor, a step's ``health:`` command in its supervisor).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cockpit.clock import Clock
 from cockpit.monitor import ROLLBACK_FACTOR, EnvHealth, ratio_to_baseline
-from cockpit.probe import READY
+from cockpit.probe import READY, failed_sample, make_client, probe
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,31 @@ class Verdict:
         else:
             out.pop("reason", None)
         return out
+
+
+JUDGED_ON = 5
+"""Answers a window holds before it is judged (p95 of five: the slowest)."""
+
+
+async def top_up(health: EnvHealth, timeout: float, clock: Clock, wanted: int = JUDGED_ON) -> int:
+    """Probe now, one after another, until the window holds ``wanted`` answers or the
+    environment is not READY any more; how many probes were made. Anything unexpected is
+    a failed answer in the window (fail closed), never an exception."""
+    probed = 0
+    wanted = min(wanted, health.window)  # a window smaller than that never holds more
+    try:
+        async with make_client(timeout) as client:
+            while (
+                probed < wanted
+                and len(health.samples) < wanted
+                and (not health.samples or health.state == READY)
+            ):
+                health.add(await probe(client, health.name, health.url, timeout, clock))
+                probed += 1
+    except Exception as exc:
+        health.add(failed_sample(health.name, health.url, exc, timeout, clock.now()))
+        probed += 1
+    return probed
 
 
 def _ms(value: float) -> str:

@@ -29,18 +29,17 @@ from cockpit.errors import CockpitError, error_words
 from cockpit.events import Event
 from cockpit.github import GitHub, GitHubError, connect_to
 from cockpit.monitor import EnvHealth, HealthMonitor
-from cockpit.probe import READY, Sample, failed_sample, make_client, probe
+from cockpit.probe import Sample
 from cockpit.runbook import Auto
 from cockpit.session import RunSession
-from cockpit.verdict import judge
+from cockpit.verdict import JUDGED_ON, judge, top_up
 
 VERIFIABLE = ("health", "github_check", "workflow")
 """The ``auto:`` kinds the cockpit verifies itself (``run:`` is not one yet)."""
 ASK_WITHIN = 30.0
 """How long GitHub may take to answer, transient failures retried, before it is a failure."""
 COMPLETED = "completed"
-HEALTH_SAMPLES = 5
-"""Answers a health item's window holds before it is judged (p95 of five: the slowest)."""
+HEALTH_SAMPLES = JUDGED_ON
 
 
 @dataclass
@@ -105,17 +104,7 @@ async def _window(
     health = EnvHealth(env, url, settings.window, settings.p95_budget * 1000)
     for sample in shown.samples if shown is not None else ():
         health.add(sample)
-    probed = 0
-    try:
-        async with make_client(settings.timeout) as client:
-            while len(health.samples) < HEALTH_SAMPLES and (
-                not health.samples or health.state == READY
-            ):
-                health.add(await probe(client, env, url, settings.timeout, session.clock))
-                probed += 1
-    except Exception as exc:  # fail closed: whatever went wrong, the item is not verified
-        health.add(failed_sample(env, url, exc, settings.timeout, session.clock.now()))
-        probed += 1
+    probed = await top_up(health, settings.timeout, session.clock, HEALTH_SAMPLES)
     kept = len(health.samples) - probed
     return health, f"{probed} probes now" + (f" after {kept} of the panel's" if kept else "")
 

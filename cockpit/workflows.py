@@ -236,7 +236,8 @@ async def follow(
             on_retry=job._retrying,
         )
     except CockpitError as exc:
-        return None, f"no GitHub token: {exc}"
+        where = f" (workflow run {attach.id} may still run: {attach.url})" if attach else ""
+        return None, f"no GitHub token: {exc}{where}"
     try:
         try:
             if attach is not None:

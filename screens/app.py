@@ -345,7 +345,8 @@ class CockpitApp(App[int]):
             self.exit(0)
             return
         running = self.running_step()
-        detail = "Every tick is already on disk. The run stays open: `cockpit` resumes it."
+        again = f"`cockpit demo --workspace {self.ws.root}`" if self.demo else "`cockpit`"
+        detail = f"Every tick is already on disk. The run stays open: {again} resumes it."
         if running is not None:
             title = self.session.step_spec(*running).title
             detail = (

@@ -17,8 +17,11 @@ from cockpit.runbook import Item, Step
 from screens.dialogs import Choose, Confirm, TextPrompt
 
 
-def confirm_word(app: App, step: Step, then: Callable[[], None]) -> None:
-    """Run ``then`` once the operator typed the step's ``confirm:`` word (at once if none)."""
+def confirm_word(
+    app: App, step: Step, then: Callable[[], None], commands: list[str] | None = None
+) -> None:
+    """Run ``then`` once the operator typed the step's ``confirm:`` word (at once if none);
+    ``commands``: what it will run, as shown (listed in the question)."""
     if not step.confirm:
         then()
         return
@@ -35,8 +38,9 @@ def confirm_word(app: App, step: Step, then: Callable[[], None]) -> None:
     app.push_screen(
         TextPrompt(
             f"Type {word_needed!r} to run: {step.title}",
-            "This step asks for a typed confirmation before it runs. Its commands are shown "
-            "on the right.",
+            "This step asks for a typed confirmation before it runs. It runs:\n"
+            + "\n".join(f"$ {c}" for c in (commands or [])[:6])
+            + ("\n…" if len(commands or []) > 6 else ""),
             ok="Run",
         ),
         answer,

@@ -39,7 +39,7 @@ class PhaseTable(DataTable):
         self.cursor_type = "row"
         self.narrow = self.app.size.width < self.NARROW
         self.add_column("Phase", key="phase", width=22 if self.narrow else 36)
-        self.add_column("Progress", key="progress", width=10 if self.narrow else 18)
+        self.add_column("Progress", key="progress", width=10 if self.narrow else 24)
         self.add_column("State", key="state")
         self.reload()
 
@@ -55,8 +55,14 @@ class PhaseTable(DataTable):
         self.clear()
         for phase in session.phases():
             p = session.progress(phase.id)
-            if p.total:
-                width = 4 if self.narrow else 12
+            width = 4 if self.narrow else 12
+            runs = any(s.commands for s in phase.steps_for(session.release_type))
+            if runs and p.steps_total:  # a procedure that runs commands: its steps
+                done, total = p.steps_done, p.steps_total
+                progress = Text(f"{bar(done, total, width)} {done:>2}/{total}")
+                if not self.narrow:
+                    progress.append(" steps", style="dim")
+            elif p.total:
                 progress = Text(f"{bar(p.done, p.total, width)} {p.done:>2}/{p.total}")
             else:
                 progress = Text(f"{len(phase.steps_for(session.release_type))} steps", style="dim")

@@ -19,9 +19,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList
 
+from cockpit.errors import CockpitError
 from cockpit.events import FINISHED, StepStatus
 from cockpit.offers import unchosen, waiting
 from cockpit.runbook import Phase, Step
+from cockpit.runner import shown_commands
+from cockpit.termtext import inert
 from screens import asks
 from screens.dialogs import PickPrompt, TextPrompt
 from screens.header import RollbackBanner, RunHeader
@@ -286,7 +289,11 @@ class DeployScreen(RunScreen):
         if why:
             self.notify(why, title="Not started", severity="warning")
             return
-        asks.confirm_word(self.app, step, lambda: self._start(step))
+        try:
+            shown = [inert(c) for c in shown_commands(self.session, step)]
+        except CockpitError:
+            shown = []  # starting it says what is missing
+        asks.confirm_word(self.app, step, lambda: self._start(step), shown)
 
     def _start(self, step: Step) -> None:
         """Ask the driver to start the step; its log reloads when the attempt is journaled."""
@@ -297,6 +304,11 @@ class DeployScreen(RunScreen):
 
     def action_skip_step(self) -> None:
         if (step := self.selected) is not None:
+            driver = self.cockpit.driver
+            why = driver.refusal(self.phase_id, step.id) if driver is not None else None
+            if why:  # said before the reason is asked for, never after
+                self.notify(why, title="Not skipped", severity="warning")
+                return
             skip = self.cockpit.intents.skip_step
             asks.skip_reason(self.app, step, lambda why: skip(self.phase_id, step.id, why))
 

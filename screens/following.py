@@ -7,7 +7,7 @@ driver found (still running, recorded, vanished, orphaned) in words; watching th
 step's log and saying ``OutputPending`` when it grew; for a watcher, looking every two
 seconds at whether the driver the journal names still holds the run's lock (a driver
 killed with ``kill -9`` is noticed, said once, and shown in the header until a driver
-comes back); and, for a watcher that came before the run, picking the run up when it
+comes back) and, once the run is closed, at whether a newer run started (then watched); and, for a watcher that came before the run, picking the run up when it
 starts. Every read happens off the event loop.
 """
 
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cockpit.clock import iso
 from cockpit.commander import driver_facts
 from cockpit.driver import Found
+from cockpit.errors import CockpitError
 from cockpit.logsearch import file_size
 from cockpit.session import RunSession
 from screens import followmode
@@ -121,9 +122,12 @@ class Following:
             due = loop.time() - checked >= 1.0
             if due and self.app.driver is not None and self.app.running_step() is not None:
                 checked = loop.time()
-                self._show_found(
-                    [f for f in await self.app.driver.reconcile() if f.what != "running"]
-                )
+                try:
+                    found = await self.app.driver.reconcile()
+                except (CockpitError, OSError) as exc:  # said; the journal is still followed
+                    self.app.notify(str(exc), title="Could not check a step", severity="error")
+                    found = []
+                self._show_found([f for f in found if f.what != "running"])
             await asyncio.sleep(self.app.follow_interval)
 
     async def look_at_driver(self) -> None:
@@ -131,6 +135,18 @@ class Following:
         session = self.app.session
         if session is None or session.state.run is None:
             return
+        if session.state.closed is not None:  # the run ended: a newer one is followed
+            newer = await asyncio.to_thread(self.app.ws.active_run_id)
+            if newer is not None and newer != session.run_id:
+                self.app.notify(
+                    f"Run {session.run_id} was closed; now watching run {newer}.",
+                    title="New run",
+                )
+                while len(self.app.screen_stack) > 2:
+                    self.app.pop_screen()
+                session.close()
+                await self.app.enter_run(await asyncio.to_thread(RunSession, self.app.ws, newer))
+                return
         facts = await asyncio.to_thread(driver_facts, session.state, session.lock, False)
         before = self.app.driver_facts
         if facts.state == "gone":

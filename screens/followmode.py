@@ -77,6 +77,8 @@ def _select(app: CockpitApp, step_id: str | None) -> None:
 
 def key_pressed(app: CockpitApp, key: str) -> None:
     """A watcher's key: any but ``F`` takes it off follow (said once)."""
+    if app.session is None:
+        return  # waiting for a run: there is nothing to follow yet
     if app.read_only and app.follow_driver and key not in ("F", "ctrl+q"):
         app.follow_driver = False
         app.notify(

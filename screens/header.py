@@ -33,8 +33,9 @@ Segment = tuple[list[str], str]
 
 def fit(segments: list[Segment], width: int, sep: str = " · ") -> Text:
     """The segments on one line of ``width``: each takes the longest form that lets the
-    line fit, all giving way a step at a time, the last first; a fact never vanishes (a title's tail
-    is cut with … when even the shortest forms do not fit)."""
+    line fit. First every segment, the last first, drops to its second form (fewer words),
+    then the last ones first go down to their shortest; a fact never vanishes (the line's
+    tail is cut with one … only when even the shortest forms do not fit)."""
     chosen = [0] * len(segments)
 
     def length() -> int:
@@ -42,20 +43,19 @@ def fit(segments: list[Segment], width: int, sep: str = " · ") -> Text:
             len(segments) - 1
         )
 
-    shrunk = True
-    while length() > width and shrunk:  # a step at a time, the last segments first
-        shrunk = False
+    for floor in (1, None):  # fewer words everywhere first, then shortest, last first
         for n in reversed(range(len(segments))):
-            if length() > width and chosen[n] < len(segments[n][0]) - 1:
+            last = len(segments[n][0]) - 1
+            limit = last if floor is None else min(floor, last)
+            while length() > width and chosen[n] < limit:
                 chosen[n] += 1
-                shrunk = True
-    text = Text(no_wrap=True, overflow="ellipsis")
+    text = Text(no_wrap=True, overflow="crop")
     for n, ((forms, look), c) in enumerate(zip(segments, chosen, strict=True)):
         if n:
             text.append(sep, style="dim")
         text.append(forms[c], style=look)
     if len(text) > width:
-        text.truncate(max(1, width - 1))
+        text = text[: max(1, width - 1)]
         text.append("…")
     return text
 
@@ -70,7 +70,7 @@ def _step(facts: StepFacts, word: str) -> list[str]:
         clock = format_clock(facts.elapsed)
         timed = f"{clock} / {facts.budget}" if facts.budget else clock
         if facts.over:
-            timed += " OVER"
+            timed = f"OVER {timed}"
     else:
         timed = f"({facts.budget})" if facts.budget else ""
     where = f"{facts.phase_title} › " if facts.phase_title else ""
@@ -153,7 +153,8 @@ class RunHeader(Static):
                 )
         if app.read_only:
             following = ["following the driver's screen", "following"]
-            out.append((following if app.follow_driver else ["F: follow the driver", "F"], ""))
+            off = ["off follow: F follows the driver", "off follow (F)"]
+            out.append((following if app.follow_driver else off, ""))
         out.append(([f"{run.type.upper()} {run.version}", run.version], "bold"))
         out.append(
             (
@@ -184,7 +185,8 @@ class RunHeader(Static):
             long.append(f"{clocks.decision} decided {format_clock(clocks.since_decision)} ago")
             short.append(f"{clocks.decision} {format_clock(clocks.since_decision)}")
         if long:
-            out.append(([f"INCIDENT: {', '.join(long)}", " ".join(short)], bad))
+            first = short[0].split(" ")[-1]
+            out.append(([f"INCIDENT: {', '.join(long)}", " ".join(short), f"INC {first}"], bad))
         if running is not None:
             look = bad if running.over else "bold"
             out.append((_step(running, "now"), look))

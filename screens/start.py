@@ -122,8 +122,10 @@ class WaitingScreen(Screen):
         with Vertical(id="start-box"):
             yield Label("Waiting for a run to start", id="start-title")
             app = cast("CockpitApp", self.app)
-            runs = app.ws.runs_dir
-            earlier = sorted(p.name for p in runs.iterdir() if p.is_dir()) if runs.is_dir() else []
+            try:  # a few names: small enough to read here
+                earlier = [p.name for p in app.ws.runs_dir.iterdir() if p.is_dir()]
+            except OSError:
+                earlier = []
             yield Static(
                 Text(
                     f"Workspace: {app.ws.root}\n"

@@ -143,3 +143,37 @@ def test_a_real_duplicate_says_to_give_an_id(tmp_path):
     assert "(first at line 10) — the id comes from the text; give one of them its own `id:`" in (
         out.stderr
     )
+
+
+def test_a_second_tick_never_replaces_a_sign_off(tmp_path):
+    """Re-ticking a ticked item (a sign-off above all) is refused in words: who signed
+    stays on record; untick first to tick it again."""
+    from cockpit.journal import read_journal
+    from cockpit.session import RunSession
+    from cockpit.workspace import Workspace
+    from tests.helpers import phase_workspace, run_cli
+
+    phase = """\
+id: go
+title: Go
+sections:
+  - title: Sign-offs
+    role: QA lead
+    items: [QA approved the build]
+"""
+    root = phase_workspace(tmp_path / "ws", {"go.yaml": phase})
+    assert run_cli(root, "start", "--type", "standard", "--version", "1.0.0").returncode == 0
+    signed = run_cli(root, "check", "go", "qa-approved-the-build", "--as", "Quinn QA")
+    assert signed.returncode == 0, signed.stderr
+    again = run_cli(root, "check", "go", "qa-approved-the-build", "--as", "")
+    assert again.returncode == 2
+    assert "is already ticked (signed by Quinn QA, by ana at" in again.stderr
+    session = RunSession(Workspace.open(root), Workspace.open(root).active_run_id())
+    try:
+        assert session.state.item("go", "qa-approved-the-build").signed_by == "Quinn QA"
+        ticks = [
+            e for e in read_journal(session.journal_path).events if e["type"] == "item.checked"
+        ]
+        assert len(ticks) == 1
+    finally:
+        session.close()

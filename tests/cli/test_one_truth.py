@@ -291,3 +291,36 @@ def test_status_text_names_the_deployment_clock_while_nothing_ran(tmp_path):
     assert deployment["wall_clock_s"] is None and deployment["paused_s"] is None
     assert deployment["words"] == "deployment not started · budget 35m"
     assert "wall clock" not in run_cli(root, "status").stdout
+
+
+RESTORE = """\
+id: restore
+title: Restore
+steps:
+  - id: verify-restoration
+    title: Verify service restoration
+    commands:
+      - health: production
+"""
+
+
+def test_a_steps_health_command_judges_as_the_panel_does(tmp_path, service):
+    """A step's built-in ``health:`` command is judged like the panel, not on one probe: a
+    slow production whose every answer is READY fails the step with its p95 figures."""
+    root = phase_workspace(
+        tmp_path / "ws",
+        {"restore.yaml": RESTORE},
+        environments={"production": {"url": service.url("production")}},
+        health={"p95_budget": "300ms", "timeout": "5s"},
+    )
+    assert run_cli(root, "start", "--type", "standard", "--version", "1.0.0").returncode == 0
+    service.set_mode("production", "slow")
+    failed = run_cli(root, "run", "restore", "--headless", "--yes")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "production DEGRADED: p95 " in failed.stdout
+    assert " ms over the 300 ms budget" in failed.stdout
+    assert step_of(status_json(root), "verify-restoration")["state"] == "failed"
+    service.set_mode("production", "healthy")
+    done = run_cli(root, "run", "restore", "--headless", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "production READY · p95 " in done.stdout

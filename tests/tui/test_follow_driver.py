@@ -106,3 +106,30 @@ async def test_a_watcher_follows_the_drivers_screen_until_a_key_then_F(tmp_path)
     finally:
         await asyncio.gather(*driver._tasks, return_exceptions=True)
         driving.close()
+
+
+async def test_a_watcher_moves_on_to_the_next_run_once_its_run_is_closed(tmp_path):
+    from tests.helpers import run_cli
+
+    root = workspace(tmp_path)
+    first = RunSession.start(Workspace.open(root), "standard", "1.0.0", operator="dana")
+    first.close()
+    app = CockpitApp(Workspace.open(root), None, read_only=True, follow_interval=0.05)
+    app.poll_health = False
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.session is not None, "the first run picked up")
+        assert app.session.run_id == first.run_id
+        app.open_phase("gates")
+        await until(pilot, lambda: isinstance(app.screen, ChecklistScreen), "a phase open")
+        assert run_cli(root, "close", "--note", "shipped").returncode == 0
+        started = run_cli(root, "start", "--type", "standard", "--version", "1.1.0")
+        assert started.returncode == 0, started.stderr
+        await until(
+            pilot,
+            lambda: app.session is not None and app.session.run_id != first.run_id,
+            "the next run watched",
+            attempts=500,
+        )
+        assert app.session.state.run.version == "1.1.0"
+        assert "New run" in [n.title for n in app._notifications]
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "its dashboard")
