@@ -45,6 +45,22 @@ def _folder(folder: Path, config: Config | None, only: Path | None, report: Repo
         report.steps += len(phase.steps)
 
 
+def _named_runbook(cfg_file: Path | None, workspace: Path) -> Path | None:
+    """The ``runbook:`` folder a config that failed validation names, read leniently (None:
+    it names none, or it cannot be read at all)."""
+    from cockpit.yamlsource import load_yaml  # its limits: depth, aliases, size
+
+    try:
+        raw = load_yaml(cfg_file)[0] if cfg_file is not None else None
+    except Exception:  # anything at all: its errors are said already
+        return None
+    named = raw.get("runbook") if isinstance(raw, dict) else None
+    if not isinstance(named, str) or not named.strip():
+        return None
+    folder = (workspace / named).resolve()
+    return folder if folder.is_dir() else None
+
+
 def validate_paths(
     paths: list[Path], workspace: Path, config_path: Path | None, runbook: Path | None
 ) -> Report:
@@ -57,6 +73,9 @@ def validate_paths(
         report.configs += 1
         if config is not None:
             _folder(runbook_dir(config, workspace, runbook), config, None, report)
+        elif (folder := runbook or _named_runbook(cfg_file, workspace)) is not None:
+            _folder(folder, None, None, report)  # a bad config hides no runbook mistake
+        report.errors = sorted(set(report.errors))
         return report
     for path in paths:
         if not path.exists():

@@ -253,3 +253,21 @@ def test_the_screen_is_refused_without_a_terminal(tmp_path, args):
     assert out.returncode == 2 and out.stdout == ""
     assert "needs a terminal" in out.stderr and "--headless" in out.stderr
     assert "\x1b" not in out.stderr
+
+
+def test_a_bad_config_hides_no_runbook_mistake(tmp_path):
+    """``cockpit validate`` with a config that fails still checks the runbook it names:
+    every problem in one run."""
+    from tests.helpers import run_cli
+
+    root = tmp_path / "ws"
+    (root / "runbook").mkdir(parents=True)
+    (root / "cockpit.yaml").write_text("runbook: runbook\nvarz: {a: 1}\n")
+    (root / "runbook" / "go.yaml").write_text(
+        "id: go\ntitle: Go\nsections:\n  - title: S\n    itemz: [One]\n"
+    )
+    out = run_cli(root, "validate")
+    assert out.returncode == 2
+    assert "cockpit.yaml:2: unknown key 'varz'" in out.stderr
+    assert "go.yaml:5: unknown key 'itemz'" in out.stderr
+    assert "Traceback" not in out.stderr
