@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 
 import pytest
 
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
-from tests.helpers import cockpit_cmd, phase_workspace, until
+from tests.helpers import phase_workspace, until
+from tests.tui.test_watch import cockpit
 
 PHASE = """\
 id: ship
@@ -33,14 +33,6 @@ steps:
 
 def workspace(tmp_path):
     return phase_workspace(tmp_path / "ws", {"ship.yaml": PHASE})
-
-
-def cockpit(root, *args, wait=True):
-    env = {**os.environ, "COCKPIT_OPERATOR": "driver-dana"}
-    cmd = cockpit_cmd("--workspace", str(root), *args)
-    if wait:
-        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
 def header_text(app) -> str:

@@ -24,8 +24,10 @@ def sim():
         yield server
 
 
-async def test_step_detail_shows_the_workflow_run_and_its_page(tmp_path, sim, monkeypatch):
-    monkeypatch.setenv("GH_TOKEN", TOKEN)  # the supervisor inherits it
+def started(tmp_path, sim, monkeypatch) -> tuple[RunSession, CockpitApp]:
+    """A run of the workflow phase against ``sim`` and the app driving it (the token in
+    the environment the supervisor inherits)."""
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
     root = phase_workspace(
         tmp_path / "ws",
         {"deploy.yaml": PHASE},
@@ -33,7 +35,11 @@ async def test_step_detail_shows_the_workflow_run_and_its_page(tmp_path, sim, mo
         github={"api_url": sim.api_url, "repo": "acme/shop", "poll": "200ms"},
     )
     session = RunSession.start(Workspace.open(root), "standard", "3.1.0", operator="ana")
-    app = CockpitApp(session.ws, session, follow_interval=0.05, poll_health=False)
+    return session, CockpitApp(session.ws, session, follow_interval=0.05, poll_health=False)
+
+
+async def test_step_detail_shows_the_workflow_run_and_its_page(tmp_path, sim, monkeypatch):
+    session, app = started(tmp_path, sim, monkeypatch)
     try:
         async with app.run_test(size=(160, 48)) as pilot:
             app.open_phase("deploy")
@@ -69,16 +75,8 @@ async def test_step_detail_shows_the_workflow_run_and_its_page(tmp_path, sim, mo
 async def abort_following(tmp_path, sim, monkeypatch, key: str):
     """Run the workflow step in the TUI, press x while its run is followed, answer ``key``;
     (the session, the run, the dialog's text)."""
-    monkeypatch.setenv("GH_TOKEN", TOKEN)
     sim.duration = 60.0
-    root = phase_workspace(
-        tmp_path / "ws",
-        {"deploy.yaml": PHASE},
-        vars={"git_ref": "main"},
-        github={"api_url": sim.api_url, "repo": "acme/shop", "poll": "200ms"},
-    )
-    session = RunSession.start(Workspace.open(root), "standard", "3.1.0", operator="ana")
-    app = CockpitApp(session.ws, session, follow_interval=0.05, poll_health=False)
+    session, app = started(tmp_path, sim, monkeypatch)
     try:
         async with app.run_test(size=(160, 48)) as pilot:
             app.open_phase("deploy")
