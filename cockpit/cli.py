@@ -367,13 +367,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         met = [texts.get(c, c) for c in doc["rollback_criteria_met"]]
         print("ROLLBACK CRITERIA MET: " + "; ".join(met))
     for d in session.state.decisions[-1:]:
-        print(f"DECISION: {d.choice} by {d.commander} at {d.ts[11:19]} UTC: {d.rationale}")
+        from cockpit.describe import decision_words
+
+        print(
+            f"DECISION: {decision_words(d.choice).upper()} by {d.commander} at {d.ts[11:19]} UTC: {d.rationale}"
+        )
     for line in _status_facts(doc):
         print(line)
     for phase in doc["phases"]:
         mark = "done" if phase["complete"] else ("LOCKED" if phase["locked"] else "open")
         extra = f"  waiting on {', '.join(phase['waiting_on'])}" if phase["locked"] else ""
-        print(f"  {phase['id']:<22} {phase['done']:>3}/{phase['total']:<3} {mark}{extra}")
+        n = phase["progress"]
+        print(f"  {phase['id']:<22} {n['done']:>3}/{n['total']:<3} {n['of']:<5} {mark}{extra}")
         for step in phase["steps"]:
             if step["attempts"] or step["state"] != "pending":
                 why = f" — {step['reason']}" if step.get("reason") else ""

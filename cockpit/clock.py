@@ -42,13 +42,6 @@ def parse_iso(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def local_hm(text: str | None) -> str:
-    """``14:02`` in local time from a journal timestamp ('' for None)."""
-    if not text:
-        return ""
-    return parse_iso(text).astimezone().strftime("%H:%M")
-
-
 def local_hms(text: str | None) -> str:
     """``14:02:37`` in local time from a journal timestamp ('' for None): the time of day
     every screen, the report and the lock's holder show."""

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cockpit.clock import parse_iso
+from cockpit.describe import decision_words
 from cockpit.events import FINISHED, StepStatus
 from cockpit.lock import Holder, RunLock
-from cockpit.progress import criteria_met, progress, step_seconds, step_state
+from cockpit.progress import criteria_met, due, progress, step_seconds, step_state
 from cockpit.runbook import Phase, Runbook, Step
 from cockpit.state import RunState
 from cockpit.termtext import inert
@@ -123,40 +124,33 @@ def _next(
 ) -> StepFacts | None:
     assert state.run is not None
     release_type = state.run.type
-    phases = [
-        p for p in runbook.phases.values() if p.applies_to(release_type) and _due(p, runbook, state)
-    ]
+    phases = [p for p in runbook.phases.values() if p.applies_to(release_type)]
     if running is not None:
         phase, step = running
         steps = phase.steps_for(release_type)
         for later in steps[steps.index(step) + 1 :]:
             if step_state(phase, later, state) not in FINISHED:
                 return _step_facts(phase, later)
-        phases = phases[phases.index(phase) + 1 :]
-    else:  # nothing runs: the phase the driver has open comes first
+        # the phases after it, then the rest (it may be one not due: a stage timed early)
+        at = phases.index(phase) + 1 if phase in phases else 0
+        phases = phases[at:] + phases[:at]
+    phases = [p for p in phases if due(p, runbook, state)]
+    waited_on = running[0].id if running is not None else None
+    if running is None:
+        # nothing runs: the phase the driver has open comes first
         opened = state.driver_view.phase if state.driver_view else None
         first = [p for p in phases if p.id == opened]
         phases = first + [p for p in phases if p.id != opened]
     for phase in phases:
         p = progress(runbook, state, phase.id)
-        if p.complete or (p.locked and running is None):
-            continue  # while a step runs, the phase waiting for it is what comes next
+        if p.complete or (p.locked and waited_on not in p.waiting_on):
+            continue  # while a step runs, the phase waiting for its phase is what is next
         for step in phase.steps_for(release_type):
             if step_state(phase, step, state) not in (*FINISHED, StepStatus.RUNNING):
                 return _step_facts(phase, step)
         if p.total and p.done < p.total:
             return StepFacts(f"{p.total - p.done} item(s) to tick", phase.title)
     return None
-
-
-def _due(phase: Phase, runbook: Runbook, state: RunState) -> bool:
-    """The incident's phases come next only in an incident: the decision once a rollback
-    criterion is met (or decided), the rollback once a rollback is decided."""
-    if phase.kind == "decision":
-        return bool(state.decisions or criteria_met(runbook, state))
-    if phase.kind == "rollback":
-        return any(d.choice == "rollback" for d in state.decisions)
-    return True
 
 
 def _step_facts(phase: Phase, step: Step) -> StepFacts:
@@ -184,7 +178,7 @@ def incident_clocks(runbook: Runbook, state: RunState, now: datetime) -> Inciden
     if state.decisions:
         last = state.decisions[-1]
         since_decision = (now - parse_iso(last.ts)).total_seconds()
-        decision = "ROLL BACK" if last.choice == "rollback" else "FIX FORWARD"
+        decision = decision_words(last.choice).upper()
     since_down = None
     env = runbook.deploy_environment
     if env and (health := state.health.get(env)) is not None and health.state == "DOWN":

@@ -79,6 +79,13 @@ def describe(event: Event | dict[str, Any], runbook: Runbook) -> str:
     return _words(event, runbook)
 
 
+def decision_words(choice: str) -> str:
+    """A decision's choice in words, the same on every surface: ``roll back`` or ``fix
+    forward`` (a choice this version does not know: as written; journal values are
+    read inert)."""
+    return {"rollback": "roll back", "fix-forward": "fix forward"}.get(choice, choice)
+
+
 @singledispatch
 def _words(e: Event, runbook: Runbook) -> str:
     return f"{e.by or '?'}: {e.type}"
@@ -242,7 +249,7 @@ def _(e: NotificationFailed, runbook: Runbook) -> str:
 
 @_words.register
 def _(e: DecisionRecorded, runbook: Runbook) -> str:
-    return f"{e.commander} decided: {e.choice} — {e.rationale}"
+    return f"{e.commander} decided: {decision_words(e.choice)} — {e.rationale}"
 
 
 @_words.register

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cockpit.clock import parse_iso
+from cockpit.describe import decision_words
 from cockpit.errors import CockpitError
 from cockpit.events import ENDED, FINISHED, Event, StepStatus, ViewOpened
 from cockpit.git_changes import BranchPlan, create_hotfix_branch, plan_hotfix_branch
@@ -46,6 +47,7 @@ from cockpit.runner import (
 from cockpit.session import RunSession
 from cockpit.state import StepState
 from cockpit.supervisor import exit_words
+from cockpit.termtext import inert
 from cockpit.verify import Verification, verify_item
 
 VIEW_EVERY = 1.0
@@ -380,6 +382,15 @@ class RunDriver:
         )
         await asyncio.to_thread(close_attempt, self.session, phase_id, step_id, state, reason, took)
 
+    def skip_refusal(self, phase_id: str, step_id: str) -> str | None:
+        """Why this step cannot be skipped now (its phase locked, it runs, it is final), in
+        the words skipping it would be refused with; None: it can."""
+        try:
+            self.session.plan_step_skip(phase_id, step_id, "asking")
+        except CockpitError as exc:
+            return str(exc)
+        return None
+
     async def skip_step(self, phase_id: str, step_id: str, reason: str) -> None:
         await self.send(lambda: self.session.plan_step_skip(phase_id, step_id, reason))
 
@@ -512,7 +523,7 @@ class RunDriver:
         self, phase_id: str, step_id: str, status: dict[str, Any], following: dict[str, Any]
     ) -> Found:
         pid = (status.get("supervisor") or {}).get("pid")
-        run, url = following["workflow_run"], following.get("url") or ""
+        run, url = following["workflow_run"], inert(str(following.get("url") or ""))
         lost = (
             f"vanished: its supervisor (pid {pid}) stopped while following workflow run "
             f"{run}; the run may still go on: {url}"
@@ -631,7 +642,7 @@ class RunDriver:
         session = self.session
         await self.begin_decision()  # best effort: the decision is never refused for a timer
         await self.send(lambda: session.plan_decision(choice, rationale, commander))
-        words = "roll back" if choice == "rollback" else "fix forward"
+        words = decision_words(choice)
         for what, note in (
             ("decision-call", f"{commander}: {words}"),
             ("decision-rationale", f"{words}: {rationale}"),

@@ -36,8 +36,8 @@ class StepStatus(StrEnum):
 
 FINISHED = frozenset({StepStatus.DONE, StepStatus.SKIPPED})
 """Step states that let a phase complete and later steps run in order."""
-ENDED = frozenset({StepStatus.DONE, StepStatus.FAILED, StepStatus.ABORTED})
-"""How a step's supervisor can end it."""
+ENDED = frozenset({StepStatus.DONE, StepStatus.FAILED, StepStatus.ABORTED, StepStatus.SKIPPED})
+"""How a step's supervisor can end it (skipped: its ``when:`` guard said so)."""
 
 _HEADER = frozenset({"v", "type", "ts", "by"})
 _OWN = frozenset({"ts", "by", "extra"})

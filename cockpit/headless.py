@@ -412,16 +412,17 @@ class Headless:
         return await self._follow(step, offset=tail_offset(path, 20))
 
     def _ended_unwatched(self, found: Found) -> int | None:
-        """A step that ended while no cockpit watched: done goes on; failed stops here, so
-        a command that may have half-run (a migration) is never started again unasked."""
+        """A step that ended while no cockpit watched: done or skipped goes on; failed or
+        aborted stops here, so a command that may have half-run (a migration) is never
+        started again unasked."""
         st = self.session.state.step(found.phase, found.step)
-        if st.state != StepStatus.FAILED:
+        if st.state in FINISHED:
             return None
         self._say(
-            f"# stopping: it failed while no cockpit watched; look at its log, then retry it "
-            f"(cockpit run {found.phase} --headless) or skip it in the TUI"
+            f"# stopping: it ended {st.state} while no cockpit watched; look at its log, then "
+            f"retry it (cockpit run {found.phase} --headless) or skip it in the TUI"
         )
-        return EXIT_FAILED
+        return EXIT_ABORTED if st.state == StepStatus.ABORTED else EXIT_FAILED
 
     async def _follow(self, step: Step, offset: int) -> int | None:
         """Print the step's log as it grows until the step ends; an exit code to stop with."""

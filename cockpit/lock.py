@@ -33,6 +33,7 @@ from cockpit.errors import CockpitError
 from cockpit.eventcheck import is_time
 from cockpit.safefiles import StateFileError, cannot, open_folder, read_bytes, write_at_start
 from cockpit.safefiles import open_file as open_state_file
+from cockpit.termtext import inert
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,10 @@ def _holder(data: Any) -> Holder | str:
     if created is not None and (isinstance(created, bool) or not isinstance(created, int | float)):
         return "its create_time is not a number"
     known = {f.name for f in fields(Holder)}
-    return Holder(**{k: v for k, v in data.items() if k in known})
+    # its texts reach terminals (errors, the header, notices): made inert once, here
+    return Holder(
+        **{k: inert(v) if isinstance(v, str) else v for k, v in data.items() if k in known}
+    )
 
 
 class RunLock:

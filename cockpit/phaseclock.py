@@ -116,6 +116,8 @@ def phase_clock(phase: Phase, state: RunState, now: datetime) -> PhaseClock:
                 spans.append((parse_iso(start), parse_iso(end)))
         started, ended = step_times(phase, step, state)
         shown = step_state(phase, step, state)
+        if shown not in FINISHED:
+            finished = False  # a step never started keeps the phase unfinished too
         if started is None:
             continue
         if shown == StepStatus.RUNNING:
@@ -123,8 +125,6 @@ def phase_clock(phase: Phase, state: RunState, now: datetime) -> PhaseClock:
             spans.append((parse_iso(started), max(now, parse_iso(started))))
         elif ended is not None:
             spans.append((parse_iso(started), parse_iso(ended)))
-        if shown not in FINISHED:
-            finished = False
     if not spans:
         return PhaseClock(phase.id, budget)
     first = min(s for s, _ in spans)

@@ -35,6 +35,14 @@ class PhaseProgress:
     def locked(self) -> bool:
         return bool(self.waiting_on) and not self.overridden
 
+    @property
+    def counted(self) -> tuple[int, int, str]:
+        """What a phase's progress counts, the same on every surface: its steps when it
+        runs commands (a procedure), else its items — (done, total, "steps" | "items")."""
+        if self.steps_total and any(s.commands for s in self.phase.steps):
+            return self.steps_done, self.steps_total, "steps"
+        return self.done, self.total, "items"
+
 
 def step_state(phase: Phase, step: Step, state: RunState) -> str:
     """A step's state for display: a step without commands is done when its checks are."""
@@ -119,20 +127,30 @@ def is_complete(runbook: Runbook, state: RunState, phase_id: str) -> bool:
 
 def next_phase(runbook: Runbook, state: RunState, phase_id: str) -> Phase | None:
     """The phase to go on with once ``phase_id`` is complete: the first later one in runbook
-    order (of the run's release type) that is not complete and not locked. The ``kind:
-    decision`` phase is left out: it is opened when a rollback is considered, not next."""
+    order (of the run's release type) that is due (``due``), not complete and not locked."""
     assert state.run is not None
     phases = runbook.for_type(state.run.type)
     ids = [p.id for p in phases]
     if phase_id not in ids:
         return None
     for phase in phases[ids.index(phase_id) + 1 :]:
-        if phase.kind == "decision":
+        if not due(phase, runbook, state):
             continue
         p = progress(runbook, state, phase.id)
         if not p.complete and not p.locked:
             return phase
     return None
+
+
+def due(phase: Phase, runbook: Runbook, state: RunState) -> bool:
+    """Whether a phase can come next at all: the incident's phases only in an incident —
+    the decision once a rollback criterion is met (or decided), the rollback once a
+    rollback is decided; any other phase always."""
+    if phase.kind == "decision":
+        return bool(state.decisions or criteria_met(runbook, state))
+    if phase.kind == "rollback":
+        return any(d.choice == "rollback" for d in state.decisions)
+    return True
 
 
 def criteria(runbook: Runbook, state: RunState) -> list[tuple[Phase, Entry]]:
@@ -217,6 +235,9 @@ def status_document(runbook: Runbook, state: RunState) -> dict[str, Any]:
                 "waiting_on": list(p.waiting_on),
                 "done": p.done,
                 "total": p.total,
+                "steps_done": p.steps_done,
+                "steps_total": p.steps_total,
+                "progress": dict(zip(("done", "total", "of"), p.counted, strict=True)),
                 "override": (
                     {"by": state.overrides[phase.id].by, "reason": state.overrides[phase.id].reason}
                     if p.overridden

@@ -40,6 +40,7 @@ from cockpit.notify import (
 )
 from cockpit.report import build
 from cockpit.session import RunSession
+from cockpit.termtext import inert
 
 
 @dataclass
@@ -176,7 +177,7 @@ async def do_create_release(session: RunSession, notes: str) -> Event:
         title = f"Release v{session.state.run.version}"  # the runbook's --title
         release = await asyncio.wait_for(gh.create_release(tag, title, notes, commit), 60.0)
     except GitHubError as exc:
-        return ReleaseFailed(tag=tag, error=session.redactor.text(str(exc)))
+        return ReleaseFailed(tag=tag, error=inert(session.redactor.text(str(exc))))
     except TimeoutError:
         return ReleaseFailed(tag=tag, error="GitHub did not answer within 60 s")
     except Exception as exc:  # fail closed: said, journaled, never a traceback
@@ -185,4 +186,4 @@ async def do_create_release(session: RunSession, notes: str) -> Event:
     finally:
         await gh.aclose()
     url = str(release.get("html_url") or "")
-    return ReleaseCreated(tag=tag, url=session.redactor.text(url), commit=commit)
+    return ReleaseCreated(tag=tag, url=inert(session.redactor.text(url)), commit=commit)

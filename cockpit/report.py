@@ -145,7 +145,11 @@ def _metrics(
     ``targets:``) they are measured against. The deployment time is the deploy phase's
     wall clock (``cockpit.phaseclock``, as every screen and ``status`` state it)."""
     phase = runbook.of_kind("deploy")
-    deploy = [s for s in steps if phase and s["phase"] == phase.id]
+    every = (  # every step of the deploy phase for this release, started or not
+        [step_state(phase, s, state) for s in phase.steps_for(state.run.type)]
+        if phase is not None and state.run is not None
+        else []
+    )
     clock = deployment_clock(runbook, state, now)
     deploy_time = clock.wall_s if clock else None
     rollback = runbook.kind_id("rollback")
@@ -163,9 +167,9 @@ def _metrics(
         "rollback_decided": any(d.choice == "rollback" for d in state.decisions),
         "rollback_criteria_met": [e.item.text for _, e in criteria_met(runbook, state)],
         # done or skipped with a journaled reason (a `when:` guard, the operator): finished
-        "deployment_succeeded": bool(deploy)
-        and any(s["state"] == StepStatus.DONE for s in deploy)
-        and all(s["state"] in FINISHED for s in deploy),
+        "deployment_succeeded": bool(every)
+        and any(s == StepStatus.DONE for s in every)
+        and all(s in FINISHED for s in every),
     }
 
 

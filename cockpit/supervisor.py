@@ -399,9 +399,6 @@ class Supervisor:
                         "its guard " + command_ended(command.shown, words),
                     )
                     break
-                if self._abort.is_set() and words.startswith("aborted"):
-                    state, reason = StepStatus.ABORTED, self.abort_reason
-                    break
                 if code != 0 and not command.allow_failure:
                     state, reason = StepStatus.FAILED, command_ended(command.shown, words)
                     break

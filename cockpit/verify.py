@@ -32,6 +32,7 @@ from cockpit.monitor import EnvHealth, HealthMonitor
 from cockpit.probe import Sample
 from cockpit.runbook import Auto
 from cockpit.session import RunSession
+from cockpit.termtext import inert
 from cockpit.verdict import JUDGED_ON, judge, top_up
 
 VERIFIABLE = ("health", "github_check", "workflow")
@@ -202,9 +203,9 @@ async def _verify_ci(
     else:
         evidence["state"] = "running"
         words = f"{auto.label} is still running ({status}) {on}; verify again when it ends"
-    words = session.redactor.text(words)
+    words = inert(session.redactor.text(words))  # GitHub's words reach a screen
     evidence["reason"] = words
-    where = str(evidence.get("url") or f"{settings.repo}: {name}")
+    where = inert(str(evidence.get("url") or f"{settings.repo}: {name}"))
     if status == COMPLETED and conclusion == auto.wanted:
         intent = session.plan_check(phase_id, item_id, note, evidence)
         return Verification(True, words, where, intent)

@@ -184,11 +184,19 @@ class Follow:
         Bounded by ``CANCEL_WAIT`` (well within the cockpit's wait for an abort)."""
         ends = time.monotonic() + CANCEL_WAIT
         run = self.run
+        looked = True
         if run is None and self.since is not None:
-            with contextlib.suppress(Exception):
+            try:
                 run = await asyncio.wait_for(
                     gh.find_run(self.call["file"], self.call["ref"], self.since, self.known), 5
                 )
+            except Exception:  # not knowing is not "nothing started"
+                looked = False
+        if run is None and not looked:
+            return (
+                f"{why}; the dispatch was sent but GitHub did not say which run it started: "
+                f"a run may be going on, look at {gh.base}/repos/{gh.repo}/actions"
+            )
         if run is None:
             return f"{why}; no workflow run had started to cancel"
         self.say(f"cancelling workflow run {run.id} on GitHub ({why})")

@@ -2,7 +2,8 @@
 unknown, with a note saying why.
 
 Owns asking for the answer and its note in one dialog; the three answers are buttons
-named in words, each with its key, and Esc answers nothing.
+named in words (the note field has the keys: Tab reaches the buttons), and Esc answers
+nothing.
 """
 
 from __future__ import annotations

@@ -266,6 +266,15 @@ class CockpitApp(App[int]):
         self.notify(why, title="Not now", severity="warning")
         return True
 
+    async def change_run(self, session: RunSession) -> None:
+        """A watcher's run was closed and a newer one started: show that one instead."""
+        old = self.session
+        while len(self.screen_stack) > 2:
+            await self.pop_screen()
+        await self.enter_run(session)
+        if old is not None and old is not session:
+            old.close()
+
     async def enter_run(self, session: RunSession) -> None:
         """Show a run that just became available (started here, or seen by a watcher)."""
         self.session = session

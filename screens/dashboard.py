@@ -56,19 +56,16 @@ class PhaseTable(DataTable):
         for phase in session.phases():
             p = session.progress(phase.id)
             width = 4 if self.narrow else 12
-            runs = any(s.commands for s in phase.steps_for(session.release_type))
-            if runs and p.steps_total:  # a procedure that runs commands: its steps
-                done, total = p.steps_done, p.steps_total
+            done, total, of = p.counted  # as `cockpit status` counts it
+            if total:
                 progress = Text(f"{bar(done, total, width)} {done:>2}/{total}")
-                if not self.narrow:
+                if of == "steps" and not self.narrow:
                     progress.append(" steps", style="dim")
-            elif p.total:
-                progress = Text(f"{bar(p.done, p.total, width)} {p.done:>2}/{p.total}")
             else:
                 progress = Text(f"{len(phase.steps_for(session.release_type))} steps", style="dim")
             if p.complete:
-                done = "✓ done" if self.narrow else "✓ complete"
-                state = Text(done, style=style(app, "success"))
+                word = "✓ done" if self.narrow else "✓ complete"
+                state = Text(word, style=style(app, "success"))
             elif p.locked:
                 waits = "locked" if self.narrow else f"waits for {', '.join(p.waiting_on)}"
                 state = Text(waits, style=style(app, "warning"))

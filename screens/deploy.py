@@ -305,7 +305,7 @@ class DeployScreen(RunScreen):
     def action_skip_step(self) -> None:
         if (step := self.selected) is not None:
             driver = self.cockpit.driver
-            why = driver.refusal(self.phase_id, step.id) if driver is not None else None
+            why = driver.skip_refusal(self.phase_id, step.id) if driver is not None else None
             if why:  # said before the reason is asked for, never after
                 self.notify(why, title="Not skipped", severity="warning")
                 return

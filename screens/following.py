@@ -142,10 +142,11 @@ class Following:
                     f"Run {session.run_id} was closed; now watching run {newer}.",
                     title="New run",
                 )
-                while len(self.app.screen_stack) > 2:
-                    self.app.pop_screen()
-                session.close()
-                await self.app.enter_run(await asyncio.to_thread(RunSession, self.app.ws, newer))
+                fresh = await asyncio.to_thread(RunSession, self.app.ws, newer)
+                # its own worker: entering the run restarts this one (the journal reader)
+                self.app.run_worker(
+                    self.app.change_run(fresh), group="run-switch", exit_on_error=False
+                )
                 return
         facts = await asyncio.to_thread(driver_facts, session.state, session.lock, False)
         before = self.app.driver_facts

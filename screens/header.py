@@ -17,6 +17,7 @@ from textual.widgets import Static
 
 from cockpit.clock import local_hms, parse_iso
 from cockpit.commander import DriverFacts, StepFacts, incident_clocks, now_and_next
+from cockpit.describe import decision_words
 from cockpit.durations import format_clock
 from cockpit.progress import criteria_met
 from screens.messages import JournalAdvanced
@@ -131,8 +132,8 @@ class RunHeader(Static):
                 out.append(
                     (
                         [
-                            f"DRIVER GONE since {since} — {facts.why}",
-                            f"DRIVER GONE since {since} (pid {facts.pid})",
+                            f"DRIVER GONE (noticed {since}) — {facts.why}",
+                            f"DRIVER GONE (noticed {since}, pid {facts.pid})",
                             f"DRIVER GONE {since}",
                         ],
                         bad,
@@ -228,7 +229,7 @@ class RollbackBanner(Static):
             text.append(f"ROLLBACK CRITERIA MET: {reasons}", style="bold")
         if decisions:
             d = decisions[-1]
-            choice = "ROLL BACK" if d.choice == "rollback" else "FIX FORWARD"
+            choice = decision_words(d.choice).upper()
             text.append(
                 ("\n" if met else "") + f"DECISION: {choice} — {d.rationale} "
                 f"(decided by {d.commander}, {local_hms(d.ts)})",

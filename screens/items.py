@@ -152,7 +152,7 @@ class ChecklistView(OptionList):
         if not applicable and entry.types:
             text.append(f"  ({'/'.join(entry.types)} only)", style="dim")
         if entry.item.answer and not st.checked:
-            text.append("  answer: y yes · n no · u unknown", style="dim")
+            text.append("  space answers: yes / no / unknown", style="dim")
         if st.checked and st.answer:
             text.append(f"   → {st.answer.upper()}", style="bold")
         if st.checked:

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.geometry import Size
 from textual.timer import Timer
 from textual.widget import Widget
@@ -195,7 +196,7 @@ class HealthPanel(Vertical):
             config.ready_url(n).removeprefix(e.url.rstrip("/"))
             for n, e in config.environments.items()
         }
-        self.border_subtitle = paths.pop() if len(paths) == 1 else "ready endpoints"
+        self.border_subtitle = Content(paths.pop() if len(paths) == 1 else "ready endpoints")
         self._drawn: dict[str, tuple[int, str]] = {}
         self._pending: Timer | None = None
         self.update_cards()
@@ -230,7 +231,7 @@ class DeployPanel(Panel):
 
     def on_mount(self) -> None:
         phase = self.cockpit.ws.runbook.of_kind("deploy")
-        self.border_title = phase.title if phase else "Deployment"
+        self.border_title = Content(phase.title) if phase else "Deployment"  # never markup
         self.set_interval(1.0, self.refresh)
 
     def on_journal_advanced(self, _: JournalAdvanced) -> None:

@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 
@@ -47,7 +48,8 @@ class StartScreen(Screen):
             with RadioSet(id="start-type"):
                 for n, key in enumerate(config.release_type_names()):
                     label = type_label(key, config.describe_release_type(key))
-                    yield RadioButton(label, value=n == 0, id=f"type-{key}")
+                    # the config's words, never read as markup
+                    yield RadioButton(Content(label), value=n == 0, id=f"type-{key}")
             yield Label("Version")
             yield Input(id="start-version", placeholder=self._rules().shape())
             yield Static("", id="start-error", markup=False)
@@ -115,30 +117,41 @@ class StartScreen(Screen):
         cast("CockpitApp", self.app).intents.start_run(self._release_type(), version)
 
 
+WATCHING = (
+    "This terminal watches read-only. As soon as someone starts a run in this workspace, "
+    "it opens here."
+)
+
+
 class WaitingScreen(Screen):
     """Watching a workspace where no run has started yet: the run appears when it begins."""
 
     def compose(self) -> ComposeResult:
+        app = cast("CockpitApp", self.app)
         with Vertical(id="start-box"):
             yield Label("Waiting for a run to start", id="start-title")
-            app = cast("CockpitApp", self.app)
-            try:  # a few names: small enough to read here
-                earlier = [p.name for p in app.ws.runs_dir.iterdir() if p.is_dir()]
-            except OSError:
-                earlier = []
             yield Static(
-                Text(
-                    f"Workspace: {app.ws.root}\n"
-                    f"State: {app.ws.state_dir}\n\n"
-                    "This terminal watches read-only. As soon as someone starts a run in this "
-                    "workspace, it opens here. "
-                    + (
-                        f"No run is active; {len(earlier)} closed run(s) are here (`cockpit runs`)."
-                        if earlier
-                        else "No run has ever started here: is this the folder the driver "
-                        "uses? (`cockpit --workspace DIR watch`)"
-                    )
-                ),
+                Text(f"Workspace: {app.ws.root}\nState: {app.ws.state_dir}\n\n{WATCHING}"),
                 id="start-current",
             )
         yield Footer()
+
+    def on_mount(self) -> None:
+        self._count_runs()
+
+    @work(thread=True, exit_on_error=False)
+    def _count_runs(self) -> None:
+        """Say whether runs were ever started here (a folder read: off the event loop)."""
+        app = cast("CockpitApp", self.app)
+        try:
+            earlier = [p.name for p in app.ws.runs_dir.iterdir() if p.is_dir()]
+        except OSError:
+            earlier = []
+        said = (
+            f"No run is active; {len(earlier)} closed run(s) are here (`cockpit runs`)."
+            if earlier
+            else "No run has ever started here: is this the folder the driver uses? "
+            "(`cockpit --workspace DIR watch`)"
+        )
+        text = Text(f"Workspace: {app.ws.root}\nState: {app.ws.state_dir}\n\n{WATCHING} {said}")
+        app.call_from_thread(lambda: self.query_one("#start-current", Static).update(text))

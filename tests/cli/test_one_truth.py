@@ -199,7 +199,7 @@ def test_status_json_carries_decision_driver_health_and_criteria(workspace_dir, 
     assert criteria["sev1-incident"]["met"] is False
     assert criteria["sev1-incident"]["evidence"] is None
     text = run_cli(workspace_dir, "status").stdout
-    assert "driven by ana" in text and "DECISION: rollback by dana" in text
+    assert "driven by ana" in text and "DECISION: ROLL BACK by dana" in text
     assert "production READY" in text
 
     driver.close()  # stops driving: nobody holds the lock
@@ -324,3 +324,43 @@ def test_a_steps_health_command_judges_as_the_panel_does(tmp_path, service):
     done = run_cli(root, "run", "restore", "--headless", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "production READY · p95 " in done.stdout
+
+
+def test_status_counts_a_procedure_by_its_steps_as_the_dashboard_does(tmp_path, service):
+    marker = tmp_path / "marker"
+    marker.write_text("")
+    root = phase_workspace(
+        tmp_path / "ws",
+        {"ship.yaml": SHIP},
+        environments={"production": {"url": service.url("production")}},
+        vars={"marker": str(marker)},
+    )
+    assert run_cli(root, "start", "--type", "standard", "--version", "1.0.0").returncode == 0
+    before = run_cli(root, "status")
+    assert "ship" in before.stdout and "0/2   steps" in before.stdout, before.stdout
+    ran = run_cli(root, "run", "ship", "--headless", "--yes")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    (phase,) = status_json(root)["phases"]
+    assert phase["progress"] == {"done": 2, "total": 2, "of": "steps"}
+    assert "2/2   steps" in run_cli(root, "status").stdout
+
+
+def test_a_deployment_stopped_half_way_is_neither_met_nor_succeeded(tmp_path, service):
+    """Only the first of the deploy phase's two steps ran (the second never started): the
+    report never calls that a successful deployment within its target."""
+    root = phase_workspace(
+        tmp_path / "ws",
+        {"ship.yaml": SHIP},
+        environments={"production": {"url": service.url("production")}},
+        vars={"marker": str(tmp_path / "absent")},
+    )
+    session = RunSession.start(Workspace.open(root), "standard", "1.0.0", operator="ana")
+    try:
+        session.write(session.plan_step_start("ship", "migrate", ["echo migrated"]))
+        session.write(session.plan_step_finished("ship", "migrate", "done", 0, None, 1.0))
+    finally:
+        session.close()
+    metrics = json.loads(run_cli(root, "report", "--format", "json").stdout)["metrics"]
+    assert metrics["deployment_time_s"] is not None  # a clock, yet no success
+    assert metrics["deployment_succeeded"] is False
+    assert metrics["deployment_time_met"] is False

@@ -289,7 +289,7 @@ steps:
         run, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60
     )
     assert second.returncode == 1, second.stdout + second.stderr
-    assert "it failed while no cockpit watched" in second.stdout
+    assert "it ended failed while no cockpit watched" in second.stdout
     assert (root / "attempts.txt").read_text() == "attempt\n"  # not run again
     assert step_of(status_json(root), "deploy")["state"] == "pending"
 

@@ -16,9 +16,9 @@ from screens.app import CockpitApp
 from screens.checklist import ChecklistScreen
 from screens.dialogs import Confirm, TextPrompt
 from screens.items import ChecklistView
-from screens.release import ReleaseScreen
 from tests.cli.test_ci_gates import TOKEN, use_sim
 from tests.helpers import until
+from tests.tui.test_release import open_release
 
 GATES = "pre-release-gates"
 
@@ -87,12 +87,7 @@ async def test_g_creates_the_github_release_with_the_changelog_draft(live):
     session, sim = live
     app = app_for(session)
     async with app.run_test(size=(160, 48)) as pilot:
-        app.push_screen(ReleaseScreen())
-        await until(
-            pilot,
-            lambda: isinstance(app.screen, ReleaseScreen) and app.screen.view is not None,
-            "release view loaded",
-        )
+        await open_release(pilot)
         screen = app.screen
         notes = screen.query_one(TextArea).text
         assert notes.startswith("## [1.3.0]")

@@ -101,7 +101,7 @@ async def test_a_watcher_notices_that_the_driver_was_killed(tmp_path):
             driver.wait(timeout=30)
             await until(
                 pilot,
-                lambda: "DRIVER GONE since" in header_text(app),
+                lambda: "DRIVER GONE (noticed" in header_text(app),
                 "the dead driver noticed",
                 attempts=500,
             )

@@ -233,3 +233,22 @@ async def test_keys_that_cannot_act_say_why_and_never_crash(tmp_path):
             "r says the step is done",
         )
     session.close()
+
+
+async def test_skip_on_a_locked_phase_is_refused_before_the_reason_is_asked(session):
+    from screens.dialogs import TextPrompt
+    from tests.tui.test_incident import app_for, open_phase
+
+    app = app_for(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_phase(pilot, app, "production-deploy")
+        await pilot.press("s")
+        await until(
+            pilot,
+            lambda: any(n.title == "Not skipped" for n in app._notifications),
+            "the refusal said",
+        )
+        said = next(n.message for n in app._notifications if n.title == "Not skipped")
+        assert "locked" in said
+        assert not isinstance(app.screen, TextPrompt)  # no reason asked for nothing
+    assert session.state.step("production-deploy", "pre-deployment-validation").state == "pending"

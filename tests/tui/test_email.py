@@ -23,8 +23,8 @@ from cockpit.session import RunSession
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.dialogs import Confirm
-from screens.release import ReleaseScreen
 from tests.helpers import cockpit_cmd, until
+from tests.tui.test_release import open_release
 
 PASSWORD = "s3cret-relay-pass"
 
@@ -206,12 +206,7 @@ async def test_the_release_screen_sends_after_confirmation(session, monkeypatch)
         live = configured(session, server.port)
         app = CockpitApp(live.ws, live, clock=live.clock, follow_interval=0.05, poll_health=False)
         async with app.run_test(size=(160, 48)) as pilot:
-            app.push_screen(ReleaseScreen())
-            await until(
-                pilot,
-                lambda: isinstance(app.screen, ReleaseScreen) and app.screen.view is not None,
-                "release view loaded",
-            )
+            await open_release(pilot)
             await pilot.press("E")
             await until(pilot, lambda: isinstance(app.screen, Confirm), "confirmation")
             assert "stakeholders@dirt-free-crm.com" in app.screen.detail

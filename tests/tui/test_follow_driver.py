@@ -96,9 +96,17 @@ async def test_a_watcher_follows_the_drivers_screen_until_a_key_then_F(tmp_path)
             await pilot.press("up")  # the watcher looks around: off follow
             assert app.follow_driver is False
             assert "Follow off" in [n.title for n in app._notifications]
-            await asyncio.sleep(1.1)  # past the driver's rate limit
-            driver.opened(None)
-            await pilot.pause(0.5)
+            driver.opened(None)  # written once the driver's rate limit allows
+            await until(
+                pilot,
+                lambda: (
+                    app.session.state.driver_view is not None
+                    and app.session.state.driver_view.phase is None
+                ),
+                "the watcher read the driver's new view",
+                attempts=500,
+            )
+            await pilot.pause()
             assert isinstance(app.screen, DeployScreen)  # not yanked back
             await pilot.press("F")
             assert app.follow_driver is True

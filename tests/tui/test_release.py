@@ -146,17 +146,23 @@ def test_cli_report_formats(workspace_dir):
     assert set(doc) >= {"run", "metrics", "steps", "phases", "health", "decisions", "timeline"}
 
 
+async def open_release(pilot) -> None:
+    """Push the release screen and wait until its view (changelog, messages) is loaded."""
+    app = pilot.app
+    app.push_screen(ReleaseScreen())
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, ReleaseScreen) and app.screen.view is not None,
+        "release view loaded",
+    )
+
+
 async def test_release_screen_tags_after_confirmation(session):
     app = CockpitApp(
         session.ws, session, clock=session.clock, follow_interval=0.05, poll_health=False
     )
     async with app.run_test(size=(160, 48)) as pilot:
-        app.push_screen(ReleaseScreen())
-        await until(
-            pilot,
-            lambda: isinstance(app.screen, ReleaseScreen) and app.screen.view is not None,
-            "release view loaded",
-        )
+        await open_release(pilot)
         await pilot.press("T")
         await until(pilot, lambda: isinstance(app.screen, Confirm), "confirmation")
         await pilot.press("y")

@@ -50,6 +50,9 @@ async def test_watcher_follows_a_run_driven_elsewhere(tmp_path):
     app = CockpitApp(ws, None, read_only=True, follow_interval=0.1, poll_health=False)
     async with app.run_test(size=(160, 48)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, WaitingScreen), "waiting for a run")
+        said = app.screen.query_one("#start-current")
+        await until(pilot, lambda: "No run has ever started here" in str(said.render()), "said why")
+        assert f"Workspace: {root}" in str(said.render())
         assert cockpit(root, "start", "--type", "standard", "--version", "1.0.0").returncode == 0
         await until(
             pilot,

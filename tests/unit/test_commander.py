@@ -43,3 +43,13 @@ def test_while_a_window_runs_the_phase_waiting_for_it_is_next(session):
     running, coming = now_and_next(session.runbook, session.state, session.clock.now())
     assert running.title == "Monitoring and Verification"
     assert coming is not None and coming.phase_title == "Post-Deployment Activities"
+
+
+def test_a_stage_timed_before_any_criterion_never_breaks_the_header(session):
+    """The decide stage runs (``d`` opened, then cancelled) with no criterion met and no
+    decision: its phase is not "due", yet what runs and what is next are still said."""
+    session.write(session.plan_window_start("rollback-decision", "make-decision"))
+    session.refresh()
+    running, coming = now_and_next(session.runbook, session.state, session.clock.now())
+    assert running.title == "Make Decision"
+    assert coming is not None and coming.phase_title == "Pre-Release Gates"
