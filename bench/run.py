@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import health_poll, journal, longrun, startup, streaming
+from bench import health_poll, history, journal, longrun, startup, streaming
 from bench.common import machine, print_table
 
 
@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the polling runs")
     parser.add_argument(
         "--only",
-        choices=("startup", "journal", "streaming", "health", "longrun"),
+        choices=("startup", "journal", "history", "streaming", "health", "longrun"),
         help="run one group",
     )
     args = parser.parse_args()
@@ -26,6 +26,8 @@ def main() -> None:
         rows += startup.run()
     if args.only in (None, "journal"):
         rows += journal.run()
+    if args.only in (None, "history"):
+        rows += history.run()
     if args.only in (None, "streaming"):
         rows += streaming.run()
     if args.only in (None, "health"):

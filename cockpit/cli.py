@@ -185,6 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("close", "close a run: it stops being the active one (nothing is deleted)")
     p.add_argument("--run", metavar="ID")
     p.add_argument("--note", metavar="TEXT")
+    p = add(
+        "history",
+        "every release in the workspace: success metrics against targets, bottlenecks, DORA keys",
+    )
+    p.add_argument("--since", metavar="DATE", help="runs started on or after DATE (YYYY-MM-DD)")
+    p.add_argument("--json", action="store_true", help="the history as JSON (shape: README)")
+    p.add_argument(
+        "--export", metavar="DIR", type=Path, help="also write one report JSON per run into DIR"
+    )
     p = add("report", "the release report: timeline, checklists, steps, health, decisions")
     p.add_argument("--run", metavar="ID")
     p.add_argument("--format", choices=("md", "json"), default="md")
@@ -537,6 +546,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from cockpit.clock import Clock
+    from cockpit.review import export, history, text
+
+    since = None
+    if args.since:
+        try:
+            since = date.fromisoformat(args.since)
+        except ValueError:
+            raise CockpitError(f"--since {args.since!r}: a date like 2026-11-01") from None
+    doc, _ = history(_workspace(args), Clock().now(), since)
+    if args.export:
+        written = export(_workspace(args), doc, args.export)
+        print(f"exported {len(written)} report(s) to {args.export}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print(text(doc), end="")
+    return EXIT_OK
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from cockpit.config import find_config, load_config
     from cockpit.probe_cli import run_health
@@ -691,6 +723,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "health": cmd_health,
     "run": cmd_run,
     "report": cmd_report,
+    "history": cmd_history,
     "close": cmd_close,
     "version": cmd_version,
     "watch": lambda a: cmd_tui(a, read_only=True),

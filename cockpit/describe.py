@@ -20,6 +20,7 @@ from cockpit.events import (
     DecisionRecorded,
     Event,
     HealthChanged,
+    HealthSampled,
     ItemChecked,
     ItemNoted,
     ItemUnchecked,
@@ -146,6 +147,15 @@ def _(e: LockReleased, runbook: Runbook) -> str:
 def _(e: HealthChanged, runbook: Runbook) -> str:
     why = f": {e.reason}" if e.reason else ""
     return f"{e.env} {e.previous or 'UNKNOWN'} → {e.state}{why}"
+
+
+@_words.register
+def _(e: HealthSampled, runbook: Runbook) -> str:
+    # light (like view.opened): never in the activity or the timeline; words all the same
+    answer = f"HTTP {e.http_status}" if e.http_status is not None else "no answer"
+    p95 = f", p95 {e.p95_ms:.0f}ms" if e.p95_ms is not None else ""
+    why = f": {e.reason}" if e.reason else ""
+    return f"{e.env} {e.state} ({answer}{p95}){why}"
 
 
 @_words.register

@@ -20,6 +20,7 @@ import contextlib
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cockpit.clock import parse_iso
@@ -30,6 +31,7 @@ from cockpit.git_changes import BranchPlan, create_hotfix_branch, plan_hotfix_br
 from cockpit.journal import Batch
 from cockpit.monitor import EnvHealth, HealthMonitor, baseline_of, measure_baseline
 from cockpit.monitor import rollback_signal as signal_of
+from cockpit.probe import UNKNOWN
 from cockpit.proctree import holders, is_same_process, stop_tree
 from cockpit.progress import step_state
 from cockpit.runbook import Step
@@ -122,6 +124,10 @@ class RunDriver:
         self._io = asyncio.Lock()
         self._starting: set[tuple[str, str]] = set()
         self._signals: set[str] = set()
+        self._sampled: dict[str, datetime] = {}
+        """When each environment's last ``health.sample`` was journaled (driver's clock)."""
+        self._health_pending: list[Event] = []
+        self._health_writing = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ending_windows = False
         self._orphans: set[tuple[str, str]] = set()
@@ -613,12 +619,29 @@ class RunDriver:
         return baseline
 
     def observe_health(self, env: EnvHealth, changed: bool) -> None:
-        """After every probe: journal a state change; raise the rollback criterion on signal."""
+        """After every probe: journal a state change at once (and the first state this
+        driver sees, when the journal says otherwise: a run reopened with its service gone)
+        with its sample; otherwise a ``health.sample`` at most once per health interval per
+        environment (the driver's clock; one arriving sooner is dropped); raise the
+        rollback criterion on signal."""
         state = self.session.state
-        if changed:
+        now = self.session.clock.now()
+        first = env.name not in self._sampled
+        events: list[Event] = []
+        if changed or first:
             previous = h.state if (h := state.health.get(env.name)) else None
-            if previous != env.state:
-                self._later(self.record(self.session.plan_health_change(env.summary(), previous)))
+            if (previous or UNKNOWN) != env.state:
+                events.append(self.session.plan_health_change(env.summary(), previous))
+        last = self._sampled.get(env.name)
+        interval = self.session.ws.config.health.interval
+        if events or last is None or not 0 <= (now - last).total_seconds() < interval:
+            self._sampled[env.name] = now
+            events.append(self.session.plan_health_sample(env.summary()))
+        if events:
+            self._health_pending.extend(events)
+            if not self._health_writing:  # one writer: the journal keeps their order
+                self._health_writing = True
+                self._later(self._write_health())
         if env.name != self.session.runbook.deploy_environment:
             return
         baseline = state.baselines.get(env.name)
@@ -631,6 +654,18 @@ class RunDriver:
                 self._later(self.record(self.session.plan_flag(*criterion, signal[1])))
             self.alert(Alert("ROLLBACK CRITERIA MET", str(signal[1]["signal"]), "error"))
         self._signals = active
+
+    async def _write_health(self) -> None:
+        """Journal the health events observed, in the order they were (a change, then
+        its sample); one that cannot be written is alerted, and those waiting dropped."""
+        try:
+            while self._health_pending:
+                await self.record(self._health_pending.pop(0))
+        except BaseException:
+            self._health_pending.clear()
+            raise
+        finally:
+            self._health_writing = False
 
     # -- incident command --------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ skipped. Unknown types and unknown keys are not problems: newer versions add the
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -36,6 +37,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "window.started": ("phase", "step"),
     "window.ended": ("phase", "step"),
     "health.changed": ("env", "state"),
+    "health.sample": ("env", "state"),
     "health.baseline": ("env",),
     "decision.recorded": ("choice",),
     "rollback.target_set": ("target",),
@@ -48,6 +50,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "release.failed": ("tag",),
 }
 """Fields an event of each type is meaningless without (text ones must not be empty)."""
+
+COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
+"""A commit's sha as ``run.started`` records where the release range starts."""
 
 MAX_COMMANDS = 1000
 """A command's ``index`` beyond this is a typo, not a step (the state grows a list to it)."""
@@ -146,9 +151,12 @@ def _run_started(line: dict[str, Any]) -> str | None:
     for key in ("id", "type", "version"):
         if not isinstance(run.get(key), str) or not run[key].strip():
             return f"run.started: its run has no {key} (text)"
-    for key in ("operator", "started_at", "previous_version", "workspace"):
+    for key in ("operator", "started_at", "previous_version", "workspace", "since_tag"):
         if run.get(key) is not None and not isinstance(run[key], str):
             return f"run.started: the run's {key} is {_what(run[key])}, not text"
+    since = run.get("since_commit")
+    if since is not None and not (isinstance(since, str) and COMMIT.match(since)):
+        return f"run.started: the run's since_commit is {_what(since)}, not a commit's sha"
     if run.get("started_at") and not is_time(run["started_at"]):
         return f"run.started: the run's started_at {run['started_at']!r} is not an ISO-8601 time"
     return None

@@ -274,6 +274,36 @@ class HealthChanged(Event):
 
 
 @dataclass(kw_only=True)
+class HealthSampled(Event):
+    """One probe of an environment as its panel judged it, self-contained (the state, the
+    answer's latency and HTTP status, the window's p50/p95; the reason and the error only
+    when set). Journaled with every state change and otherwise at most once per health
+    interval per environment; light: never shown in the activity, the timeline or the
+    report's list of events."""
+
+    TYPE = "health.sample"
+    LIGHT = True
+    OPTIONAL = ("reason", "error")
+    NUMBERS: ClassVar[tuple[str, ...]] = ("latency_ms", "http_status", "p50_ms", "p95_ms")
+    """Figures left out of the line when there is none (a probe without an answer)."""
+    env: str = ""
+    state: str = ""
+    latency_ms: float | None = None
+    http_status: int | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    reason: str | None = None
+    error: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        out = super().fields()
+        for name in self.NUMBERS:
+            if out.get(name, 0) is None and name not in self.extra:
+                del out[name]
+        return out
+
+
+@dataclass(kw_only=True)
 class BaselineTaken(Event):
     TYPE = "health.baseline"
     env: str = ""
@@ -439,6 +469,7 @@ REGISTRY: dict[str, type[Event]] = {
         WindowStarted,
         WindowEnded,
         HealthChanged,
+        HealthSampled,
         BaselineTaken,
         DecisionRecorded,
         RollbackTargetSet,

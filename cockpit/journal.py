@@ -165,6 +165,21 @@ class JournalFollower:
             batch.events.append(event)
 
 
+_TYPE = b'"type":"'
+
+
+def line_type(raw: bytes) -> bytes | None:
+    """The event type of a journal line as the journal writes it (compact JSON, ``type``
+    among the first keys), found without parsing the line; None when it is not there (a
+    line written otherwise: parse it to know)."""
+    at = raw.find(_TYPE, 0, 120)
+    if at < 0:
+        return None
+    start = at + len(_TYPE)
+    end = raw.find(b'"', start, start + 64)
+    return raw[start:end] if end > 0 else None
+
+
 def version_of(line: dict[str, Any]) -> float | None:
     """The journal format a line says it is in, as a number (``"1"`` reads as 1); None
     when it is not a number at all."""

@@ -2,7 +2,9 @@
 and the rollback signal against the production baseline.
 
 Owns ``EnvHealth`` (the last ``window`` samples of one environment: p50/p95/max,
-success ratio, state and when it last changed, the last error, DOWN since when),
+success ratio, state and when it last changed, the last error, DOWN since when; an
+environment that has not answered once since the monitor started reads UNKNOWN, not
+DOWN, when a probe gets no answer — refused, DNS, timeout: it was never reached),
 ``HealthMonitor`` (one loop per environment: poll, then sleep, so polls never
 overlap; pausable; a loop that fails shows its environment UNKNOWN with the error in
 words and starts again, never stopping the others), and ``rollback_signal``
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,20 +27,14 @@ from cockpit.config import Config, HealthSettings
 from cockpit.errors import error_words
 from cockpit.probe import DEGRADED, DOWN, READY, UNKNOWN, Sample, make_client, probe
 from cockpit.secrets import mask_userinfo
+from cockpit.stats import percentile
 
 log = logging.getLogger(__name__)
 ROLLBACK_FACTOR = 10.0
 LATENCY_SIGNAL = "signal-latency"
 DOWN_SIGNAL = "signal-down"
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (``q`` in 0..100) of ``values``; None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
+NEVER_REACHED = "unreachable — no answer since the cockpit opened"
+"""The reason an environment that never answered reads UNKNOWN, not DOWN."""
 
 
 @dataclass
@@ -58,6 +53,9 @@ class EnvHealth:
     last_error: str | None = None
     last_error_at: datetime | None = None
     probes: int = 0
+    answered: bool = False
+    """It has answered (any HTTP status) at least once since this monitor started: only
+    then is a probe without an answer DOWN; before, it is UNKNOWN (never reached)."""
 
     def latencies(self) -> list[float]:
         """Latencies of answered probes in the window, oldest first (sparkline, p50/p95)."""
@@ -98,6 +96,11 @@ class EnvHealth:
             self.samples.popleft()
         at = parse_iso(sample.at)
         state, reason = sample.state, sample.reason
+        if sample.http_status is not None:
+            self.answered = True
+        elif state == DOWN and not self.answered:  # refused, DNS, timeout: never reached
+            words = sample.error or sample.reason or "no answer"
+            state, reason = UNKNOWN, f"{NEVER_REACHED}: {words}"
         p95 = self.p95
         if state == READY and p95 is not None and p95 > self.p95_budget_ms:
             state = DEGRADED

@@ -48,7 +48,9 @@ def facts_for(
     tag_for: Callable[[str], str] = DEFAULT.tag_for,
 ) -> Facts:
     """Facts from the release report and the changelog draft; ``tag_for`` names the
-    production tag of a version (config ``versioning.tag``) for the rollback plan."""
+    production tag of a version (config ``versioning.tag``) for the rollback plan.
+    ``production_state`` None: production's health was not measured (said so, never
+    "normal"); the report's ``deployment_succeeded`` null (not yet) is not a success."""
     metrics, run = report["metrics"], report["run"]
     deploy = metrics.get("deploy_phase")
     deploy_steps = [s for s in report["steps"] if deploy and s["phase"] == deploy]
@@ -71,7 +73,15 @@ def facts_for(
         health = f"⚠️ production {production_state or 'not measured'}, rollback criteria met"
     else:
         health = "✅ All systems green" if production_state else "not measured"
-    monitoring = "📊 No alerts, performance normal" if not criteria else "⚠️ " + "; ".join(criteria)
+    # a fact like the health check: "normal" only when production was measured READY
+    if criteria:
+        monitoring = "⚠️ " + "; ".join(criteria)
+    elif production_state is None:
+        monitoring = "not measured"
+    elif production_state == "READY":
+        monitoring = "📊 No alerts, performance normal"
+    else:
+        monitoring = f"⚠️ production {production_state}"
     previous = run.get("previous_version")
     return Facts(
         version=run["version"],

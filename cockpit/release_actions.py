@@ -60,8 +60,8 @@ def release_view(session: RunSession, production_state: str | None) -> ReleaseVi
     run = session.state.run
     assert run is not None
     try:
-        rules = session.ws.versioning
-        changes, problem = draft(session.ws.root, run.version, date.today(), rules), None
+        rules = session.ws.versioning  # the run's own range: tagging it never empties it
+        changes, problem = draft(session.ws.root, run.version, date.today(), rules, run), None
     except CockpitError as exc:
         changes, problem = None, str(exc)
     facts = facts_for(

@@ -37,9 +37,13 @@ from cockpit.runbook import Runbook
 from cockpit.session import RunSession
 from cockpit.state import RunState, replay
 
+FORMAT = 1
+"""The version of the report's JSON document (its ``v``), for reports kept and exported."""
+
 
 def _down_time(changes: list[HealthChanged], until: datetime) -> dict[str, float]:
-    """Seconds each environment spent DOWN, from the journaled state changes."""
+    """Seconds each environment spent DOWN, from the journaled state changes; an outage
+    still going at the end counts up to ``until`` (now, or the run's close)."""
     down_since: dict[str, datetime] = {}
     total: dict[str, float] = {}
     for e in changes:
@@ -49,21 +53,26 @@ def _down_time(changes: list[HealthChanged], until: datetime) -> dict[str, float
         elif env in down_since:
             total[env] = total.get(env, 0.0) + (at - down_since.pop(env)).total_seconds()
     for env, since in down_since.items():
-        total[env] = total.get(env, 0.0) + (until - since).total_seconds()
+        total[env] = total.get(env, 0.0) + max(0.0, (until - since).total_seconds())
     return total
 
 
 def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
-    """The report as data (the JSON format), one section per kind of event."""
+    """The report as data (the JSON format): ``v`` (the format's version), then one
+    section per kind of event. Facts only: a judgement with nothing to judge yet is null
+    (see ``_metrics``); an outage still going counts up to ``clock``'s now while the run
+    is open, up to its close once closed."""
     read = read_journal(session.journal_path)
     events = [parse(line) for line in read.events]
     state = replay(events)
     assert state.run is not None
     runbook = session.runbook
-    end = parse_iso(events[-1].ts) if events else (clock or session.clock).now()
+    now = (clock or session.clock).now()
+    end = parse_iso(state.closed.ts) if state.closed is not None else now
     steps = _steps(runbook, state)
     run = state.run
     return {
+        "v": FORMAT,
         "run": {
             "id": run.id,
             "type": run.type,
@@ -72,11 +81,11 @@ def build(session: RunSession, clock: Clock | None = None) -> dict[str, Any]:
             "operator": run.operator,
             "started_at": run.started_at,
             "last_event_at": events[-1].ts if events else None,
+            "since_tag": run.since_tag,
+            "since_commit": run.since_commit,
         },
         "journal_warnings": list(read.warnings),
-        "metrics": _metrics(
-            runbook, state, steps, session.ws.config.targets, (clock or session.clock).now()
-        ),
+        "metrics": _metrics(runbook, state, steps, session.ws.config.targets, now),
         "steps": steps,
         "out_of_order": _out_of_order(events, runbook),
         "phases": _phases(runbook, state),
@@ -143,7 +152,18 @@ def _metrics(
 ) -> dict[str, Any]:
     """The runbook's technical success metrics for this release, and the targets (config
     ``targets:``) they are measured against. The deployment time is the deploy phase's
-    wall clock (``cockpit.phaseclock``, as every screen and ``status`` state it)."""
+    wall clock (``cockpit.phaseclock``, as every screen and ``status`` state it).
+
+    Facts only — the two judgements are null while there is nothing to judge yet:
+
+    - ``deployment_time_met``: true when the deployment finished within the target; false
+      when it finished past it, is already past it, or the run was closed before it
+      finished; null before it started, and while it is under way within the target.
+    - ``deployment_succeeded``: true when every deploy step finished (done, or skipped
+      with a reason) and one was done; false when one failed or was aborted, or the run
+      was closed before they all finished; null before a deploy step started, and while
+      the deployment is under way.
+    """
     phase = runbook.of_kind("deploy")
     every = (  # every step of the deploy phase for this release, started or not
         [step_state(phase, s, state) for s in phase.steps_for(state.run.type)]
@@ -153,23 +173,34 @@ def _metrics(
     clock = deployment_clock(runbook, state, now)
     deploy_time = clock.wall_s if clock else None
     rollback = runbook.kind_id("rollback")
+    closed = state.closed is not None
+    met: bool | None = None
+    if clock is not None and deploy_time is not None:
+        if deploy_time >= targets.deployment_time or (closed and not clock.finished):
+            met = False
+        elif clock.finished:
+            met = True
+    succeeded: bool | None = None
+    if any(s != StepStatus.PENDING for s in every):
+        if any(s in (StepStatus.FAILED, StepStatus.ABORTED) for s in every):
+            succeeded = False
+        elif all(s in FINISHED for s in every):
+            # done or skipped with a journaled reason (a `when:` guard, the operator)
+            succeeded = any(s == StepStatus.DONE for s in every)
+        elif closed:
+            succeeded = False
     return {
         "deploy_phase": phase.id if phase else None,
         "deploy_environment": runbook.deploy_environment,
         "deployment": clock.fields() if clock else None,
         "deployment_time_s": deploy_time,
         "deployment_paused_s": clock.paused_s if clock and deploy_time is not None else None,
-        "deployment_time_met": bool(clock and clock.finished)
-        and deploy_time is not None
-        and deploy_time < targets.deployment_time,
+        "deployment_time_met": met,
         "targets": targets.model_dump(),
         "rolled_back": any(s["phase"] == rollback and s["state"] == StepStatus.DONE for s in steps),
         "rollback_decided": any(d.choice == "rollback" for d in state.decisions),
         "rollback_criteria_met": [e.item.text for _, e in criteria_met(runbook, state)],
-        # done or skipped with a journaled reason (a `when:` guard, the operator): finished
-        "deployment_succeeded": bool(every)
-        and any(s == StepStatus.DONE for s in every)
-        and all(s in FINISHED for s in every),
+        "deployment_succeeded": succeeded,
     }
 
 
@@ -218,12 +249,17 @@ def _phases(runbook: Runbook, state: RunState) -> list[dict[str, Any]]:
 
 
 def _health(state: RunState, end: datetime, target: str | None) -> dict[str, Any]:
-    """The deploy environment's baseline, the worst p95 seen, time DOWN, every state change."""
-    p95s = [e.p95_ms for e in state.health_changes if e.p95_ms is not None]
+    """The deploy environment's baseline, the worst p95 it showed (in every journaled
+    sample and state change), time DOWN, every state change."""
     baseline = state.baselines.get(target) if target else None
+    worst = state.worst_p95
+    if target is None and worst:  # no deploy environment: the worst of any
+        target = max(worst, key=lambda env: worst[env])
     return {
         "baseline": baseline.fields() | {"ts": baseline.ts} if baseline else None,
-        "worst_p95_ms": max(p95s) if p95s else None,
+        "worst_p95_ms": worst.get(target) if target else None,
+        "worst_p95_env": target,
+        "worst_p95_by_env": dict(sorted(worst.items())),
         "down_s": _down_time(state.health_changes, end),
         "changes": [
             {"ts": e.ts, "env": e.env, "previous": e.previous, "state": e.state}
@@ -283,12 +319,21 @@ def markdown(doc: dict[str, Any]) -> str:
         out.append("| deployment | — (the runbook has no `kind: deploy` phase) | |")
     else:
         clock = m.get("deployment") or {}
-        deploy = clock.get("words") or _d(m["deployment_time_s"])
-        met = "met" if m["deployment_time_met"] else "not met"
-        if clock.get("running"):
-            met = "still running"
-        out.append(f"| deployment time | {deploy} ({met}) | < {_d(t['deployment_time'])} |")
-        done = "yes" if m["deployment_succeeded"] else "no"
+        met = m["deployment_time_met"]
+        if m["deployment_time_s"] is None:
+            deploy = "not started"  # nothing measured: neither met nor not met
+        else:
+            deploy = clock.get("words") or _d(m["deployment_time_s"])
+            if clock.get("running"):
+                deploy += " (still running" + (", past the target)" if met is False else ")")
+            elif met is None:
+                deploy += " (not finished)"
+            else:
+                deploy += " (met)" if met else " (not met)"
+        out.append(f"| deployment time | {deploy} | < {_d(t['deployment_time'])} |")
+        done = {True: "yes", False: "no"}.get(m["deployment_succeeded"])
+        if done is None:
+            done = "not yet" if m["deployment_time_s"] is not None else "not started"
         out.append(f"| deployment succeeded | {done} | > {t['success_rate']:g}% of releases |")
     rolled = "yes" if m["rolled_back"] else "no"
     out.append(f"| rolled back | {rolled} | rollback rate < {t['rollback_rate']:g}% |")
@@ -337,8 +382,9 @@ def markdown(doc: dict[str, Any]) -> str:
             f"- {doc['metrics'].get('deploy_environment') or 'deploy'} baseline: "
             f"p50 {h['baseline']['p50_ms']:.0f}ms, p95 {h['baseline']['p95_ms']:.0f}ms"
         )
-    worst = h["worst_p95_ms"]
-    out.append(f"- worst p95 seen: {'—' if worst is None else f'{worst:.0f}ms'}")
+    worst, where = h["worst_p95_ms"], h.get("worst_p95_env")
+    seen = "—" if worst is None else f"{worst:.0f}ms"
+    out.append(f"- worst {where + ' ' if where else ''}p95 seen: {seen}")
     for env, seconds in sorted(h["down_s"].items()):
         out.append(f"- {env} DOWN for {_d(seconds)} in total")
     for c in h["changes"]:

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from cockpit.changelog import production_tag_commit
 from cockpit.clock import Clock, local_hms
 from cockpit.errors import CockpitError
 from cockpit.events import (
@@ -25,6 +26,7 @@ from cockpit.events import (
     DecisionRecorded,
     Event,
     HealthChanged,
+    HealthSampled,
     ItemChecked,
     ItemNoted,
     ItemUnchecked,
@@ -54,7 +56,6 @@ from cockpit.runbook import ANSWERS, CHOOSABLE, Entry, Phase, Runbook, Step
 from cockpit.safefiles import check_folder, private_dir, remove_empty
 from cockpit.secrets import Redactor, mask_userinfo
 from cockpit.state import RunState
-from cockpit.versions import current_version
 from cockpit.workspace import Workspace
 
 
@@ -123,10 +124,11 @@ class RunSession:
         rules = ws.versioning
         clock = clock or Clock()
         operator = operator or ws.operator()
-        try:
-            previous = current_version(ws.root, rules)
-        except CockpitError:
-            previous = None
+        # the last production tag and its commit: the previous version, and where the
+        # release range starts, fixed now — tagging the release (or moving that tag)
+        # later never changes what this run releases
+        since_tag, since_commit = production_tag_commit(ws.root, rules)
+        previous = rules.version_of(since_tag) if since_tag else None
         if version is None:
             version = str(rules.after(previous, release_type))
         version = str(rules.parse(version))
@@ -154,6 +156,8 @@ class RunSession:
                 "started_at": journal.clock.now().isoformat(timespec="milliseconds"),
                 "previous_version": str(previous) if previous else None,
                 "workspace": str(ws.root),
+                "since_tag": since_tag,
+                "since_commit": since_commit,
             },
             runbook=str(ws.runbook.folder),
             config=str(ws.config_path),
@@ -562,6 +566,24 @@ class RunSession:
         """An environment changed state (journaled while a run is active)."""
         keys = ("env", "state", "http_status", "latency_ms", "error", "reason", "p95_ms")
         return HealthChanged(**{k: summary.get(k) for k in keys}, previous=previous)
+
+    def plan_health_sample(self, summary: dict[str, Any]) -> Event:
+        """One probe of an environment as its panel judged it (``EnvHealth.summary``):
+        self-contained and compact, latencies to 0.1 ms."""
+
+        def ms(value: Any) -> float | None:
+            return round(float(value), 1) if isinstance(value, int | float) else None
+
+        return HealthSampled(
+            env=summary["env"],
+            state=summary["state"],
+            latency_ms=ms(summary.get("latency_ms")),
+            http_status=summary.get("http_status"),
+            p50_ms=ms(summary.get("p50_ms")),
+            p95_ms=ms(summary.get("p95_ms")),
+            reason=summary.get("reason"),
+            error=summary.get("error"),
+        )
 
     def plan_baseline(self, baseline: dict[str, Any]) -> Event:
         """Production's latency baseline, taken when the production deployment starts."""

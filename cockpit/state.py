@@ -22,6 +22,7 @@ from cockpit.events import (
     DecisionRecorded,
     Event,
     HealthChanged,
+    HealthSampled,
     ItemChecked,
     ItemNoted,
     ItemUnchecked,
@@ -57,6 +58,13 @@ class RunInfo:
     started_at: str
     previous_version: str | None = None
     workspace: str | None = None
+    since_tag: str | None = None
+    """The production tag the release range starts at, as it was when the run started
+    (None: there was none)."""
+    since_commit: str | None = None
+    """That tag's commit then (a tag moved later never moves the range)."""
+    range_recorded: bool = False
+    """``run.started`` recorded the range's start (runs journaled before did not)."""
 
 
 @dataclass
@@ -166,6 +174,10 @@ class RunState:
     health: dict[str, HealthChanged] = field(default_factory=dict)
     """The last journaled health state of each environment."""
     health_changes: list[HealthChanged] = field(default_factory=list)
+    health_samples: dict[str, HealthSampled] = field(default_factory=dict)
+    """The last journaled sample of each environment (``health.sample``)."""
+    worst_p95: dict[str, float] = field(default_factory=dict)
+    """The worst p95 each environment showed, in any journaled sample or change (ms)."""
     baselines: dict[str, BaselineTaken] = field(default_factory=dict)
     """Latency baselines by environment (production's is taken when the deploy starts)."""
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=RECENT))
@@ -211,6 +223,9 @@ def _started(e: RunStarted, state: RunState) -> None:
         started_at=run.get("started_at") or e.ts,
         previous_version=run.get("previous_version"),
         workspace=run.get("workspace"),
+        since_tag=run.get("since_tag"),
+        since_commit=run.get("since_commit"),
+        range_recorded="since_commit" in run,
     )
 
 
@@ -272,10 +287,22 @@ def _view(e: ViewOpened, state: RunState) -> None:
     state.driver_view = e
 
 
+def _worst(state: RunState, env: str, p95_ms: float | None) -> None:
+    if isinstance(p95_ms, int | float) and p95_ms > state.worst_p95.get(env, float("-inf")):
+        state.worst_p95[env] = float(p95_ms)
+
+
 @fold.register
 def _health(e: HealthChanged, state: RunState) -> None:
     state.health[e.env] = e
     state.health_changes.append(e)
+    _worst(state, e.env, e.p95_ms)
+
+
+@fold.register
+def _health_sample(e: HealthSampled, state: RunState) -> None:
+    state.health_samples[e.env] = e
+    _worst(state, e.env, e.p95_ms)
 
 
 @fold.register

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cockpit.config import Config, find_config, load_config, runbook_dir
-from cockpit.journal import JournalError, decode
+from cockpit.journal import JournalError, decode, line_type
 from cockpit.runbook import Runbook, load_runbook
 from cockpit.safefiles import check_folder, reading
 from cockpit.versions import Versioning
@@ -98,6 +98,16 @@ class Workspace:
         """
         out: list[RunSummary] = []
         warnings = [] if warnings is None else warnings
+        for journal in self.journals(warnings):
+            summary = _summarise(journal, self.state_dir, warnings)
+            if summary is not None:
+                out.append(summary)
+        return sorted(out, key=lambda r: (r.started_at, r.id))
+
+    def journals(self, warnings: list[str]) -> list[Path]:
+        """The journal of every run folder, by folder name (a link is left out with a
+        warning; a refused state folder is a ``StateFileError``)."""
+        out: list[Path] = []
         if not check_folder(self.runs_dir, self.state_dir):
             return out
         for entry in sorted(os.scandir(self.runs_dir), key=lambda e: e.name):
@@ -108,15 +118,16 @@ class Workspace:
                 continue
             journal = Path(entry.path) / "journal.jsonl"
             if os.path.lexists(journal):
-                summary = _summarise(journal, self.state_dir, warnings)
-                if summary is not None:
-                    out.append(summary)
-        return sorted(out, key=lambda r: (r.started_at, r.id))
+                out.append(journal)
+        return out
 
     def active_run_id(self, warnings: list[str] | None = None) -> str | None:
         """The newest run that has not been closed (runs left out: said in ``warnings``)."""
         open_runs = [r for r in self.list_runs(warnings) if not r.closed]
         return open_runs[-1].id if open_runs else None
+
+
+_LISTED = frozenset({b"run.started", b"run.closed"})
 
 
 def _summarise(journal: Path, anchor: Path, warnings: list[str]) -> RunSummary | None:
@@ -126,6 +137,9 @@ def _summarise(journal: Path, anchor: Path, warnings: list[str]) -> RunSummary |
     try:
         with reading(journal, anchor) as fh:
             for number, raw in enumerate(fh, 1):
+                kind = line_type(raw)
+                if kind is not None and kind not in _LISTED:
+                    continue  # a run's bulk (health samples, steps) is not what is listed
                 try:
                     event, _ = decode(raw.rstrip(b"\n"), f"{journal}:{number}")
                 except JournalError as exc:  # a newer format: listed, opening it says why

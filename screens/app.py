@@ -246,6 +246,14 @@ class CockpitApp(App[int]):
         while len(self.screen_stack) > 2:
             self.pop_screen()
 
+    def action_history(self) -> None:
+        """The release history (every run of the workspace) over the screen on show: it
+        only reads, so it opens while driving, watching, or with no run open."""
+        from screens.history import HistoryScreen  # plotting loads only when asked for
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
+
     def action_show_keys(self) -> None:
         """``?``: the keys of the screen on show (again: closes them)."""
         show_keys(self)
@@ -312,9 +320,10 @@ class CockpitApp(App[int]):
     # -- palette and quitting -------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """In the palette's order (``screens.palette``): the dashboard, every phase in
-        runbook order, this screen's actions, then the keys and Textual's own commands —
-        its Quit replaced by the cockpit's (which asks while a run is driven)."""
+        """In the palette's order (``screens.palette``): the dashboard, the release
+        history, every phase in runbook order, this screen's actions, then the keys and
+        Textual's own commands — its Quit replaced by the cockpit's (which asks while a
+        run is driven)."""
         yield from self._run_commands(screen)
         yield SystemCommand(
             "Keys",
@@ -332,6 +341,13 @@ class CockpitApp(App[int]):
             yield SystemCommand(
                 "Dashboard", "All phases, environments and the repository", self.action_dashboard
             )
+        yield SystemCommand(
+            "Release history",
+            "Every release in this workspace: success metrics against targets, DORA keys, "
+            "deployment times",
+            self.action_history,
+        )
+        if self.session is not None:
             for phase in self.session.phases():
                 yield SystemCommand(
                     f"Open phase: {phase.title}",
@@ -342,7 +358,8 @@ class CockpitApp(App[int]):
             if not isinstance(binding, Binding) or not binding.description:
                 continue
             action = binding.action.split("(")[0]
-            if action != "back" and screen.check_action(action, ()) is True:
+            # "back" goes where Esc does; "history" is offered above, after the dashboard
+            if action not in ("back", "history") and screen.check_action(action, ()) is True:
                 yield SystemCommand(
                     binding.description,
                     f"key: {binding.key}",

@@ -124,6 +124,8 @@ class DashboardScreen(RunScreen):
         Binding("b", "baseline", "Take baseline", id="dashboard.baseline"),
         Binding("v", "release", "Release", id="dashboard.release"),
         Binding("p", "report", "Report", id="dashboard.report"),
+        # in `?` and the palette; the footer at 80 columns has no room left for it
+        Binding("h", "history", "History", id="dashboard.history", show=False),
         Binding("1", "demo('healthy')", "healthy", id="demo.healthy", show=False),
         Binding("2", "demo('slow')", "slow", id="demo.slow", show=False),
         Binding("3", "demo('down')", "down", id="demo.down", show=False),
@@ -153,6 +155,10 @@ class DashboardScreen(RunScreen):
         from screens.release import ReportScreen
 
         self.app.push_screen(ReportScreen())
+
+    def action_history(self) -> None:
+        """Every release of the workspace (``screens.history``)."""
+        cast("CockpitApp", self.app).action_history()
 
     def action_baseline(self) -> None:
         cast("CockpitApp", self.app).intents.capture_baseline()

@@ -2,9 +2,9 @@
 
 Owns ``InOrderCommands``: Textual's system-commands provider sorts what it offers before
 anything is typed by name; this one keeps the app's order (``CockpitApp.
-get_system_commands``: the dashboard, the phases in runbook order, this screen's
-actions, then the keys, theme and quit), because a runbook's phases read in the order
-they are done. Typing searches as Textual's does.
+get_system_commands``: the dashboard, the release history, the phases in runbook order,
+this screen's actions, then the keys, theme and quit), because a runbook's phases read in
+the order they are done. Typing searches as Textual's does.
 """
 
 from __future__ import annotations

@@ -110,8 +110,11 @@ class ReleaseScreen(Screen):
         heading += (
             f" — production is at {view.previous}" if view.previous else " — no production tag yet"
         )
-        if view.draft is not None:
-            heading += f"; {view.draft.commits} commits since {view.draft.since_tag or 'the start'}"
+        if view.draft is not None:  # the run's range, as the changelog and messages use it
+            d = view.draft
+            heading += (
+                f"; {d.commits} commits since {d.since_tag or 'the start'} to {d.until_label}"
+            )
         if view.problem:
             heading += f" — {view.problem}"
         if self.release_url:

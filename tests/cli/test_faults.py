@@ -140,9 +140,10 @@ async def test_every_misbehaving_server_while_a_step_floods_the_app_stays_respon
     from tests.helpers import until
 
     envs = ("hang", "reset", "huge", "garbage", "slow", "html", "flapping", "down")
+    unanswered = ("hang", "reset", "garbage")  # never reached they read UNKNOWN: answer first
     with SimService(envs=envs, latency_s=0.05) as service:
         for env in envs:
-            service.set_mode(env, env)
+            service.set_mode(env, "healthy" if env in unanswered else env)
         service.set_flap_period(0.2)
         root = tmp_path / "ws"
         root.mkdir()
@@ -163,6 +164,14 @@ async def test_every_misbehaving_server_while_a_step_floods_the_app_stays_respon
         session = RunSession.start(ws, "standard", "1.0.0", operator="ana")
         app = CockpitApp(ws, session, follow_interval=0.05)
         async with app.run_test(size=(160, 48)) as pilot:
+            await until(
+                pilot,
+                lambda: all(app.monitor.envs[e].state == "READY" for e in unanswered),
+                "answered once",
+                attempts=500,
+            )
+            for env in unanswered:
+                service.set_mode(env, env)
             app.open_phase("ship")
             await until(pilot, lambda: type(app.screen).__name__ == "DeployScreen", "deploy screen")
             await pilot.press("r")
@@ -178,7 +187,10 @@ async def test_every_misbehaving_server_while_a_step_floods_the_app_stays_respon
             )
             await until(
                 pilot,
-                lambda: all(app.monitor.envs[e].probes >= 2 for e in envs),
+                lambda: (
+                    all(app.monitor.envs[e].probes >= 2 for e in envs)
+                    and all(app.monitor.envs[e].state == "DOWN" for e in unanswered)
+                ),
                 "every env polled",
                 attempts=500,
             )

@@ -362,5 +362,15 @@ def test_a_deployment_stopped_half_way_is_neither_met_nor_succeeded(tmp_path, se
         session.close()
     metrics = json.loads(run_cli(root, "report", "--format", "json").stdout)["metrics"]
     assert metrics["deployment_time_s"] is not None  # a clock, yet no success
-    assert metrics["deployment_succeeded"] is False
+    # under way (the run is open, nothing failed): not yet judged, never a success
+    assert metrics["deployment_succeeded"] is None
+    assert metrics["deployment_time_met"] is None
+    session = RunSession(Workspace.open(root), session.run_id, operator="ana")
+    try:
+        session.write(session.plan_close("stopped half way"))
+    finally:
+        session.close()
+    closed = run_cli(root, "report", "--run", session.run_id, "--format", "json")
+    metrics = json.loads(closed.stdout)["metrics"]
+    assert metrics["deployment_succeeded"] is False  # closed before it finished
     assert metrics["deployment_time_met"] is False

@@ -260,10 +260,35 @@ async def test_monitor_shows_each_state_within_two_polls(service, mode, expected
         lambda env, sample, changed: updates.append(changed),
     )
     service.set_latency(0.05 if mode == "slow" else 0.005)
+    if mode in NO_ANSWER:  # never reached it would read UNKNOWN: it answers once first
+        await watch_until(monitor, "production", {READY}, max_polls=2)
+        updates.clear()
     service.set_mode("production", mode)
     polls = await watch_until(monitor, "production", {expected}, max_polls=2)
     assert polls <= 2
     assert updates[0] is True
+
+
+NO_ANSWER = ("reset", "hang", "garbage")
+"""Failures without an HTTP answer: DOWN once the environment has answered before."""
+
+
+async def test_failures_without_an_answer_before_any_answer_read_unknown(service):
+    settings = HealthSettings(interval="20ms", timeout="500ms", window=20)
+    monitor = HealthMonitor({"production": service.url("production")}, settings, lambda *a: None)
+    service.set_mode("production", "reset")
+    env = monitor.envs["production"]
+    task = asyncio.create_task(monitor.run())
+    try:
+        for _ in range(2000):
+            if env.probes >= 2:
+                break
+            await asyncio.sleep(0.005)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert env.probes >= 2 and env.state == UNKNOWN and env.last.state == DOWN
+    assert env.reason == "unreachable — no answer since the cockpit opened: connection reset"
 
 
 async def test_monitor_follows_flapping_and_never_overlaps_polls(service):
