@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import health_poll, history, journal, longrun, startup, streaming
+from bench import health_poll, history, journal, longrun, serve, startup, streaming
 from bench.common import machine, print_table
 
 
@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the polling runs")
     parser.add_argument(
         "--only",
-        choices=("startup", "journal", "history", "streaming", "health", "longrun"),
+        choices=("startup", "journal", "history", "streaming", "health", "longrun", "serve"),
         help="run one group",
     )
     args = parser.parse_args()
@@ -32,6 +32,8 @@ def main() -> None:
         rows += streaming.run()
     if args.only in (None, "health"):
         rows += health_poll.run(args.seconds)
+    if args.only in (None, "serve"):
+        rows += serve.run()
     if args.only in (None, "longrun"):
         rows += longrun.run(args.seconds)
     print(f"machine: {machine()}")

@@ -204,6 +204,32 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not follow the driver's screen (following is on by default; F turns it on)",
     )
+    p = add("serve", "serve the read-only watch to browsers (one `cockpit watch` per viewer)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; one that is not loopback needs --public)",
+    )
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    p.add_argument("--run", metavar="ID", help="watch this run (default: the active one)")
+    p.add_argument(
+        "--max-viewers",
+        type=int,
+        default=20,
+        metavar="N",
+        help="viewers at once (default 20; each one is a `cockpit watch` process)",
+    )
+    p.add_argument(
+        "--public",
+        action="store_true",
+        help="allow a --host that is not loopback: the run is served to the network",
+    )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the URL browsers reach the server at, behind a reverse proxy "
+        "(e.g. https://cockpit.example.com)",
+    )
     p = add("version", "release versions from the production tags")
     vsub = p.add_subparsers(dest="version_command", metavar="next", required=True)
     vn = vsub.add_parser("next", parents=[common], help="the next version of a release type")
@@ -553,11 +579,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     from cockpit.review import export, history, text
 
     since = None
-    if args.since:
+    if args.since is not None:
         try:
             since = date.fromisoformat(args.since)
-        except ValueError:
-            raise CockpitError(f"--since {args.since!r}: a date like 2026-11-01") from None
+        except ValueError as exc:
+            raise CockpitError(f"--since {args.since!r}: {exc}; a date like 2026-11-01") from None
     doc, _ = history(_workspace(args), Clock().now(), since)
     if args.export:
         written = export(_workspace(args), doc, args.export)
@@ -595,9 +621,17 @@ def cmd_version(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _need_terminal() -> None:
+TEXTUAL_WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
+"""The driver textual-serve sets in ``TEXTUAL_DRIVER`` for the processes it serves."""
+
+
+def _need_terminal(served: bool = False) -> None:
     """The app draws a screen: refuse in words when stdin or stdout is not a terminal (a
-    pipe, a file, a CI job) rather than write escape sequences into it."""
+    pipe, a file, a CI job) rather than write escape sequences into it. ``served``: the
+    read-only watch, which ``cockpit serve`` runs under Textual's web driver (its pipes
+    carry the driver's packets to the browser) — allowed then, and only then."""
+    if served and os.environ.get("TEXTUAL_DRIVER") == TEXTUAL_WEB_DRIVER:
+        return
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CockpitError(
             "the cockpit's screen needs a terminal, and this is not one: run it in a terminal, "
@@ -619,7 +653,7 @@ def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
         from cockpit.session import RunSession
 
         RunSession(ws, run_id).close()  # an unknown run: the known ones, in words
-    _need_terminal()
+    _need_terminal(served=read_only)
     from screens.app import run_app  # Textual only now
 
     try:
@@ -634,6 +668,36 @@ def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
         if answer in ("", "y", "yes"):
             return run_app(ws, run_id, read_only=True)
         return EXIT_USAGE
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``cockpit serve``: the read-only watch to browsers (``cockpit/serve.py``)."""
+    from cockpit.serve import WatchServer, check_host
+
+    warning = check_host(args.host, args.public)  # refused before anything is opened
+    ws = _workspace(args)
+    if args.run:
+        from cockpit.session import RunSession
+
+        RunSession(ws, args.run).close()  # an unknown run: the known ones, in words
+        watched = f"run {args.run}"
+    else:
+        active = ws.active_run_id()
+        watched = f"the active run, now {active}" if active else "no run yet: viewers wait for one"
+    server = WatchServer(
+        ws.root,
+        run_id=args.run,
+        host=args.host,
+        port=args.port,
+        max_viewers=args.max_viewers,
+        public_url=args.public_url,
+        config=getattr(args, "config", None),
+        runbook=getattr(args, "runbook", None),
+    )
+    server.serve(
+        lines=[f"cockpit serve: the read-only watch of {ws.root}: {watched}"], warning=warning
+    )
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -727,6 +791,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "close": cmd_close,
     "version": cmd_version,
     "watch": lambda a: cmd_tui(a, read_only=True),
+    "serve": cmd_serve,
 }
 
 

@@ -47,6 +47,9 @@ def summarise(
         return GitSummary(problem=f"not a git repository: {root.name}")
     except Exception as exc:  # unreadable .git and the like: say it, do not crash a panel
         return GitSummary(problem=f"cannot read the repository: {exc}")
+    # a look writes nothing: `git status` would refresh .git/index (taking index.lock,
+    # which the team's `git commit` at that moment fails on) — a watcher's look too
+    repo.git.update_environment(GIT_OPTIONAL_LOCKS="0")
     out = GitSummary()
     try:
         head = repo.head.commit
@@ -61,7 +64,8 @@ def summarise(
         out.warnings.append(f"detached HEAD at {out.head}")
     if out.branch and out.branch not in MAIN_BRANCHES:
         out.warnings.append(f"HEAD is on {out.branch}, not main")
-    out.dirty = repo.is_dirty(untracked_files=False)
+    # not `repo.is_dirty()`: its `git diff` rewrites the index whatever GIT_OPTIONAL_LOCKS
+    out.dirty = bool(repo.git.status("--porcelain", "--untracked-files=no"))
     # the cockpit's own state (.cockpit/) is not the team's work
     out.untracked = sum(1 for f in repo.untracked_files if not f.startswith(".cockpit/"))
     out.shallow = (Path(repo.git_dir) / "shallow").exists()

@@ -42,7 +42,7 @@ from cockpit.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 """The record's (and the cache's) shape; a cached record of another shape is read again."""
 
 NEEDED = frozenset(
@@ -98,6 +98,8 @@ class RunRecord:
     deploy_ended_at: str | None = None
     deployment_s: float | None = None
     """The production deployment's wall clock (None: it never started)."""
+    deploy_running: bool = False
+    """A deploy step runs now (its ``deployment_s`` counts up to the record's "now")."""
     deploy_finished: bool = False
     """Every deploy step finished (done, or skipped with a reason), at least one done."""
     deploy_failed: str | None = None
@@ -155,15 +157,19 @@ def _wanted_lines(fh: BinaryIO) -> Iterator[tuple[int, bytes]]:
         else:
             cut = data.rfind(b"\n") + 1
             complete, rest = data[:cut], data[cut:]
-        pos = 0
-        for match in _WANTED.finditer(complete):
-            if match.start() < pos:
-                continue  # a second match on a line already yielded
-            start = complete.rfind(b"\n", 0, match.start()) + 1
-            end = complete.find(b"\n", match.end())
-            end = len(complete) if end < 0 else end
-            yield base + start, complete[start:end]
-            pos = end
+        lines = complete.count(b"\n") + (0 if complete.endswith(b"\n") or not complete else 1)
+        if complete.count(b'"type":') != lines:  # a line that is no event: find each one
+            yield from _each_line(complete, base)
+        else:
+            pos = 0
+            for match in _WANTED.finditer(complete):
+                if match.start() < pos:
+                    continue  # a second match on a line already yielded
+                start = complete.rfind(b"\n", 0, match.start()) + 1
+                end = complete.find(b"\n", match.end())
+                end = len(complete) if end < 0 else end
+                yield base + start, complete[start:end]
+                pos = end
         stripped = complete.rstrip()
         if stripped:
             last = stripped[stripped.rfind(b"\n") + 1 :]
@@ -171,6 +177,17 @@ def _wanted_lines(fh: BinaryIO) -> Iterator[tuple[int, bytes]]:
         if not chunk:
             break
     yield -1, last
+
+
+def _each_line(complete: bytes, base: int) -> Iterator[tuple[int, bytes]]:
+    """The slow way through a chunk that holds a line without an event type (a torn or
+    damaged line, a blank one): every wanted line, and every line that is no event at all
+    (it is read, and said to be unreadable)."""
+    offset = 0
+    for line in complete.split(b"\n"):
+        if _WANTED.search(line) or (line.strip() and b'"type":' not in line):
+            yield base + offset, line
+        offset += len(line) + 1
 
 
 def _line_number(path: Path, offset: int, anchor: Path | None) -> int:
@@ -220,7 +237,7 @@ def record_of(state: RunState, runbook: Runbook, last_ts: str | None, now: datet
         last_event_at=last_ts,
         closed_at=state.closed.ts if state.closed is not None else None,
     )
-    end = parse_iso(rec.ended_at) if rec.ended_at else now
+    end = parse_iso(rec.closed_at) if rec.closed_at else now  # a step may still run
     for phase in runbook.for_type(run.type):
         for step in phase.steps_for(run.type):
             st = state.step(phase.id, step.id)
@@ -234,7 +251,7 @@ def record_of(state: RunState, runbook: Runbook, last_ts: str | None, now: datet
     if deploy is not None and deploy.applies_to(run.type):
         clock = phase_clock(deploy, state, end)
         rec.deploy_started_at, rec.deploy_ended_at = clock.started_at, clock.ended_at
-        rec.deployment_s = clock.wall_s
+        rec.deployment_s, rec.deploy_running = clock.wall_s, clock.running
         shown = [step_state(deploy, s, state) for s in deploy.steps_for(run.type)]
         rec.deploy_finished = (
             bool(shown)

@@ -49,8 +49,9 @@ def facts_for(
 ) -> Facts:
     """Facts from the release report and the changelog draft; ``tag_for`` names the
     production tag of a version (config ``versioning.tag``) for the rollback plan.
-    ``production_state`` None: production's health was not measured (said so, never
-    "normal"); the report's ``deployment_succeeded`` null (not yet) is not a success."""
+    ``production_state`` None or UNKNOWN: production's health was not measured (said so,
+    never "normal"; the runbook's deploy environment is named, whatever it is called); the
+    report's ``deployment_succeeded`` null (not yet) is not a success."""
     metrics, run = report["metrics"], report["run"]
     deploy = metrics.get("deploy_phase")
     deploy_steps = [s for s in report["steps"] if deploy and s["phase"] == deploy]
@@ -67,10 +68,13 @@ def facts_for(
         status = "⏳ In progress"
     ends = [e["ts"] for e in report["timeline"] if e["type"] == "step.finished"]
     deployed = parse_iso(ends[-1]).strftime("%Y-%m-%d %H:%M UTC") if ends else None
+    env = metrics.get("deploy_environment") or "production"  # the runbook's deploy target
+    if production_state == "UNKNOWN":  # never answered, or its poller failed: not measured
+        production_state = None
     if production_state not in (None, "READY"):
-        health = f"⚠️ production {production_state}"
+        health = f"⚠️ {env} {production_state}"
     elif criteria:
-        health = f"⚠️ production {production_state or 'not measured'}, rollback criteria met"
+        health = f"⚠️ {env} {production_state or 'not measured'}, rollback criteria met"
     else:
         health = "✅ All systems green" if production_state else "not measured"
     # a fact like the health check: "normal" only when production was measured READY
@@ -81,7 +85,7 @@ def facts_for(
     elif production_state == "READY":
         monitoring = "📊 No alerts, performance normal"
     else:
-        monitoring = f"⚠️ production {production_state}"
+        monitoring = f"⚠️ {env} {production_state}"
     previous = run.get("previous_version")
     return Facts(
         version=run["version"],

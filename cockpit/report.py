@@ -332,6 +332,8 @@ def markdown(doc: dict[str, Any]) -> str:
                 deploy += " (met)" if met else " (not met)"
         out.append(f"| deployment time | {deploy} | < {_d(t['deployment_time'])} |")
         done = {True: "yes", False: "no"}.get(m["deployment_succeeded"])
+        if m["deployment_succeeded"] and m["rolled_back"]:
+            done = "deployed, then rolled back: not a success"  # as the history counts it
         if done is None:
             done = "not yet" if m["deployment_time_s"] is not None else "not started"
         out.append(f"| deployment succeeded | {done} | > {t['success_rate']:g}% of releases |")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from cockpit.clock import parse_iso
 from cockpit.durations import format_duration
 from cockpit.errors import CockpitError
 from cockpit.history import CacheFile, Reader, RunRecord
+from cockpit.safefiles import reason
 from cockpit.termtext import inert
 from cockpit.trends import Judged, attach_lead_times, document, dora_rows, judge, metric_rows
 from cockpit.workspace import Workspace
@@ -126,16 +128,18 @@ def text(doc: dict[str, Any]) -> str:
     the DORA keys, warnings."""
     since = f" since {doc['since']}" if doc["since"] else ""
     runs = doc["runs"]
-    out = [f"Release history{since}: {len(runs)} run(s)", ""]
+    out = [f"Release history{since}: {len(runs)} run{'' if len(runs) == 1 else 's'}", ""]
     if not runs:
-        out.append("no runs in this period")
+        out.append(
+            "no runs in this period" if since else "no runs yet: start one with cockpit start"
+        )
     rows = [
         (
             parse_iso(r["started_at"]).strftime("%Y-%m-%d %H:%M"),
             r["type"],
             inert(r["version"]),
             r["outcome"] + (f" (hotfix {r['hotfix_after']})" if r["hotfix_after"] else ""),
-            _d(r["deployment_s"]),
+            ("running " if r["deployment_running"] else "") + _d(r["deployment_s"]),
             str(r["incidents"]),
             ", ".join(
                 f"{inert(o['title'])} +{format_duration(o['overrun_s'])}" for o in r["overruns"]
@@ -147,7 +151,7 @@ def text(doc: dict[str, Any]) -> str:
     if rows:
         head = ("started", "type", "version", "outcome", "deployment", "incidents", "overruns")
         out += _table(rows, head)
-    out += ["", "Success metrics (targets: cockpit.yaml targets:)", ""]
+    out += ["", "Success metrics against the config's targets", ""]
     rows = [row[:4] for row in metric_rows(doc)]
     out += _table(rows, ("metric", "this period", "target", "judged"))
     out += ["", "Bottlenecks: each step's median against its budget", ""]
@@ -161,11 +165,11 @@ def text(doc: dict[str, Any]) -> str:
                     _d(b["median_s"]),
                     _d(b["budget_s"]) if b["budget_s"] else "—",
                     "OVER BUDGET" if b["over_budget"] else "within budget",
-                    f"{b['overruns']} overrun(s)",
+                    str(b["overruns"]),
                 )
                 for b in doc["bottlenecks"]
             ],
-            ("step", "phase", "runs", "median", "budget", "", "overruns"),
+            ("step", "phase", "runs", "median", "budget", "median vs budget", "overruns"),
         )
     else:
         out.append("no step has run yet")
@@ -183,11 +187,18 @@ def export(ws: Workspace, doc: dict[str, Any], folder: Path) -> list[Path]:
 
     if folder.exists() and not folder.is_dir():
         raise CockpitError(f"--export {folder}: not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for run in doc["runs"]:
-        report = build(RunSession(ws, run["id"]))
-        path = folder / f"{run['id']}.json"
-        path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        written.append(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for run in doc["runs"]:
+            report = build(RunSession(ws, run["id"]))
+            path = folder / f"{run['id']}.json"
+            data = (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
+            # names and rationales: readable by its owner only, as the state files are
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            written.append(path)
+    except OSError as exc:
+        raise CockpitError(f"--export {folder}: cannot write there: {reason(exc)}") from None
     return written

@@ -95,7 +95,7 @@ class RunSession:
         )
         self.follower = JournalFollower(self.journal_path, anchor)
         self._read_lock = threading.Lock()
-        self.state = RunState()
+        self.state = RunState(sample_window=ws.config.health.window)
         self.lock = RunLock(self.dir / "lock", self.clock, anchor)
         batch = self.follower.read_new(final=True)
         for event in batch.events:

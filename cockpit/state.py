@@ -1,7 +1,8 @@
 """A run's state as a pure function of its journal events (replay).
 
 Owns ``RunState`` and ``apply``: the run's facts, every item's latest tick with
-who/when/note/evidence, notes, phase overrides and the lock history. The TUI,
+who/when/note/evidence, notes, phase overrides, the lock history and each
+environment's journaled health (its last change, its latest samples). The TUI,
 ``watch``, ``status`` and ``report`` all read state through this one replay.
 Events of types this version does not know are kept in the timeline and
 otherwise ignored, so adding event types never breaks older readers.
@@ -176,6 +177,11 @@ class RunState:
     health_changes: list[HealthChanged] = field(default_factory=list)
     health_samples: dict[str, HealthSampled] = field(default_factory=dict)
     """The last journaled sample of each environment (``health.sample``)."""
+    sample_window: int = 0
+    """How many of each environment's latest samples ``health_windows`` keeps (0: none;
+    a run's session keeps ``health.window``, what a watcher draws its panels from)."""
+    health_windows: dict[str, deque[HealthSampled]] = field(default_factory=dict)
+    """Each environment's latest ``sample_window`` journaled samples, oldest first."""
     worst_p95: dict[str, float] = field(default_factory=dict)
     """The worst p95 each environment showed, in any journaled sample or change (ms)."""
     baselines: dict[str, BaselineTaken] = field(default_factory=dict)
@@ -302,6 +308,11 @@ def _health(e: HealthChanged, state: RunState) -> None:
 @fold.register
 def _health_sample(e: HealthSampled, state: RunState) -> None:
     state.health_samples[e.env] = e
+    if state.sample_window > 0:
+        window = state.health_windows.get(e.env)
+        if window is None:
+            window = state.health_windows[e.env] = deque(maxlen=state.sample_window)
+        window.append(e)
     _worst(state, e.env, e.p95_ms)
 
 

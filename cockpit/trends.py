@@ -149,7 +149,14 @@ def _n(count: int, word: str) -> str:
 
 
 def _d(seconds: float | None) -> str:
-    return "—" if seconds is None else format_duration(seconds)
+    """A duration in words; two days and more in days (a lead time of weeks in hours is
+    a sum to do)."""
+    if seconds is None:
+        return "—"
+    if seconds >= 2 * 86400:
+        days, rest = divmod(round(seconds / 3600), 24)
+        return f"{days}d{rest}h" if rest else f"{days}d"
+    return format_duration(seconds)
 
 
 def metrics(judged: list[Judged], targets: Targets) -> dict[str, Any]:
@@ -238,14 +245,16 @@ def dora(judged: list[Judged], start: datetime, end: datetime) -> dict[str, Any]
         "deployment_frequency": {
             "deployments": len(deployed),
             "days": round(days, 1),
-            "per_week": round(len(deployed) / days * 7, 2),
-            "words": f"{len(deployed)} production deployment(s) in {days:.0f} days",
+            # a week's rate from a shorter period would claim what did not happen
+            "per_week": round(len(deployed) / days * 7, 2) if days >= 7 else None,
+            "words": f"{_n(len(deployed), 'production deployment')} in {_n(round(days), 'day')}",
         },
         "lead_time_for_changes": {
             "median_s": lead,
             "commits": len(leads),
             "releases": len(measured),
-            "words": f"median {_d(lead)} over {len(leads)} commit(s) of {len(measured)} release(s)"
+            "words": f"median {_d(lead)} over {_n(len(leads), 'commit')} of "
+            f"{_n(len(measured), 'release')}"
             if leads
             else "not measured (no release range found in git)",
         },
@@ -253,12 +262,12 @@ def dora(judged: list[Judged], start: datetime, end: datetime) -> dict[str, Any]
             "value": _pct(len(failed), len(deployed)),
             "failed": len(failed),
             "of": len(deployed),
-            "words": f"{len(failed)} of {len(deployed)} deployment(s) rolled back or hotfixed",
+            "words": f"{len(failed)} of {_n(len(deployed), 'deployment')} rolled back or hotfixed",
         },
         "time_to_restore": {
             "median_s": restore,
             "restores": len(restores),
-            "words": f"median {_d(restore)} over {len(restores)} rollback(s), decision to verified"
+            "words": f"median {_d(restore)} over {_n(len(restores), 'rollback')}, decision to verified"
             if restores
             else "no rollback verified",
         },
@@ -302,12 +311,13 @@ def _run(j: Judged) -> dict[str, Any]:
         "version": r.version,
         "operator": r.operator,
         "started_at": r.started_at,
-        "ended_at": r.ended_at,
+        "ended_at": r.ended_at if j.outcome != IN_PROGRESS else None,
         "closed": r.closed_at is not None,
         "deployment_started_at": r.deploy_started_at,
         "deployment_ended_at": r.deploy_ended_at,
         "deployment_s": r.deployment_s,
         "deployment_finished": r.deploy_finished,
+        "deployment_running": r.deploy_running,
         "outcome": j.outcome,
         "outcome_words": j.words,
         "incidents": len(r.decisions),
@@ -364,7 +374,12 @@ def dora_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
     freq = d["deployment_frequency"]
     cfr = d["change_failure_rate"]
     return [
-        ("deployment frequency", f"{freq['per_week']:g} per week ({freq['words']})"),
+        (
+            "deployment frequency",
+            f"{freq['per_week']:g} per week ({freq['words']})"
+            if freq["per_week"] is not None
+            else f"{freq['words']} (less than a week: no weekly rate)",
+        ),
         ("lead time for changes", d["lead_time_for_changes"]["words"]),
         (
             "change failure rate",

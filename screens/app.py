@@ -2,7 +2,8 @@
 
 Owns the App: which screen opens (start screen, dashboard, a phase), passing on what
 moved as messages to the active screen (``screens.messages``: only the widgets that
-handle one redraw), the health monitor's probes, the command palette's commands (in
+handle one redraw), health (the monitor's probes while driving; for a watcher, the
+driver's journaled health — a watcher never probes), the command palette's commands (in
 runbook order, ``screens.palette``), ``?`` (the keys, ``screens.keys``) and the words a
 dimmed key says when pressed, and asking before quitting while a run is driven
 (SIGHUP/SIGTERM detach). What moves on its
@@ -35,6 +36,7 @@ from cockpit.clock import Clock
 from cockpit.commander import DriverFacts
 from cockpit.driver import Alert, RunDriver
 from cockpit.events import Event
+from cockpit.journalhealth import JournalHealth
 from cockpit.monitor import EnvHealth, HealthMonitor
 from cockpit.probe import DOWN, Sample
 from cockpit.session import RunSession
@@ -94,8 +96,13 @@ class CockpitApp(App[int]):
         self.takeover_message: str | None = None
         self.demo = demo
         self.monitor: HealthMonitor | None = None
-        if ws.config.environments:
+        """The driving cockpit's health polling (a watcher has none: it never probes)."""
+        if ws.config.environments and not read_only:
             self.monitor = HealthMonitor.from_config(ws.config, self._on_health, self.clock)
+        self.journal_health: JournalHealth | None = None
+        """A watcher's health: the driver's, as journaled (``enter_run`` renews it)."""
+        if session is not None and read_only:
+            self.journal_health = JournalHealth.of_run(ws.config, session.state)
         self.poll_health = poll_health
         self.driver: RunDriver | None = None
         self.driver_facts: DriverFacts | None = None
@@ -288,11 +295,39 @@ class CockpitApp(App[int]):
         self.session = session
         if not self.read_only:
             self.driver = self._driver_for(session)
+        else:
+            self.journal_health = JournalHealth.of_run(self.ws.config, session.state)
         await self.switch_screen(DashboardScreen())
         self.following.follow()
         self.redraw()
 
     # -- health ------------------------------------------------------------------------
+
+    @property
+    def health_envs(self) -> Mapping[str, EnvHealth]:
+        """Every environment's health as shown here: probed by this cockpit's monitor
+        (driving), or as the driver journaled it (watching)."""
+        if self.journal_health is not None:
+            return self.journal_health.envs
+        return self.monitor.envs if self.monitor is not None else {}
+
+    def health_journaled(self, events: Iterable[Event]) -> None:
+        """A watcher read these events: the driver's health among them redraws the panels
+        as a probe does while driving (``HealthSampled``)."""
+        if self.journal_health is None:
+            return
+        for event in events:
+            folded = self.journal_health.fold(event)
+            if folded is None:
+                continue
+            name, changed = folded
+            if (
+                changed
+                and self.journal_health.envs[name].state == DOWN
+                and self.ws.config.health.bell
+            ):
+                self.bell()
+            self.post_message(HealthSampled(name, changed))
 
     def _on_health(self, env: EnvHealth, sample: Sample, changed: bool) -> None:
         """Called by the monitor (on the event loop) after every probe."""

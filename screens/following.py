@@ -1,7 +1,8 @@
 """What moves on its own: the journal, the shown step's log, what a previous cockpit left.
 
 Owns the app's long-lived readers: following the run's journal (ours, the supervisors',
-a script's) and passing on what it gained as ``JournalAdvanced``; while driving, checking
+a script's) and passing on what it gained as ``JournalAdvanced`` (for a watcher, with the
+driver's journaled health folded for its panels); while driving, checking
 about once a second that a running step's supervisor is alive and showing what the
 driver found (still running, recorded, vanished, orphaned) in words; watching the shown
 step's log and saying ``OutputPending`` when it grew; for a watcher, looking every two
@@ -178,6 +179,7 @@ class Following:
                 events = self.app.session.apply(batch)
             if events:
                 self.app._changed(events)
+                self.app.health_journaled(events)
         for warning in batch.warnings:
             self.app.notify(warning, title="Journal", severity="warning")
 

@@ -457,8 +457,8 @@ class HistoryScreen(Screen):
 
     def _fill_tables(self) -> None:
         doc = self.doc
-        if doc is None or not doc["runs"]:
-            return
+        if doc is None or not doc["runs"] or self not in self.app.screen_stack:
+            return  # (closed — Esc — before the refresh this waited for: no tables left)
         app = self.app
         metrics = Table(
             ("metric", "this period", "target", "judged"),
@@ -491,7 +491,7 @@ class HistoryScreen(Screen):
         )
         fill(self.query_one("#history-runs", DataTable), runs, room)
         steps = Table(
-            ("step", "phase", "runs", "median", "budget", "", "overruns"),
+            ("step", "phase", "runs", "median", "budget", "median vs budget", "overruns"),
             [
                 (
                     Text(inert(b["title"])),
@@ -530,7 +530,7 @@ class HistoryScreen(Screen):
             Text(inert(run["type"])),
             Text(inert(run["version"])),
             outcome,
-            Text(_d(run["deployment_s"])),
+            Text(("running " if run["deployment_running"] else "") + _d(run["deployment_s"])),
             Text(str(run["incidents"])),
             Text(overruns or "—"),
         )

@@ -2,7 +2,8 @@
 
 Owns the three messages the app gets from the run — ``JournalAdvanced`` (from the driver,
 or the watcher's journal follower), ``OutputPending`` (from the app's output watch),
-``HealthSampled`` (from the health monitor) — and ``deliver``, which hands a copy of one
+``HealthSampled`` (from the health monitor; for a watcher, from the driver's health read
+in the journal) — and ``deliver``, which hands a copy of one
 to every node of the active screen that has a handler for it. Nothing else redraws on a
 change: a widget that shows something says so by handling the message, and can look at
 what it carries (the events, the step, the environment) to decide whether it is
@@ -73,7 +74,8 @@ class OutputPending(RunMessage, bubble=False):
 
 
 class HealthSampled(RunMessage, bubble=False):
-    """``env`` was probed (``changed``: its state changed with this probe)."""
+    """``env`` was probed, or a watcher read the driver's probe of it (``changed``: its
+    state changed with this one)."""
 
     def __init__(self, env: str, changed: bool):
         super().__init__()

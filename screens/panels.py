@@ -1,12 +1,15 @@
 """The dashboard's side panels: environments, the production deployment, the repository.
 
 Owns rendering what the core knows about each: every environment's live health
-(from the app's ``HealthMonitor``), the deploy procedure's steps with budgets, and
-the git summary (read by the core in a worker thread, never on the event loop).
+(from the app's ``HealthMonitor`` while driving; for a watcher, the driver's journaled
+health, ``JournalHealth``, with where it comes from and how old it is), the deploy
+procedure's steps with budgets, and the git summary (read by the core in a worker
+thread, never on the event loop).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
@@ -160,7 +163,8 @@ def _ms(value: float | None) -> str:
 
 
 class HealthPanel(Vertical):
-    """Every configured environment's /api/ready, live."""
+    """Every configured environment's /api/ready, live (a watcher's: as the driver
+    journaled it, under a line saying so)."""
 
     DEFAULT_CSS = """
     HealthPanel {
@@ -168,6 +172,8 @@ class HealthPanel(Vertical):
         border-title-color: $text; border-title-style: bold;
     }
     HealthPanel > .demo-keys { color: $text-muted; height: auto; }
+    HealthPanel > #health-source { color: $text-muted; height: auto; margin-bottom: 1; }
+    HealthPanel > #health-source.-no-driver { color: $warning; }
     """
 
     @property
@@ -176,6 +182,8 @@ class HealthPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         config = self.cockpit.ws.config
+        if self.cockpit.journal_health is not None:
+            yield Static(id="health-source")
         for name in config.environments:
             yield EnvCard(name)
         target = self.cockpit.ws.runbook.deploy_environment
@@ -214,15 +222,31 @@ class HealthPanel(Vertical):
     def update_cards(self) -> None:
         """Redraw the cards whose environment has a new sample, and every card once a second
         (the "for 2m13s" clock)."""
-        monitor = self.cockpit.monitor
+        envs = self.cockpit.health_envs
         now = self.cockpit.clock.now()
+        self._show_source(now)
         for card in self.query(EnvCard):
-            env = monitor.envs.get(card.env_name) if monitor else None
+            env = envs.get(card.env_name)
             since = format_duration(env.since_change(now) or 0) if env and env.changed_at else ""
-            key = (env.probes if env else -1, since)
+            key = (env.probes if env else -1, env.state if env else "", since)
             if self._drawn.get(card.env_name) != key:
                 self._drawn[card.env_name] = key
                 card.show(env, self.cockpit)
+
+    def _show_source(self, now: datetime) -> None:
+        """A watcher's line: the driver's health and its age, or that nobody probes."""
+        journal_health = self.cockpit.journal_health
+        lines = self.query("#health-source")
+        if journal_health is None or not lines:
+            return
+        facts, session = self.cockpit.driver_facts, self.cockpit.session
+        if facts is not None:
+            driven = facts.state in ("driven", "driving")
+        else:  # not looked at the lock yet: the journal names a driver or not
+            driven = session is not None and session.state.driver is not None
+        line = cast(Static, lines.first())
+        line.update(Content(journal_health.source_words(now, driven)))
+        line.set_class(not driven, "-no-driver")
 
 
 class DeployPanel(Panel):
@@ -318,7 +342,8 @@ class GitPanel(Panel):
         text.append("\nlast production tag ", style="dim")
         text.append(s.last_tag or "none", style="bold")
         if s.last_tag:
-            text.append(f"  ·  {len(s.commits_since)} commits since\n")
+            n = len(s.commits_since)
+            text.append(f"  ·  {n} commit{'' if n == 1 else 's'} since\n")
             for subject in s.commits_since[:5]:
                 text.append(f"  • {subject[:60]}\n", style="dim")
             if len(s.commits_since) > 5:

@@ -101,8 +101,7 @@ class ReleaseScreen(Screen):
         if session is None:
             return
         target = session.runbook.deploy_environment
-        monitor = self.cockpit.monitor
-        env = monitor.envs.get(target) if monitor is not None and target is not None else None
+        env = self.cockpit.health_envs.get(target) if target is not None else None
         state = env.state if env is not None and env.samples else None
         self.view = await asyncio.to_thread(release.release_view, session, state)
         view = self.view
@@ -113,7 +112,8 @@ class ReleaseScreen(Screen):
         if view.draft is not None:  # the run's range, as the changelog and messages use it
             d = view.draft
             heading += (
-                f"; {d.commits} commits since {d.since_tag or 'the start'} to {d.until_label}"
+                f"; {d.commits} commit{'' if d.commits == 1 else 's'} since "
+                f"{d.since_tag or 'the start'} to {d.until_label}"
             )
         if view.problem:
             heading += f" — {view.problem}"

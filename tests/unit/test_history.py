@@ -146,6 +146,50 @@ def test_a_torn_line_is_a_warning_not_a_failure(ws: Workspace) -> None:
     assert any("not JSON" in w for w in doc["warnings"])
 
 
+def test_every_damaged_line_is_a_warning_with_its_line_number(ws: Workspace) -> None:
+    journal = next(ws.runs_dir.glob("*1.1.0/journal.jsonl"))
+    lines = journal.read_bytes().splitlines(keepends=True)
+    lines.insert(2, b"@@@ disk hiccup @@@\n")
+    lines.append(b"\x00\x00garbage\n")
+    journal.write_bytes(b"".join(lines))
+    doc, _ = history(ws, NOW)
+    assert doc["runs"][0]["outcome"] == "succeeded"
+    said = [w for w in doc["warnings"] if str(journal) in w]
+    assert [w.split(":")[1] for w in said] == ["3", str(len(lines))]
+
+
+def test_a_deployment_still_running_counts_up_to_now_and_has_no_end(tmp_path: Path) -> None:
+    root = platform_workspace(tmp_path / "ws")
+    (root / ".cockpit").mkdir(mode=0o700)
+    spec = Spec(0, "2.0.0", steps=[("ship", "migrate", 5, 10, "done")])
+    journal = write_run(root / ".cockpit", spec)
+    with open(journal, "a") as fh:  # the rollout started at minute 10 and runs on
+        fh.write(
+            '{"v":1,"ts":"2026-11-02T09:10:00.000+00:00","type":"step.started","by":"Dana",'
+            '"phase":"ship","step":"rollout","attempt":1}\n'
+        )
+    now = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    doc, _ = history(Workspace.open(root), now)
+    run = doc["runs"][0]
+    assert (run["outcome"], run["deployment_running"]) == ("in progress", True)
+    assert run["deployment_s"] == 25 * 60  # from minute 5 to now, not to the last line
+    assert run["ended_at"] is None
+    assert "running 25m" in text(doc)
+
+
+def test_an_export_folder_that_cannot_be_written_is_said_in_words(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        cockpit_cmd("--workspace", str(ws.root), "history", "--export", "/proc/nope"),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "--export /proc/nope: cannot write there" in done.stderr
+    assert "unexpected" not in done.stderr
+
+
 def _commit(repo: Path, message: str, when: str) -> None:
     env = os.environ | {"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
     env |= {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a"}
@@ -217,6 +261,7 @@ def test_cli_prints_the_review_and_exports_one_report_per_run(
     assert doc["v"] == 1 and len(doc["runs"]) == 4
     files = sorted(p.name for p in export.iterdir())
     assert files == sorted(f"{r['id']}.json" for r in doc["runs"])
+    assert all((export / f).stat().st_mode & 0o777 == 0o600 for f in files)
     report = json.loads((export / files[0]).read_text())
     assert report["v"] == 1 and report["run"]["version"] == "1.3.0"
     assert "exported 4 report(s)" in done.stderr

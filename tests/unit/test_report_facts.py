@@ -272,6 +272,15 @@ def test_monitoring_is_a_fact_like_the_health_check(session):
     assert ready.monitoring == "📊 No alerts, performance normal"
     degraded = facts_for(doc, changes, "DEGRADED", None)
     assert "performance normal" not in degraded.monitoring
+    # an environment never reached is not measured, and is named as the runbook names it
+    unknown = facts_for(
+        doc | {"metrics": doc["metrics"] | {"deploy_environment": "live"}}, changes, "UNKNOWN", None
+    )
+    assert (unknown.health, unknown.monitoring) == ("not measured", "not measured")
+    down = facts_for(
+        doc | {"metrics": doc["metrics"] | {"deploy_environment": "live"}}, changes, "DOWN", None
+    )
+    assert down.health == "⚠️ live DOWN"
 
 
 # -- 5. never reached: UNKNOWN, not DOWN ---------------------------------------------------
@@ -324,3 +333,10 @@ async def test_a_reopened_run_with_its_service_gone_never_flags_production_down(
 def test_the_range_is_recorded_in_the_report(session):
     run = build(session)["run"]
     assert run["since_tag"] == "production-v1.2.0" and len(run["since_commit"]) == 40
+
+
+def test_a_rolled_back_deployment_is_not_called_a_success(session):
+    doc = build(session)
+    doc["metrics"] |= {"deployment_succeeded": True, "rolled_back": True}
+    row = next(line for line in markdown(doc).splitlines() if "deployment succeeded" in line)
+    assert "deployed, then rolled back: not a success" in row
