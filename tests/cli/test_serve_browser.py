@@ -10,10 +10,10 @@ import asyncio
 import re
 import signal
 import subprocess
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench.serve import Serve  # one way to start `cockpit serve` and read its URL
 from cockpit.journal import read_journal
 from cockpit.simservice import SimService
 from cockpit.workspace import Workspace
@@ -24,7 +24,6 @@ from tests.rollout import ROLLOUT
 VERSION = "2.4.0"
 CARD = re.compile(r"│ production +(READY|DEGRADED|DOWN|UNKNOWN) ")
 """Production's card in the Environments panel, with its state (not the activity line)."""
-URL = re.compile(r"http://127\.0\.0\.1:(\d+)/\?token=([\w-]+)")
 
 
 def workspace_with_health(tmp_path: Path, service: SimService) -> tuple[Path, str]:
@@ -65,44 +64,6 @@ def workspace_with_health(tmp_path: Path, service: SimService) -> tuple[Path, st
             driver.kill()
             driver.wait(timeout=30)
     return root, run_id
-
-
-class Serve:
-    """`cockpit serve --port 0 --run ID` as a real process; its URL once it printed it."""
-
-    def __init__(self, root: Path, run_id: str):
-        self.proc = subprocess.Popen(
-            cockpit_cmd("--workspace", str(root), "serve", "--port", "0", "--run", run_id),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.output: list[str] = []
-        self._found = threading.Event()
-        self.url = ""
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self._found.wait(30):
-            self.stop()
-            raise AssertionError(f"cockpit serve printed no URL: {''.join(self.output)!r}")
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:  # read to the end: a full pipe would block the server
-            self.output.append(line)
-            if not self.url and (m := URL.search(line)):
-                self.url = m.group(0)
-                self._found.set()
-        self._found.set()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
 
 
 async def until_shown(browser: Browser, condition, what: str, attempts: int = 300) -> str:
