@@ -107,8 +107,12 @@ async def test_a_watcher_notices_that_the_driver_was_killed(tmp_path):
             )
             text = header_text(app)
             assert f"pid {driver.pid} is no longer running" in text
-            told = [n.title for n in app._notifications]
-            assert "DRIVER GONE" in told
+            # the notification is a message of its own: it may land a moment after the redraw
+            await until(
+                pilot,
+                lambda: "DRIVER GONE" in [n.title for n in app._notifications],
+                "the DRIVER GONE notification",
+            )
     finally:
         if driver.poll() is None:
             driver.kill()
