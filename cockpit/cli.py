@@ -671,8 +671,8 @@ def cmd_tui(args: argparse.Namespace, read_only: bool = False) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """``cockpit serve``: the read-only watch to browsers (``cockpit/serve.py``)."""
-    from cockpit.serve import WatchServer, check_host
+    """``cockpit serve``: the read-only watch to browsers (``screens/serve.py``)."""
+    from screens.serve import WatchServer, check_host  # the web front end only now
 
     warning = check_host(args.host, args.public)  # refused before anything is opened
     ws = _workspace(args)

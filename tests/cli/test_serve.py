@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from cockpit.errors import CockpitError
-from cockpit.serve import WatchServer, check_host
+from screens.serve import WatchServer, check_host
 from tests.helpers import cockpit_cmd, run_cli, subprocess_env
 
 

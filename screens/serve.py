@@ -6,7 +6,9 @@ process's end, at most ``max_viewers`` at once); the token every request needs b
 ``GET /health`` (``?token=`` or the cookie the page sets); a page whose every URL is this
 server's (no web fonts from elsewhere); errors and log lines in words, never the token.
 
-Textual itself is never imported here: the watch runs in its own process.
+A front end, so it lives beside the screens, never in the UI-free core (the import
+contract forbids ``textual_serve`` there); Textual itself is not imported here: each
+watch runs in its own process.
 """
 
 from __future__ import annotations
